@@ -1,0 +1,118 @@
+"""scikeras' ``KerasClassifier`` with its scikit-learn incompatibilities fixed.
+
+scikeras 0.13 is no longer maintained. Against scikit-learn >= 1.6 it
+
+* only declares tags through the removed ``_more_tags`` mechanism, so sklearn
+  sees no ``__sklearn_tags__`` of its own (no classifier tags, sparse allowed);
+* inherits ``BaseEstimator`` before ``ClassifierMixin``, so the mixin's tags and
+  ``score`` are shadowed;
+* reports a feature-count mismatch as a shape error instead of sklearn's
+  "X has N features, but ... is expecting M features as input.";
+* converts sparse input to a LIL matrix that TensorFlow then chokes on;
+* maps every ``np.random.RandomState`` to seed 0 (``randint(low=1)``).
+
+:class:`KerasClassifier` below fixes each of these and is the base of the
+sklenet estimators; ``tests/test_base.py`` guards every fix.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scikeras.utils.random_state import tensorflow_random_state
+from scikeras.wrappers import KerasClassifier as _ScikerasClassifier
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
+
+_SEED_BOUND = np.iinfo(np.int32).max
+
+
+def derive_seed(random_state):
+    """An int seed for Keras from sklearn's ``random_state`` convention.
+
+    An int is used as it is; a ``RandomState`` draws a seed from its stream
+    (so distinct generators give distinct seeds, and a generator shared by
+    several estimators gives each its own); None draws fresh OS entropy
+    without touching NumPy's global generator.
+    """
+    if random_state is None:
+        return int(np.random.default_rng().integers(_SEED_BOUND))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(
+        random_state, bool
+    ):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(_SEED_BOUND))
+    raise ValueError(
+        f"random_state={random_state!r} must be None, an int or a "
+        "numpy.random.RandomState instance."
+    )
+
+
+class _ClassifierFirstMRO(type(_ScikerasClassifier)):
+    """Metaclass that puts ``ClassifierMixin`` before ``BaseEstimator``.
+
+    scikeras declares ``KerasClassifier(BaseWrapper, ClassifierMixin)``; C3
+    linearisation then forbids any subclass from listing the mixin first. A
+    metaclass ``mro`` is Python's hook for exactly this: the mixin is moved in
+    front of ``BaseEstimator`` so that its ``__sklearn_tags__`` and ``score``
+    take effect, as in every sklearn classifier.
+    """
+
+    def mro(cls):
+        order = super().mro()
+        if ClassifierMixin in order and BaseEstimator in order:
+            order.remove(ClassifierMixin)
+            order.insert(order.index(BaseEstimator), ClassifierMixin)
+        return order
+
+
+class KerasClassifier(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
+    """scikeras ``KerasClassifier`` that passes scikit-learn's estimator checks.
+
+    Subclasses describe their input through :meth:`_check_X_shape` hooks and
+    build their network in ``_keras_build_fn`` as with scikeras.
+    """
+
+    # scikeras' own repr is a tab-separated dump; use sklearn's.
+    __repr__ = BaseEstimator.__repr__
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        return tags
+
+    def _seed_context(self):
+        """Context manager that seeds Python, NumPy and TensorFlow with
+        ``self._random_state`` and restores their global state afterwards."""
+        return tensorflow_random_state(self._random_state)
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        """sklearn's ``validate_data`` with a clear refusal of sparse input.
+
+        Returns X as a 2-D numeric array (images are flattened by
+        :meth:`_flatten_images`) and y as a 1-D array of class labels.
+        """
+        if X is not None:
+            if sp.issparse(X):
+                raise TypeError(
+                    f"{type(self).__name__} does not accept sparse input "
+                    f"(got {type(X).__name__}): convolutions need dense "
+                    "images. Convert it with X.toarray()."
+                )
+            X = self._flatten_images(X, reset=reset)
+        common = {"dtype": "numeric", "ensure_min_samples": 1}
+        if X is not None and y is not None:
+            X, y = validate_data(self, X, y, reset=reset, **common)
+        elif X is not None:
+            X = validate_data(self, X, reset=reset, **common)
+        if y is not None:
+            check_classification_targets(y)
+        return X, y
+
+    def _flatten_images(self, X, reset):
+        """Hook: turn image-shaped X into (n_samples, n_features)."""
+        return X

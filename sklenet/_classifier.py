@@ -1,0 +1,584 @@
+"""LeNetClassifier: the study's LeNet as a scikit-learn estimator."""
+
+import math
+from collections import defaultdict
+
+import keras
+import numpy as np
+from scikeras._utils import route_params
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import KerasClassifier, derive_seed
+from ._model import build_lenet
+
+_ROUTING_PREFIXES = ("optimizer__", "fit__", "predict__", "callbacks__")
+
+
+def infer_image_shape(n_features, image_shape=None):
+    """The (height, width, channels) of one image of ``n_features`` pixels.
+
+    Parameters
+    ----------
+    n_features : int
+        Length of one flattened image.
+    image_shape : tuple of int or None
+        ``(H, W)`` or ``(H, W, C)``; None infers a square single-channel image
+        when ``n_features`` is a perfect square (784 -> 28x28x1) and a one-row
+        image ``(1, n_features, 1)`` otherwise.
+
+    Returns
+    -------
+    tuple of int
+
+    Examples
+    --------
+    >>> infer_image_shape(784)
+    (28, 28, 1)
+    >>> infer_image_shape(5)
+    (1, 5, 1)
+    >>> infer_image_shape(3072, (32, 32, 3))
+    (32, 32, 3)
+    """
+    if image_shape is None:
+        side = math.isqrt(n_features)
+        if side * side == n_features:
+            return (side, side, 1)
+        return (1, n_features, 1)
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            f"image_shape={image_shape!r} must be (height, width) or "
+            "(height, width, channels) of positive ints."
+        )
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"image_shape={image_shape!r} holds {math.prod(shape)} pixels, but X "
+            f"has {n_features} features per sample."
+        )
+    return shape
+
+
+class ImageEncoder(TransformerMixin, BaseEstimator):
+    """Flat pixel rows -> float32 image batch ``(n, H, W, C)`` scaled by ``scale``.
+
+    The feature encoder of :class:`LeNetClassifier` (scikeras' hook for
+    turning validated X into what the Keras model takes).
+    """
+
+    def __init__(self, image_shape, scale=1.0):
+        self.image_shape = image_shape
+        self.scale = scale
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        images = np.asarray(X, dtype=np.float32).reshape((-1, *self.image_shape))
+        if self.scale != 1:
+            images *= np.float32(self.scale)
+        return images
+
+
+class LeNetClassifier(KerasClassifier):
+    """The LeNet convolutional network of the study as a scikit-learn classifier.
+
+    Conv2D -> pooling -> Conv2D -> pooling -> global average pooling ->
+    Dense -> Dense -> softmax, trained with Adam on sparse categorical
+    cross-entropy. The defaults are the study's standard LeNet (15,626
+    trainable parameters on 28x28 digits); ``LeNetClassifier(**OPTIMIZED_PARAMS)``
+    is its Optuna-optimised LeNet.
+
+    Input
+        ``X`` is ``(n_samples, n_pixels)`` (a NumPy array or a DataFrame such
+        as Kaggle's ``pixel0..pixel783``), ``(n, H, W)`` or ``(n, H, W, C)``.
+        Pixel scaling is decided once, from the training data, and applied
+        identically at predict time: integer dtypes (uint8, int64, ...) are
+        taken as 0-255 and divided by 255; float input is taken as already
+        scaled and used as it is. Nothing is ever scaled twice. Labels may be
+        of any kind (ints, strings); ``predict`` returns them via ``classes_``.
+
+    Parameters
+    ----------
+    conv1_filters, conv2_filters : int, default=6, 16
+        Filters of the two convolutions.
+    conv1_kernel_size, conv2_kernel_size : int, default=5, 5
+        Kernel side of the two convolutions (stride 1, "same" padding).
+    conv_activation : str, default="tanh"
+        Keras activation of both convolutions.
+    conv_l2 : float, default=0.0
+        L2 penalty on the convolution kernels.
+    pool1_size, pool2_size : int, default=2, 2
+        Window side of the two pooling layers ("valid" padding).
+    dense1_units, dense2_units : int, default=120, 84
+        Units of the two hidden dense layers.
+    dense_activation : str, default="tanh"
+        Keras activation of the hidden dense layers.
+    dense_l2 : float, default=0.0
+        L2 penalty on the hidden dense kernels.
+    pooling : {"average", "max"}, default="average"
+        Kind of the two pooling layers (the study: average).
+    pool_strides : int or None, default=None
+        Stride of both pooling layers; None means the window side, Keras'
+        default. The study's text says stride 1 "to downsample", which does
+        not downsample; on the offline MNIST sample (60/20/20, 3 seeds, plain
+        Keras, ``bench/pool_strides.py``) stride = window was both more
+        accurate and faster, so it is the default. ``pool_strides=1`` gives
+        the literal text.
+    global_pooling : bool, default=True
+        Global average pooling before the dense layers (the study); False
+        uses the classic Flatten.
+    image_shape : tuple of int or None, default=None
+        ``(H, W)`` or ``(H, W, C)`` of one image. None infers it: from the
+        array for 3-D/4-D X, else a square single-channel image when the
+        feature count is a perfect square (784 -> 28x28x1), else a one-row
+        image ``(1, n_features, 1)`` (pooling windows are then clipped to the
+        map, so any feature count works, as sklearn's estimator checks need).
+    learning_rate, beta_1, beta_2 : float, default=1e-3, 0.9, 0.999
+        Adam's settings. Other Adam arguments route with ``optimizer__``.
+    batch_size : int, default=32
+        Training mini-batch size.
+    epochs : int, default=100
+        Maximum number of epochs.
+    early_stopping : bool, default=True
+        Stop when validation accuracy has not improved for
+        ``n_iter_no_change`` epochs and restore the best weights. The
+        validation set is ``validation_data`` given to :meth:`fit`, else a
+        stratified ``validation_fraction`` of the training data.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, as in sklearn.
+    predict_batch_size : int, default=1024
+        Batch size of ``predict``/``predict_proba`` (Keras' default of 32 is
+        1.6x slower on a 2-core CPU).
+    callbacks : list of keras.callbacks.Callback or None, default=None
+        Extra Keras callbacks for ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the validation split. With
+        an int, two fits on the same machine give identical predictions. The
+        global Python, NumPy and TensorFlow random states are left as they
+        were.
+    verbose : int, default=0
+        Keras' verbosity during ``fit``.
+    **kwargs
+        Routed parameters, scikeras style: ``optimizer__<arg>``,
+        ``fit__<arg>``, ``predict__<arg>`` and ``callbacks__<arg>``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    n_features_in_ : int
+        Number of features (pixels per image) seen during fit.
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame X, when it had string column names.
+    image_shape_ : tuple of int
+        ``(H, W, C)`` the network was built for.
+    input_scale_ : float
+        Factor applied to X before the network (1/255 or 1).
+    model_ : keras.Model
+        The trained network.
+    history_ : dict of list
+        Per-epoch ``loss``, ``accuracy`` and, with a validation set,
+        ``val_loss`` and ``val_accuracy``.
+    n_epochs_ : int
+        Epochs actually trained.
+    best_epoch_ : int or None
+        1-based epoch whose weights were kept by early stopping.
+    random_seed_ : int
+        The seed derived from ``random_state`` for this fit.
+
+    See Also
+    --------
+    sklenet.LeNetEnsembleClassifier : soft-voting ensemble of LeNets.
+
+    Examples
+    --------
+    >>> from sklenet import LeNetClassifier
+    >>> from sklenet.datasets import load_sample_digits
+    >>> X, y = load_sample_digits(return_X_y=True)
+    >>> clf = LeNetClassifier(epochs=1, early_stopping=False, random_state=0)
+    >>> clf.fit(X[:500], y[:500]).predict(X[:3]).shape
+    (3,)
+    >>> clf.model_.count_params()
+    15626
+    """
+
+    def __init__(
+        self,
+        *,
+        conv1_filters=6,
+        conv1_kernel_size=5,
+        conv2_filters=16,
+        conv2_kernel_size=5,
+        conv_activation="tanh",
+        conv_l2=0.0,
+        pool1_size=2,
+        pool2_size=2,
+        dense1_units=120,
+        dense2_units=84,
+        dense_activation="tanh",
+        dense_l2=0.0,
+        pooling="average",
+        pool_strides=None,
+        global_pooling=True,
+        image_shape=None,
+        learning_rate=1e-3,
+        beta_1=0.9,
+        beta_2=0.999,
+        batch_size=32,
+        epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        predict_batch_size=1024,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.conv1_filters = conv1_filters
+        self.conv1_kernel_size = conv1_kernel_size
+        self.conv2_filters = conv2_filters
+        self.conv2_kernel_size = conv2_kernel_size
+        self.conv_activation = conv_activation
+        self.conv_l2 = conv_l2
+        self.pool1_size = pool1_size
+        self.pool2_size = pool2_size
+        self.dense1_units = dense1_units
+        self.dense2_units = dense2_units
+        self.dense_activation = dense_activation
+        self.dense_l2 = dense_l2
+        self.pooling = pooling
+        self.pool_strides = pool_strides
+        self.global_pooling = global_pooling
+        self.image_shape = image_shape
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.predict_batch_size = predict_batch_size
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+        vars(self).update(kwargs)
+
+    # scikeras reads these; LeNetClassifier builds and compiles its own model.
+    model = None
+    build_fn = None
+    warm_start = False
+    loss = "sparse_categorical_crossentropy"
+    shuffle = True
+
+    # ------------------------------------------------------------------ input
+    def _flatten_images(self, X, reset):
+        if not hasattr(X, "iloc") and not hasattr(X, "__array__"):
+            X = np.asarray(X)
+        ndim = getattr(X, "ndim", 2)
+        if ndim not in (3, 4):
+            if reset:
+                self._input_image_shape = None
+            return X
+        shape = tuple(X.shape[1:])
+        if reset:
+            self._input_image_shape = shape
+        return np.reshape(X, (X.shape[0], -1))
+
+    def _check_params(self):
+        for key in vars(self):
+            if not key.endswith("_") and "__" in key and not key.startswith(
+                _ROUTING_PREFIXES
+            ):
+                raise ValueError(
+                    f"Unknown routed parameter {key!r}: routed parameters start "
+                    f"with one of {list(_ROUTING_PREFIXES)}."
+                )
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction!r} must be "
+                "strictly between 0 and 1."
+            )
+        for name in ("epochs", "batch_size", "n_iter_no_change", "predict_batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive int.")
+
+    @property
+    def feature_encoder(self):
+        return ImageEncoder(self.image_shape_, self.input_scale_)
+
+    def _initialize(self, X, y=None):
+        """Set fitted metadata and build the network (X, y already valid)."""
+        self._check_params()
+        self.random_seed_ = derive_seed(self.random_state)
+        self._random_state = self.random_seed_
+        self.image_shape_ = infer_image_shape(
+            X.shape[1], self.image_shape or self._input_image_shape
+        )
+        self.input_scale_ = 1 / 255 if X.dtype.kind in "iub" else 1.0
+        self.target_encoder_ = self.target_encoder.fit(y)
+        vars(self).update(self.target_encoder_.get_metadata())
+        if self.n_classes_ < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes, but "
+                f"y contains only one class: {self.classes_[0]!r}."
+            )
+        self.feature_encoder_ = self.feature_encoder.fit(X)
+        self.model_ = self._build_keras_model()
+        self._initialize_callbacks()
+        return X, y
+
+    # -------------------------------------------------------------- the model
+    def _keras_build_fn(self):
+        hyperparameters = {
+            name: getattr(self, name)
+            for name in (
+                "conv1_filters", "conv1_kernel_size", "conv2_filters",
+                "conv2_kernel_size", "conv_activation", "conv_l2", "pool1_size",
+                "pool2_size", "dense1_units", "dense2_units", "dense_activation",
+                "dense_l2", "pooling", "pool_strides", "global_pooling",
+            )
+        }
+        model = build_lenet(self.image_shape_, self.n_classes_, **hyperparameters)
+        model.compile(**self._get_compile_kwargs())
+        return model
+
+    def _get_compile_kwargs(self):
+        optimizer_args = route_params(
+            self.get_params(), destination="optimizer", pass_filter=set(), strict=True
+        )
+        optimizer = keras.optimizers.Adam(
+            learning_rate=self.learning_rate,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            **optimizer_args,
+        )
+        return {
+            "optimizer": optimizer,
+            "loss": self.loss,
+            "metrics": ["accuracy"],
+        }
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Train the LeNet on ``(X, y)``.
+
+        Every input check runs before any training.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels), (n, H, W) or (n, H, W, C)
+            Training images.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights (multiplied by ``class_weight``).
+        validation_data : tuple (X_val, y_val), default=None
+            A fixed validation set, as in the study: monitored every epoch
+            and used by early stopping instead of an internal split.
+
+        Returns
+        -------
+        self : LeNetClassifier
+        """
+        self._fit(X, y, sample_weight=sample_weight, warm_start=False,
+                  epochs=self.epochs, initial_epoch=0,
+                  validation_data=validation_data)
+        return self
+
+    def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
+             validation_data=None, **kwargs):
+        resume = warm_start and self.initialized_
+        X, y = self._validate_data(X, y, reset=not resume)
+        if validation_data is not None:
+            classes = self.classes_ if resume else np.unique(y)
+            validation_data = self._check_validation_data(validation_data, classes)
+        if not resume:
+            self.classes_ = None
+            X, y = self._initialize(X, y)
+        sample_weight = self._combined_sample_weight(y, sample_weight)
+        if sample_weight is not None:
+            X, y, sample_weight = self._validate_sample_weight(X, y, sample_weight)
+        y = self.target_encoder_.transform(y)
+        X = self.feature_encoder_.transform(X)
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            validation_data = (self.feature_encoder_.transform(X_val),
+                               self.target_encoder_.transform(y_val))
+        elif self.early_stopping and epochs > 1:
+            X, y, sample_weight, validation_data = self._split_validation(
+                X, y, sample_weight
+            )
+        self._fit_keras_model(X, y, sample_weight=sample_weight,
+                              warm_start=warm_start, epochs=epochs,
+                              initial_epoch=initial_epoch,
+                              validation_data=validation_data, **kwargs)
+
+    def _check_validation_data(self, validation_data, classes):
+        try:
+            X_val, y_val = validation_data
+        except (TypeError, ValueError):
+            raise ValueError(
+                "validation_data must be a tuple (X_val, y_val)."
+            ) from None
+        # Checked against the feature count of the training X just validated.
+        X_val, y_val = self._validate_data(X_val, y_val, reset=False)
+        unseen = np.setdiff1d(np.unique(y_val), classes)
+        if unseen.size:
+            raise ValueError(
+                f"validation_data has labels not present in the training y: "
+                f"{unseen.tolist()}."
+            )
+        return X_val, y_val
+
+    def _combined_sample_weight(self, y, sample_weight):
+        if self.class_weight is None:
+            return sample_weight
+        weights = compute_sample_weight(self.class_weight, y)
+        if sample_weight is not None:
+            weights = weights * np.asarray(sample_weight, dtype=np.float64)
+        return weights
+
+    def _split_validation(self, X, y, sample_weight):
+        n_classes = self.n_classes_
+        n_val = math.ceil(self.validation_fraction * len(y))
+        counts = np.bincount(y.astype(np.int64).ravel(), minlength=n_classes)
+        if counts.min() < 2 or n_val < n_classes or len(y) - n_val < n_classes:
+            raise ValueError(
+                "early_stopping needs a stratified validation split of "
+                f"validation_fraction={self.validation_fraction} with every class "
+                f"on both sides, but got {len(y)} samples with at least "
+                f"{counts.min()} of each of {n_classes} classes. Pass "
+                "validation_data=(X_val, y_val), increase validation_fraction "
+                "or set early_stopping=False."
+            )
+        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+        parts = train_test_split(*arrays, test_size=n_val, stratify=y,
+                                 random_state=self.random_seed_)
+        X_train, X_val, y_train, y_val = parts[:4]
+        weight_train = parts[4] if sample_weight is not None else None
+        return X_train, y_train, weight_train, (X_val, y_val)
+
+    def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs,
+                         initial_epoch, validation_data=None, **kwargs):
+        fit_args = route_params(
+            self.get_params(), destination="fit", pass_filter=set(), strict=True
+        )
+        fit_args = {k: v for k, v in fit_args.items() if not k.startswith("callbacks")}
+        callbacks = list(self._fit_callbacks)
+        stopper = None
+        if validation_data is not None and self.early_stopping:
+            stopper = keras.callbacks.EarlyStopping(
+                monitor="val_accuracy",
+                patience=self.n_iter_no_change,
+                restore_best_weights=True,
+            )
+            callbacks.append(stopper)
+        fit_args.update(
+            batch_size=self.batch_size,
+            epochs=initial_epoch + epochs,
+            initial_epoch=initial_epoch,
+            verbose=self.verbose,
+            sample_weight=sample_weight,
+            validation_data=validation_data,
+            callbacks=callbacks,
+            **kwargs,
+        )
+        with self._seed_context():
+            hist = self.model_.fit(x=X, y=y, **fit_args)
+        if not warm_start or not hasattr(self, "history_") or initial_epoch == 0:
+            self.history_ = defaultdict(list)
+        for key, values in hist.history.items():
+            if key == "compile_metrics":
+                continue
+            self.history_[key] += [float(v) for v in values]
+        self.history_ = dict(self.history_)
+        self.n_epochs_ = len(self.history_["loss"])
+        self.best_epoch_ = (
+            stopper.best_epoch + 1 + initial_epoch
+            if stopper is not None and stopper.best_weights is not None
+            else None
+        )
+        if not np.isfinite(self.history_["loss"][-1]):
+            raise ValueError(
+                f"Training diverged: the loss is {self.history_['loss'][-1]} after "
+                f"epoch {self.n_epochs_}. Lower learning_rate or check X's scaling."
+            )
+
+    # ---------------------------------------------------------------- predict
+    def _predict_raw(self, X, **kwargs):
+        check_is_fitted(self, "model_")
+        X, _ = self._validate_data(X, reset=False)
+        X = self.feature_encoder_.transform(X)
+        predict_args = route_params(
+            self.get_params(), destination="predict", pass_filter=set(), strict=True
+        )
+        predict_args = {
+            "batch_size": self.predict_batch_size,
+            "verbose": 0,
+            **{k: v for k, v in predict_args.items() if not k.startswith("callbacks")},
+            **kwargs,
+        }
+        return self.model_.predict(X, callbacks=self._predict_callbacks, **predict_args)
+
+    # ------------------------------------------------------------ persistence
+    def _get_persistent_state(self):
+        """Fitted state for :func:`sklenet.save`: JSON-able attributes + models."""
+        check_is_fitted(self, "model_")
+        attributes = {
+            "classes": self.classes_.tolist(),
+            "classes_dtype": self.classes_.dtype.str,
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": (
+                self.feature_names_in_.tolist()
+                if hasattr(self, "feature_names_in_") else None
+            ),
+            "image_shape": list(self.image_shape_),
+            "input_scale": float(self.input_scale_),
+            "history": self.history_,
+            "n_epochs": int(self.n_epochs_),
+            "best_epoch": self.best_epoch_,
+            "random_seed": int(self.random_seed_),
+        }
+        return attributes, {"model": self.model_}
+
+    @classmethod
+    def _from_persistent_state(cls, params, attributes, models):
+        """Inverse of :meth:`_get_persistent_state` (used by :func:`sklenet.load`)."""
+        est = cls(**params)
+        classes = np.asarray(attributes["classes"], dtype=attributes["classes_dtype"])
+        est.n_features_in_ = attributes["n_features_in"]
+        if attributes["feature_names_in"] is not None:
+            est.feature_names_in_ = np.asarray(attributes["feature_names_in"],
+                                               dtype=object)
+        est.image_shape_ = tuple(attributes["image_shape"])
+        est.input_scale_ = attributes["input_scale"]
+        est.history_ = attributes["history"]
+        est.n_epochs_ = attributes["n_epochs"]
+        est.best_epoch_ = attributes["best_epoch"]
+        est.random_seed_ = est._random_state = attributes["random_seed"]
+        est.classes_ = None
+        est.target_encoder_ = est.target_encoder.fit(classes)
+        vars(est).update(est.target_encoder_.get_metadata())
+        est.feature_encoder_ = est.feature_encoder.fit(None)
+        est.model_ = models["model"]
+        est._initialize_callbacks()
+        return est
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against ``y``, as in sklearn."""
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)

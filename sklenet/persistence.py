@@ -1,0 +1,697 @@
+"""Save and load fitted sklenet estimators without pickle.
+
+:func:`save` writes a fitted estimator to one zip archive; :func:`load` reads
+it back. Unlike ``joblib.dump``/``pickle``, loading never unpickles anything:
+the archive holds only JSON documents and Keras' native ``.keras`` model files,
+and the models are loaded with ``keras.saving.load_model(..., safe_mode=True)``.
+Loading an archive from an untrusted source is therefore as safe as Keras'
+safe mode (which refuses ``Lambda`` layers and unregistered classes; keep Keras
+up to date), not as dangerous as unpickling. ``joblib`` remains the right tool
+for estimators whose parameters are arbitrary Python objects, for trusted
+files only.
+
+Archive layout (format ``"sklenet.estimator"``, version 1)::
+
+    manifest.json          format, class, member hashes, versions, time
+    params.json            estimator.get_params(deep=False)
+    attributes.json        fitted attributes (JSON)
+    models/<name>.keras    one Keras model per name (e.g. "model", or
+                           "member_0", "member_1", ... for an ensemble)
+
+``manifest.json`` is a JSON object::
+
+    {
+      "format": "sklenet.estimator",
+      "format_version": 1,
+      "estimator_class": "sklenet:LeNetClassifier",   # "module:qualname"
+      "models": ["model"],                             # names, in order
+      "members": {"params.json": "<sha256 hex>", ...}, # every other member
+      "versions": {"sklenet": ..., "keras": ..., "keras_backend": ...,
+                   "tensorflow": ..., "scikit-learn": ..., "numpy": ...,
+                   "python": ...},
+      "created": "2025-01-01T00:00:00+00:00"
+    }
+
+The SHA-256 digests catch accidental corruption and naive edits only: whoever
+can rewrite a member can rewrite the manifest too. They are not a signature;
+the safety of :func:`load` rests on nothing being unpickled, on the estimator
+class being restricted to the ``sklenet`` package and on Keras' safe mode.
+
+Any estimator class of the ``sklenet`` package can be stored if it implements
+the persistence protocol:
+
+* ``est._get_persistent_state()`` returns ``(attributes, models)``: a dict of
+  JSON-able fitted attributes and a dict ``{name: keras.Model}`` (it raises
+  ``NotFittedError`` when unfitted);
+* ``cls._from_persistent_state(params, attributes, models)`` returns the
+  fitted estimator.
+
+JSON encoding of ``params.json`` and ``attributes.json``: ``None``, ``bool``,
+``int``, ``float`` (NaN and infinities included), ``str``, lists and dicts with
+``str`` keys are stored as they are; tuples, dicts with other keys (such as
+``class_weight={0: 1.0, 1: 2.0}``) and NumPy arrays of bool, int, float, str or
+such objects are stored tagged and restored exactly (type, dtype and shape);
+NumPy scalars are stored as the equal Python scalars. Anything else (Keras
+callbacks, ``np.random.RandomState`` instances, ...) is refused with a
+``TypeError`` before any file is written.
+"""
+
+import contextlib
+import datetime
+import hashlib
+import hmac
+import importlib
+import importlib.metadata
+import io
+import json
+import os
+import platform
+import re
+import struct
+import sys
+import tempfile
+import uuid
+import warnings
+import zipfile
+import zlib
+
+import keras
+import numpy as np
+from sklearn.base import BaseEstimator
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "ArchiveVersionWarning",
+    "InvalidArchiveError",
+    "load",
+    "read_manifest",
+    "save",
+]
+
+FORMAT_NAME = "sklenet.estimator"
+FORMAT_VERSION = 1
+
+_MANIFEST = "manifest.json"
+_PARAMS = "params.json"
+_ATTRIBUTES = "attributes.json"
+_MODEL_DIR = "models/"
+_MODEL_SUFFIX = ".keras"
+_MAX_MANIFEST_BYTES = 1 << 20
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_MODULE_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_QUALNAME_PART = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_PACKAGE = "sklenet"
+# Versions whose mismatch with the running ones makes load() warn.
+_CHECKED_VERSIONS = ("sklenet", "keras", "scikit-learn")
+_TAG = "__sklenet_type__"
+_ARRAY_KINDS = "biufU"
+_PROTOCOL = ("_get_persistent_state", "_from_persistent_state")
+
+
+class InvalidArchiveError(ValueError):
+    """The file is not an intact sklenet archive that :func:`load` may read.
+
+    Raised by :func:`load` and :func:`read_manifest`, before anything inside
+    the file is deserialised, for: a file that is not a zip archive or is
+    truncated; a missing, duplicated or unexpected member; an unknown format
+    name or version; a member whose SHA-256 differs from the manifest; an
+    estimator class outside the ``sklenet`` package or one that does not
+    implement the persistence protocol. Also raised when a (hash-verified)
+    member then fails to decode, e.g. a model that Keras refuses in safe mode.
+    A subclass of ``ValueError``.
+    """
+
+
+class ArchiveVersionWarning(UserWarning):
+    """The archive was written with other sklenet/Keras/scikit-learn versions.
+
+    Emitted by :func:`load`; the estimator is still loaded, but it may behave
+    differently or fail. Refit or re-save it with the installed versions.
+    """
+
+
+# ---------------------------------------------------------------- versions
+def _distribution_version(*names):
+    for name in names:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _current_versions():
+    sklenet_module = sys.modules.get(_PACKAGE)
+    tensorflow = sys.modules.get("tensorflow")
+    return {
+        "sklenet": getattr(sklenet_module, "__version__", None)
+        or _distribution_version("sklenet"),
+        "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(),
+        "tensorflow": getattr(tensorflow, "__version__", None)
+        or _distribution_version("tensorflow", "tensorflow-cpu"),
+        "scikit-learn": _distribution_version("scikit-learn"),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+# -------------------------------------------------------------------- JSON
+def _to_json(value, where):
+    """``value`` as plain JSON data (tagged for tuples, arrays, odd dicts)."""
+    if value is None or isinstance(value, (bool, str)):
+        return str(value) if isinstance(value, np.str_) else value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, list):
+        return [_to_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, tuple):
+        items = [_to_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return {_TAG: "tuple", "items": items}
+    if isinstance(value, dict):
+        if all(type(k) is str for k in value):
+            if _TAG in value:
+                raise TypeError(f"{where} is a dict with the reserved key {_TAG!r}")
+            return {k: _to_json(v, f"{where}[{k!r}]") for k, v in value.items()}
+        items = [
+            [_to_json(k, f"{where} key {k!r}"), _to_json(v, f"{where}[{k!r}]")]
+            for k, v in value.items()
+        ]
+        return {_TAG: "dict", "items": items}
+    if isinstance(value, np.ndarray):
+        flat = value.ravel()
+        if value.dtype.kind == "O":
+            data = [_to_json(v, f"{where}.flat[{i}]") for i, v in enumerate(flat)]
+        elif value.dtype.kind in _ARRAY_KINDS and value.dtype.names is None:
+            data = flat.tolist()
+        else:
+            raise TypeError(
+                f"{where} is a NumPy array of dtype {value.dtype}; only bool, "
+                "int, float, str and object arrays can be stored"
+            )
+        return {
+            _TAG: "ndarray",
+            "dtype": value.dtype.str,
+            "shape": list(value.shape),
+            "data": data,
+        }
+    raise TypeError(
+        f"{where} is a {type(value).__module__}.{type(value).__qualname__}, "
+        "which is not JSON data"
+    )
+
+
+def _decode_tagged(obj):
+    """``json.loads`` object hook: undo the tagging of :func:`_to_json`."""
+    if _TAG not in obj:
+        return obj
+    kind = obj[_TAG]
+    if kind == "tuple" and set(obj) == {_TAG, "items"}:
+        return tuple(obj["items"])
+    if kind == "dict" and set(obj) == {_TAG, "items"}:
+        return {k: v for k, v in obj["items"]}
+    if kind == "ndarray" and set(obj) == {_TAG, "dtype", "shape", "data"}:
+        dtype = np.dtype(obj["dtype"])
+        shape = tuple(obj["shape"])
+        data = obj["data"]
+        if not all(type(s) is int and s >= 0 for s in shape):
+            raise ValueError(f"bad array shape {obj['shape']!r}")
+        if not isinstance(data, list) or len(data) != int(np.prod(shape)):
+            raise ValueError("array data does not match its shape")
+        if dtype.kind == "O":
+            flat = np.empty(len(data), dtype=object)
+            for i, item in enumerate(data):
+                flat[i] = item
+            return flat.reshape(shape)
+        if dtype.kind not in _ARRAY_KINDS or dtype.names is not None:
+            raise ValueError(f"array dtype {dtype} is not allowed")
+        if not all(isinstance(v, (bool, int, float, str)) for v in data):
+            raise ValueError("array data holds non-scalar items")
+        return np.asarray(data, dtype=dtype).reshape(shape)
+    raise ValueError(f"unknown tagged object {kind!r}")
+
+
+def _dumps(value, what, hint):
+    try:
+        data = _to_json(value, what)
+    except TypeError as exc:
+        raise TypeError(f"{exc}. {hint}") from None
+    return json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8")
+
+
+def _loads(data, member, path):
+    try:
+        return json.loads(data.decode("utf-8"), object_hook=_decode_tagged)
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise InvalidArchiveError(
+            f"Refusing to load {os.fspath(path)!r}: {member} is not valid "
+            f"sklenet JSON ({exc})."
+        ) from exc
+
+
+# ------------------------------------------------------------------ classes
+def _class_path(cls):
+    """``module:qualname`` of ``cls``, the public ``sklenet:Name`` if exported."""
+    package = sys.modules.get(_PACKAGE)
+    if getattr(package, cls.__name__, None) is cls:
+        return f"{_PACKAGE}:{cls.__name__}"
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _is_sklenet_module(module):
+    return module == _PACKAGE or module.startswith(_PACKAGE + ".")
+
+
+def _resolve_class(class_path):
+    """The estimator class named by ``class_path``, or a reason for refusal."""
+    if not isinstance(class_path, str) or class_path.count(":") != 1:
+        return None, "it is not of the form 'module:qualname'"
+    module_name, qualname = class_path.split(":")
+    module_parts = module_name.split(".")
+    if not _is_sklenet_module(module_name) or not all(
+        _MODULE_PART.fullmatch(p) and not p.startswith("__") for p in module_parts
+    ):
+        return None, f"only classes of the {_PACKAGE!r} package may be loaded"
+    name_parts = qualname.split(".")
+    if not all(_QUALNAME_PART.fullmatch(p) for p in name_parts):
+        return None, "its qualified name is not a public class name"
+    try:
+        obj = importlib.import_module(module_name)
+    except ImportError:
+        return None, f"module {module_name!r} does not exist"
+    for part in name_parts:
+        obj = getattr(obj, part, None)
+    if not isinstance(obj, type) or not _is_sklenet_module(obj.__module__):
+        return None, f"it is not a class of the {_PACKAGE!r} package"
+    if not issubclass(obj, BaseEstimator) or not all(
+        callable(getattr(obj, m, None)) for m in _PROTOCOL
+    ):
+        return None, (
+            "it is not a sklenet estimator implementing _get_persistent_state "
+            "and _from_persistent_state"
+        )
+    return obj, None
+
+
+# --------------------------------------------------------------------- save
+def save(estimator, path):
+    """Save a fitted sklenet estimator to one archive file, without pickle.
+
+    The file is a zip archive of JSON documents and Keras ``.keras`` models
+    (layout in :mod:`sklenet.persistence`); read it back with :func:`load`.
+    It is written atomically: to a temporary file in the same directory,
+    flushed to disk, then renamed over ``path``, so a failure never leaves a
+    partial file and never damages an existing ``path``.
+
+    Parameters
+    ----------
+    estimator : estimator of the sklenet package
+        A fitted estimator implementing the persistence protocol, such as
+        :class:`~sklenet.LeNetClassifier`. Its parameters must be JSON data:
+        ``None``, bools, numbers, strings and lists, tuples, dicts or NumPy
+        arrays of them (so ``callbacks`` must be None and ``random_state``
+        None or an int).
+    path : str or path-like
+        The file to write (the suffix ``.sklenet`` is suggested, not
+        required). An existing file is replaced.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    TypeError
+        If the estimator is not a sklenet estimator, or one of its parameters
+        or fitted attributes is not JSON data (for example Keras callbacks or
+        a ``np.random.RandomState``). Nothing is written then. Set such a
+        parameter to None (or an int), or use ``joblib.dump``, which pickles
+        the estimator (load such files only from trusted sources).
+
+    See Also
+    --------
+    load : Load an archive written by this function.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sklenet import LeNetClassifier
+    >>> from sklenet.persistence import load, save
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(40, 784), dtype=np.uint8)
+    >>> y = np.arange(40) % 3
+    >>> clf = LeNetClassifier(epochs=1, early_stopping=False, random_state=0)
+    >>> clf = clf.fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "lenet.sklenet")
+    ...     save(clf, path)
+    ...     restored = load(path)
+    >>> np.array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    True
+    >>> restored.get_params() == clf.get_params()
+    True
+    """
+    cls = type(estimator)
+    class_path = _class_path(cls)
+    resolved, reason = _resolve_class(class_path)
+    if resolved is not cls:
+        raise TypeError(
+            f"sklenet.save stores estimators of the sklenet package that "
+            f"implement the persistence protocol; {cls.__qualname__} cannot be "
+            f"stored ({reason or 'its class cannot be found again by name'}). "
+            "Use joblib.dump instead."
+        )
+    name = cls.__name__
+    params = _dumps(
+        estimator.get_params(deep=False),
+        "params",
+        f"sklenet.save stores {name}'s parameters as JSON, so this one cannot "
+        "be saved. Set it to None or a plain value (random_state to an int or "
+        "None) before saving, or save the estimator with joblib.dump, which "
+        "pickles it (load such files only from trusted sources).",
+    )
+    attributes, models = estimator._get_persistent_state()
+    attributes = _dumps(
+        attributes,
+        "attributes",
+        f"This is a bug in {name}._get_persistent_state; please report it.",
+    )
+    if not isinstance(models, dict) or not models:
+        raise TypeError(f"{name}._get_persistent_state returned no models.")
+    for model_name, model in models.items():
+        if not isinstance(model_name, str) or not _MODEL_NAME.fullmatch(model_name):
+            raise ValueError(
+                f"Model name {model_name!r} of {name} is not allowed: use "
+                "letters, digits, '_', '.' and '-' (at most 128)."
+            )
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"Model {model_name!r} of {name} is not a keras.Model.")
+
+    members = {_PARAMS: params, _ATTRIBUTES: attributes}
+    with tempfile.TemporaryDirectory(prefix="sklenet-save-") as tmp:
+        for model_name, model in models.items():
+            model_file = os.path.join(tmp, model_name + _MODEL_SUFFIX)
+            model.save(model_file)
+            with open(model_file, "rb") as f:
+                members[_MODEL_DIR + model_name + _MODEL_SUFFIX] = f.read()
+    manifest = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "estimator_class": class_path,
+        "models": list(models),
+        "members": {m: hashlib.sha256(b).hexdigest() for m, b in members.items()},
+        "versions": _current_versions(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+    }
+    manifest = json.dumps(manifest, indent=1).encode("utf-8")
+    _atomic_write_zip(path, {_MANIFEST: manifest, **members})
+
+
+def _atomic_write_zip(path, members):
+    path = os.fspath(path)
+    directory, base = os.path.split(os.path.abspath(path))
+    tmp_path = os.path.join(directory, f".{base}.{uuid.uuid4().hex}.tmp")
+    # os.open with mode 0o666 gives the file the usual umask-based permissions.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp_path, flags, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for member, data in members.items():
+                    zf.writestr(member, data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_path)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    """Make the rename durable (POSIX); best effort elsewhere."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------- load
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    struct.error,
+    ValueError,
+    OSError,
+    RuntimeError,  # encrypted member
+    NotImplementedError,  # unsupported compression
+)
+
+
+def _read_verified(path):
+    """Manifest, estimator class and hash-checked member bytes of ``path``.
+
+    Parses nothing but the manifest JSON; raises InvalidArchiveError for any
+    problem.
+    """
+    shown = repr(os.fspath(path))
+
+    def refuse(reason):
+        return InvalidArchiveError(f"Refusing to load {shown}: {reason}")
+
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(raw))
+    except _ZIP_ERRORS as exc:
+        raise refuse(
+            f"it is not a valid (or is a truncated) zip archive ({exc})."
+        ) from exc
+    with zf:
+        names = zf.namelist()
+        if len(names) != len(set(names)):
+            raise refuse("it holds duplicated members.")
+        if _MANIFEST not in names:
+            raise refuse(f"it has no {_MANIFEST}; it is not a sklenet archive.")
+        if zf.getinfo(_MANIFEST).file_size > _MAX_MANIFEST_BYTES:
+            raise refuse(f"its {_MANIFEST} is implausibly large.")
+        try:
+            manifest = json.loads(zf.read(_MANIFEST).decode("utf-8"))
+        except _ZIP_ERRORS + (UnicodeDecodeError, RecursionError) as exc:
+            raise refuse(f"its {_MANIFEST} cannot be read ({exc}).") from exc
+        if not isinstance(manifest, dict):
+            raise refuse(f"its {_MANIFEST} is not a JSON object.")
+        if manifest.get("format") != FORMAT_NAME:
+            raise refuse(
+                f"its format is {manifest.get('format')!r}, not {FORMAT_NAME!r}."
+            )
+        version = manifest.get("format_version")
+        if type(version) is not int or version != FORMAT_VERSION:
+            newer = type(version) is int and version > FORMAT_VERSION
+            raise refuse(
+                f"its format version is {version!r}; this sklenet reads version "
+                f"{FORMAT_VERSION}"
+                + (" (upgrade sklenet to read it)." if newer else ".")
+            )
+        model_names = manifest.get("models")
+        if (
+            not isinstance(model_names, list)
+            or not model_names
+            or not all(
+                isinstance(n, str) and _MODEL_NAME.fullmatch(n) for n in model_names
+            )
+            or len(set(model_names)) != len(model_names)
+        ):
+            raise refuse(f"its {_MANIFEST} lists no valid model names.")
+        expected = [_PARAMS, _ATTRIBUTES] + [
+            _MODEL_DIR + n + _MODEL_SUFFIX for n in model_names
+        ]
+        hashes = manifest.get("members")
+        if not isinstance(hashes, dict) or set(hashes) != set(expected):
+            raise refuse(
+                f"its {_MANIFEST} does not list exactly the members {expected}."
+            )
+        missing = sorted(set(expected) - set(names))
+        if missing:
+            raise refuse(f"members {missing} are missing.")
+        extra = sorted(set(names) - set(expected) - {_MANIFEST})
+        if extra:
+            raise refuse(f"it holds unexpected members {extra}.")
+        members = {}
+        for member in expected:
+            digest = hashes[member]
+            if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+                raise refuse(f"its {_MANIFEST} has no valid SHA-256 for {member}.")
+            try:
+                data = zf.read(member)
+            except _ZIP_ERRORS as exc:
+                raise refuse(f"member {member} cannot be read ({exc}).") from exc
+            if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), digest):
+                raise refuse(
+                    f"the SHA-256 of {member} differs from the one in "
+                    f"{_MANIFEST}: the file is corrupted or was modified."
+                )
+            members[member] = data
+    cls, reason = _resolve_class(manifest.get("estimator_class"))
+    if cls is None:
+        raise refuse(
+            f"estimator class {manifest.get('estimator_class')!r} is refused: "
+            f"{reason}."
+        )
+    if not isinstance(manifest.get("versions", {}), dict):
+        raise refuse(f"its {_MANIFEST} has invalid versions.")
+    return manifest, cls, members
+
+
+def read_manifest(path):
+    """The manifest of a sklenet archive, after checking the archive's integrity.
+
+    Runs every check of :func:`load` (format, members, SHA-256, estimator
+    class) but deserialises nothing besides the manifest itself.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An archive written by :func:`save`.
+
+    Returns
+    -------
+    manifest : dict
+        ``format``, ``format_version``, ``estimator_class``, ``models``,
+        ``members`` (SHA-256 by member), ``versions`` and ``created``.
+
+    Raises
+    ------
+    InvalidArchiveError
+        If the file is not an intact sklenet archive.
+    """
+    manifest, _, _ = _read_verified(path)
+    return manifest
+
+
+def load(path):
+    """Load an estimator saved with :func:`save`, without unpickling anything.
+
+    Every check comes before anything inside the file is deserialised: the
+    file must be a complete zip archive of format ``"sklenet.estimator"``
+    version 1 holding exactly the members its manifest lists, each matching
+    its SHA-256, and the manifest must name an estimator class of the
+    ``sklenet`` package implementing the persistence protocol. Then the JSON
+    parameters and attributes are decoded and each model is loaded with
+    ``keras.saving.load_model(..., compile=True, safe_mode=True)`` (safe mode
+    is enforced even if ``keras.config.enable_unsafe_deserialization()`` was
+    called).
+
+    The SHA-256 digests only detect corruption and naive tampering (an
+    attacker can rewrite the manifest as well); the safety against malicious
+    files comes from the absence of pickle, the restriction to sklenet
+    classes and Keras' safe mode.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An archive written by :func:`save`.
+
+    Returns
+    -------
+    estimator : estimator of the sklenet package
+        The fitted estimator, with the saved parameters, fitted attributes
+        and (compiled) Keras models; its predictions equal the saved one's.
+
+    Raises
+    ------
+    InvalidArchiveError
+        If the file is not an intact sklenet archive (see above), or a member
+        fails to decode, e.g. a model that Keras' safe mode refuses.
+    OSError
+        If the file cannot be opened.
+
+    Warns
+    -----
+    ArchiveVersionWarning
+        If the archive was written with another version of sklenet, Keras or
+        scikit-learn than the installed one (it is loaded nevertheless).
+
+    See Also
+    --------
+    save : Its examples show a round trip.
+    read_manifest : Check an archive and read its manifest only.
+    """
+    manifest, cls, members = _read_verified(path)
+    shown = repr(os.fspath(path))
+    saved_versions = manifest.get("versions", {})
+    current = _current_versions()
+    mismatched = [
+        f"{lib} {saved_versions[lib]} (installed: {current[lib]})"
+        for lib in _CHECKED_VERSIONS
+        if saved_versions.get(lib) is not None and saved_versions[lib] != current[lib]
+    ]
+    if mismatched:
+        warnings.warn(
+            f"{shown} was saved with {', '.join(mismatched)}. The estimator may "
+            "behave differently or fail; refit it or re-save it with the "
+            "installed versions.",
+            ArchiveVersionWarning,
+            stacklevel=2,
+        )
+    params = _loads(members[_PARAMS], _PARAMS, path)
+    attributes = _loads(members[_ATTRIBUTES], _ATTRIBUTES, path)
+    if not isinstance(params, dict) or not isinstance(attributes, dict):
+        raise InvalidArchiveError(
+            f"Refusing to load {shown}: {_PARAMS} and {_ATTRIBUTES} must hold "
+            "JSON objects."
+        )
+    models = {}
+    with tempfile.TemporaryDirectory(prefix="sklenet-load-") as tmp:
+        for name in manifest["models"]:
+            model_file = os.path.join(tmp, name + _MODEL_SUFFIX)
+            with open(model_file, "wb") as f:
+                f.write(members[_MODEL_DIR + name + _MODEL_SUFFIX])
+            try:
+                with _enforced_safe_mode():
+                    models[name] = keras.saving.load_model(
+                        model_file, compile=True, safe_mode=True
+                    )
+            except Exception as exc:
+                raise InvalidArchiveError(
+                    f"Refusing to load {shown}: Keras cannot load model "
+                    f"{name!r} in safe mode ({exc})."
+                ) from exc
+    try:
+        estimator = cls._from_persistent_state(params, attributes, models)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidArchiveError(
+            f"Refusing to load {shown}: its parameters or attributes do not fit "
+            f"{cls.__qualname__} ({type(exc).__name__}: {exc})."
+        ) from exc
+    return estimator
+
+
+def _enforced_safe_mode():
+    """Keras' safe-mode scope, which overrides a global unsafe setting.
+
+    ``keras.config.enable_unsafe_deserialization()`` would otherwise override
+    ``load_model(safe_mode=True)``. The scope is private Keras API, hence the
+    fallback.
+    """
+    try:
+        from keras.src.saving.serialization_lib import SafeModeScope
+    except ImportError:  # pragma: no cover - Keras moved it
+        return contextlib.nullcontext()
+    return SafeModeScope(True)

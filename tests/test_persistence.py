@@ -1,0 +1,501 @@
+"""sklenet.persistence: pickle-free save/load of fitted sklenet estimators."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+import zipfile
+
+import joblib
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from sklenet import LeNetClassifier
+from sklenet.persistence import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    ArchiveVersionWarning,
+    InvalidArchiveError,
+    load,
+    read_manifest,
+    save,
+)
+
+FAST = dict(epochs=1, early_stopping=False, random_state=0)
+MEMBERS = {"manifest.json", "params.json", "attributes.json", "models/model.keras"}
+
+
+def _data(n=60):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(n, 784), dtype=np.uint8)
+    y = np.array(["cat", "dog", "emu"])[np.arange(n) % 3]
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def X():
+    return _data()[0]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """Fitted on an array with string labels and non-default params."""
+    X, y = _data()
+    clf = LeNetClassifier(image_shape=(28, 28), class_weight={"cat": 2.0},
+                          optimizer__epsilon=1e-6, **FAST)
+    return clf.fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def fitted_df():
+    """Fitted on a DataFrame (feature_names_in_) with int labels."""
+    X, y = _data()
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(784)])
+    return LeNetClassifier(**FAST).fit(frame, np.arange(len(y)) % 3)
+
+
+@pytest.fixture(scope="module")
+def archive(fitted, tmp_path_factory):
+    path = tmp_path_factory.mktemp("archive") / "clf.sklenet"
+    save(fitted, path)
+    return path
+
+
+def _fitted_attributes(est):
+    return {k: v for k, v in vars(est).items() if k.endswith("_") and k != "model_"}
+
+
+def _assert_same_estimator(restored, original, X):
+    assert type(restored) is type(original)
+    assert restored.get_params() == original.get_params()
+    expected = _fitted_attributes(original)
+    got = _fitted_attributes(restored)
+    for name in ("classes_", "history_", "n_features_in_", "image_shape_",
+                 "input_scale_", "n_epochs_", "best_epoch_", "random_seed_",
+                 "n_classes_", "feature_names_in_"):
+        assert (name in got) == (name in expected), name
+    for name, value in expected.items():
+        if isinstance(value, np.ndarray):
+            assert got[name].dtype == value.dtype, name
+            np.testing.assert_array_equal(got[name], value, err_msg=name)
+        elif name not in ("target_encoder_", "feature_encoder_"):
+            assert got[name] == value, name
+    proba = restored.predict_proba(X)
+    assert np.array_equal(proba, original.predict_proba(X))
+    assert np.array_equal(restored.predict(X), original.predict(X))
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _write_members(path, members):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def _rewrite(src, dst, manifest=None, replace=None):
+    """Copy archive src to dst, editing the manifest and replacing members."""
+    members = _members(src)
+    data = json.loads(members["manifest.json"])
+    if manifest is not None:
+        manifest(data)
+    members["manifest.json"] = json.dumps(data).encode()
+    members.update(replace or {})
+    _write_members(dst, members)
+    return dst
+
+
+# ------------------------------------------------------------- round trips
+def test_round_trip_array_string_labels(fitted, archive, X):
+    restored = load(archive)
+    _assert_same_estimator(restored, fitted, X)
+    assert restored.classes_.tolist() == ["cat", "dog", "emu"]
+    assert restored.image_shape == (28, 28)  # a tuple param stays a tuple
+    assert restored.class_weight == {"cat": 2.0}
+    assert not hasattr(restored, "feature_names_in_")
+    assert restored.model_.optimizer is not None  # compiled
+
+
+def test_round_trip_dataframe(fitted_df, tmp_path, X):
+    path = tmp_path / "df.sklenet"
+    save(fitted_df, path)
+    restored = load(path)
+    assert restored.feature_names_in_.tolist() == [f"pixel{i}" for i in range(784)]
+    frame = pd.DataFrame(X, columns=restored.feature_names_in_)
+    _assert_same_estimator(restored, fitted_df, frame)
+    assert restored.classes_.dtype == fitted_df.classes_.dtype
+
+
+def test_archive_layout_and_manifest(fitted, archive):
+    members = _members(archive)
+    assert set(members) == MEMBERS
+    manifest = json.loads(members["manifest.json"])
+    assert manifest == read_manifest(archive)
+    assert manifest["format"] == FORMAT_NAME == "sklenet.estimator"
+    assert manifest["format_version"] == FORMAT_VERSION == 1
+    assert manifest["estimator_class"] == "sklenet:LeNetClassifier"
+    assert manifest["models"] == ["model"]
+    assert manifest["members"] == {
+        name: hashlib.sha256(data).hexdigest()
+        for name, data in members.items() if name != "manifest.json"
+    }
+    assert set(manifest["versions"]) >= {"sklenet", "keras", "tensorflow",
+                                         "scikit-learn", "numpy", "python"}
+    assert manifest["versions"]["keras"] == keras.__version__
+    assert manifest["created"].endswith("+00:00")
+    params = json.loads(members["params.json"])
+    assert params["epochs"] == 1
+    assert params["image_shape"] == {"__sklenet_type__": "tuple", "items": [28, 28]}
+    assert b"pickle" not in members["params.json"]
+
+
+def test_new_process_round_trip_sklenet_and_joblib(fitted, archive, tmp_path, X):
+    """Both sklenet.load and joblib.load give the same probabilities afresh."""
+    joblib_path = tmp_path / "clf.joblib"
+    joblib.dump(fitted, joblib_path)
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(f"""
+        import sys, joblib, numpy as np
+        from sklenet.persistence import load
+        X = np.load({str(tmp_path / "X.npy")!r})
+        np.save({str(tmp_path / "p_sklenet.npy")!r},
+                load({str(archive)!r}).predict_proba(X))
+        np.save({str(tmp_path / "p_joblib.npy")!r},
+                joblib.load({str(joblib_path)!r}).predict_proba(X))
+    """)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                            text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = fitted.predict_proba(X)
+    assert np.array_equal(np.load(tmp_path / "p_sklenet.npy"), expected)
+    assert np.array_equal(np.load(tmp_path / "p_joblib.npy"), expected)
+
+
+def test_several_named_models(fitted, tmp_path, X, monkeypatch):
+    """The format stores any number of named models, in order (ensembles)."""
+    second = keras.models.clone_model(fitted.model_)
+    second.set_weights([w * 0.5 for w in fitted.model_.get_weights()])
+    original_get = LeNetClassifier._get_persistent_state
+    original_from = LeNetClassifier._from_persistent_state.__func__
+    received = {}
+
+    def get_state(self):
+        attributes, models = original_get(self)
+        return attributes, {"member_1": models["model"], "member_0": second}
+
+    def from_state(cls, params, attributes, models):
+        received.update(models)
+        return original_from(cls, params, attributes,
+                             {"model": models["member_1"]})
+
+    monkeypatch.setattr(LeNetClassifier, "_get_persistent_state", get_state)
+    monkeypatch.setattr(LeNetClassifier, "_from_persistent_state",
+                        classmethod(from_state))
+    path = tmp_path / "two.sklenet"
+    save(fitted, path)
+    assert read_manifest(path)["models"] == ["member_1", "member_0"]
+    restored = load(path)
+    assert list(received) == ["member_1", "member_0"]
+    images = fitted.feature_encoder_.transform(X)
+    for name, model in (("member_1", fitted.model_), ("member_0", second)):
+        assert np.array_equal(received[name].predict(images, verbose=0),
+                              model.predict(images, verbose=0))
+    assert np.array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_overwrites_existing_file(fitted, archive, tmp_path):
+    path = tmp_path / "clf.sklenet"
+    path.write_bytes(b"old")
+    save(fitted, path)
+    assert set(_members(path)) == MEMBERS
+    assert os.listdir(tmp_path) == ["clf.sklenet"]
+
+
+# ---------------------------------------------------------------- save errors
+def test_save_unfitted_raises_and_writes_nothing(tmp_path):
+    with pytest.raises(NotFittedError):
+        save(LeNetClassifier(), tmp_path / "x.sklenet")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("callbacks", [keras.callbacks.TerminateOnNaN()],
+     r"params\['callbacks'\]\[0\] is a .*TerminateOnNaN.*joblib"),
+    ("random_state", np.random.RandomState(0),
+     r"params\['random_state'\] is a numpy.*RandomState.*random_state to an int"),
+    ("class_weight", {"cat": {1, 2}}, r"params\['class_weight'\]\['cat'\] is a"),
+])
+def test_save_non_json_param_raises_and_writes_nothing(fitted, tmp_path,
+                                                      monkeypatch, name, value,
+                                                      match):
+    monkeypatch.setattr(fitted, name, value)
+    with pytest.raises(TypeError, match=match):
+        save(fitted, tmp_path / "x.sklenet")
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_refuses_foreign_estimator(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(TypeError, match="joblib"):
+        save(LogisticRegression(), tmp_path / "x.sklenet")
+    assert os.listdir(tmp_path) == []
+
+
+def test_json_encoding_round_trips_exotic_values():
+    from sklenet.persistence import _decode_tagged, _to_json
+
+    value = {
+        "t": (1, (2.5, "a"), []),
+        "d": {0: "zero", (1, 2): [np.int64(3)], "s": None},
+        "a": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "u": np.array(["x", "yz"]),
+        "o": np.array(["p", 1, None], dtype=object),
+        "e": np.zeros((0, 2), dtype=np.int16),
+        "nan": float("nan"),
+        "np": [np.bool_(True), np.float32(0.5), np.str_("s")],
+    }
+    text = json.dumps(_to_json(value, "v"))
+    back = json.loads(text, object_hook=_decode_tagged)
+    assert back["t"] == (1, (2.5, "a"), [])
+    assert back["d"] == {0: "zero", (1, 2): [3], "s": None}
+    for key in "auoe":
+        assert back[key].dtype == value[key].dtype
+        assert back[key].shape == value[key].shape
+        assert back[key].tolist() == value[key].tolist()
+    assert np.isnan(back["nan"])
+    assert back["np"] == [True, 0.5, "s"]
+    assert type(back["np"][0]) is bool
+    with pytest.raises(TypeError, match="reserved key"):
+        _to_json({"__sklenet_type__": 1}, "v")
+    with pytest.raises(TypeError, match="dtype complex128"):
+        _to_json(np.zeros(2, dtype=complex), "v")
+
+
+# ------------------------------------------------------------- atomic write
+@pytest.mark.parametrize("failure", ["writestr", "fsync", "replace"])
+@pytest.mark.parametrize("existing", [False, True])
+def test_atomic_write(fitted, archive, tmp_path, monkeypatch, failure, existing):
+    path = tmp_path / "clf.sklenet"
+    if existing:
+        path.write_bytes(archive.read_bytes())
+    calls = []
+
+    def fail(*args, **kwargs):
+        # writestr fails on params.json, after manifest.json went in; replace
+        # fails on the rename onto path (not on any rename Keras might do).
+        ours = {"writestr": lambda: args[1] == "params.json",
+                "fsync": lambda: True,
+                "replace": lambda: args[1] == str(path)}[failure]()
+        if ours:
+            calls.append(args)
+            raise OSError("disk full")
+        return original(*args, **kwargs)
+
+    target = {"writestr": (zipfile.ZipFile, "writestr"),
+              "fsync": (os, "fsync"), "replace": (os, "replace")}[failure]
+    original = getattr(*target)
+    monkeypatch.setattr(*target, fail)
+    with pytest.raises(OSError, match="disk full"):
+        save(fitted, path)
+    monkeypatch.undo()
+    assert len(calls) == 1
+    if existing:
+        assert path.read_bytes() == archive.read_bytes()
+        assert os.listdir(tmp_path) == ["clf.sklenet"]
+    else:
+        assert os.listdir(tmp_path) == []
+
+
+# -------------------------------------------------------------- load refusals
+def _refuses(path, match, monkeypatch):
+    """load refuses path before anything is deserialised."""
+    def never(*args, **kwargs):
+        raise AssertionError("deserialised a refused archive")
+
+    monkeypatch.setattr(keras.saving, "load_model", never)
+    monkeypatch.setattr(LeNetClassifier, "_from_persistent_state", never)
+    with pytest.raises(InvalidArchiveError, match=match):
+        load(path)
+    with pytest.raises(InvalidArchiveError, match=match):
+        read_manifest(path)
+
+
+def test_tampered_member_bytes(archive, tmp_path, monkeypatch):
+    members = _members(archive)
+    members["params.json"] = members["params.json"].replace(
+        b'"epochs": 1', b'"epochs": 2')
+    _write_members(tmp_path / "a", members)
+    _refuses(tmp_path / "a", r"SHA-256 of params\.json differs", monkeypatch)
+    model = bytearray(_members(archive)["models/model.keras"])
+    model[len(model) // 2] ^= 0xFF
+    path = _rewrite(archive, tmp_path / "b",
+                    replace={"models/model.keras": bytes(model)})
+    _refuses(path, r"SHA-256 of models/model\.keras differs", monkeypatch)
+
+
+def test_tampered_manifest_hash(archive, tmp_path, monkeypatch):
+    def edit(m):
+        m["members"]["attributes.json"] = "0" * 64
+
+    path = _rewrite(archive, tmp_path / "a", edit)
+    _refuses(path, r"SHA-256 of attributes\.json differs", monkeypatch)
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.99, 10])
+def test_truncated_file(archive, tmp_path, monkeypatch, cut):
+    data = archive.read_bytes()
+    n = int(len(data) * cut) if cut < 1 else cut
+    path = tmp_path / "cut.sklenet"
+    path.write_bytes(data[:n])
+    _refuses(path, "not a valid .*zip archive", monkeypatch)
+
+
+@pytest.mark.parametrize("content", [b"", os.urandom(5000), b"\x80\x04pickle"])
+def test_not_a_zip(tmp_path, monkeypatch, content):
+    path = tmp_path / "junk.sklenet"
+    path.write_bytes(content)
+    _refuses(path, "not a valid .*zip archive", monkeypatch)
+
+
+def test_zip_without_manifest(archive, tmp_path, monkeypatch):
+    members = _members(archive)
+    del members["manifest.json"]
+    _write_members(tmp_path / "a", members)
+    _refuses(tmp_path / "a", "no manifest.json", monkeypatch)
+
+
+def test_missing_extra_and_duplicate_members(archive, tmp_path, monkeypatch):
+    members = _members(archive)
+    del members["attributes.json"]
+    _write_members(tmp_path / "missing", members)
+    _refuses(tmp_path / "missing", r"members \['attributes\.json'\] are missing",
+             monkeypatch)
+
+    members = _members(archive)
+    members["evil.pkl"] = b"\x80\x04."
+    _write_members(tmp_path / "extra", members)
+    _refuses(tmp_path / "extra", r"unexpected members \['evil\.pkl'\]", monkeypatch)
+
+    def drop(m):
+        del m["members"]["params.json"]
+
+    _rewrite(archive, tmp_path / "unlisted", drop)
+    _refuses(tmp_path / "unlisted", "does not list exactly", monkeypatch)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile: duplicate name
+        with zipfile.ZipFile(tmp_path / "dup", "w") as zf:
+            for name, data in _members(archive).items():
+                zf.writestr(name, data)
+            zf.writestr("params.json", b"{}")
+    _refuses(tmp_path / "dup", "duplicated members", monkeypatch)
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("format", "other.format", "its format is 'other.format'"),
+    ("format_version", 2, "format version is 2.*upgrade sklenet"),
+    ("format_version", "1", "format version is '1'"),
+    ("models", ["../../etc/passwd"], "no valid model names"),
+    ("models", [], "no valid model names"),
+])
+def test_unknown_format(archive, tmp_path, monkeypatch, key, value, match):
+    path = _rewrite(archive, tmp_path / "a", lambda m: m.update({key: value}))
+    _refuses(path, match, monkeypatch)
+
+
+@pytest.mark.parametrize("class_path, match", [
+    ("os:system", "only classes of the 'sklenet' package"),
+    ("builtins:dict", "only classes of the 'sklenet' package"),
+    ("sklearn.linear_model:LogisticRegression", "only classes of the 'sklenet'"),
+    ("sklenetx:LeNetClassifier", "only classes of the 'sklenet' package"),
+    ("sklenet._classifier:BaseEstimator", "not a class of the 'sklenet' package"),
+    ("sklenet._classifier:ImageEncoder", "not a sklenet estimator implementing"),
+    ("sklenet:build_lenet", "not a class of the 'sklenet' package"),
+    ("sklenet:LeNetClassifier.__class__", "not a public class name"),
+    ("sklenet.nonexistent:Foo", "does not exist"),
+    ("sklenet.LeNetClassifier", "not of the form"),
+    (None, "not of the form"),
+])
+def test_foreign_class_refused(archive, tmp_path, monkeypatch, class_path, match):
+    path = _rewrite(archive, tmp_path / "a",
+                    lambda m: m.update(estimator_class=class_path))
+    _refuses(path, "estimator class .* is refused: .*" + match, monkeypatch)
+
+
+def test_missing_file_is_an_oserror(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nope.sklenet")
+
+
+def test_consistent_but_bad_json_refused(archive, tmp_path):
+    """A member rewritten together with its hash is decoded safely or refused."""
+    bad = b'{"__sklenet_type__": "pickle", "items": []}'
+
+    def edit(m):
+        m["members"]["params.json"] = hashlib.sha256(bad).hexdigest()
+
+    path = _rewrite(archive, tmp_path / "a", edit, replace={"params.json": bad})
+    with pytest.raises(InvalidArchiveError, match="params.json is not valid"):
+        load(path)
+
+
+@pytest.mark.parametrize("unsafe_global", [False, True])
+def test_lambda_layer_refused_by_keras_safe_mode(fitted, tmp_path, monkeypatch,
+                                                 unsafe_global):
+    """A model that would run arbitrary code is refused, even if the process
+    enabled unsafe deserialisation globally."""
+    from keras.src.saving import serialization_lib
+
+    inputs = keras.Input((28, 28, 1))
+    outputs = keras.layers.Lambda(lambda t: t * 2)(inputs)
+    evil = keras.Model(inputs, outputs)
+    attributes, _ = fitted._get_persistent_state()
+    monkeypatch.setattr(LeNetClassifier, "_get_persistent_state",
+                        lambda self: (attributes, {"model": evil}))
+    path = tmp_path / "evil.sklenet"
+    save(fitted, path)
+    monkeypatch.undo()
+    before = serialization_lib.in_safe_mode()
+    try:
+        if unsafe_global:
+            keras.config.enable_unsafe_deserialization()
+        with pytest.raises(InvalidArchiveError, match="safe mode.*[Ll]ambda"):
+            load(path)
+    finally:
+        from keras.src.backend.common import global_state
+
+        global_state.set_global_attribute("safe_mode_saving", before)
+
+
+# ---------------------------------------------------------------- versions
+def test_version_mismatch_warns(fitted, archive, tmp_path, X):
+    def edit(m):
+        m["versions"].update({"sklenet": "0.0.1", "keras": "2.15.0"})
+
+    path = _rewrite(archive, tmp_path / "old.sklenet", edit)
+    with pytest.warns(ArchiveVersionWarning,
+                      match=r"sklenet 0\.0\.1 \(installed: .*keras 2\.15\.0"):
+        restored = load(path)
+    assert issubclass(ArchiveVersionWarning, UserWarning)
+    assert np.array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_same_versions_do_not_warn(archive):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ArchiveVersionWarning)
+        load(archive)
+
+
+def test_invalid_archive_error_is_a_value_error():
+    assert issubclass(InvalidArchiveError, ValueError)
