@@ -1,0 +1,262 @@
+"""LeNetClassifier: architecture, input forms, training options, bad input."""
+
+import random
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from sklenet import OPTIMIZED_PARAMS, STANDARD_PARAMS, LeNetClassifier
+from sklenet._classifier import infer_image_shape
+
+from .conftest import assert_same_global_random_state, fast
+
+
+def _trainable(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+# ------------------------------------------------------------- architecture
+@pytest.mark.parametrize("pool_strides", [None, 1, 2])
+def test_standard_lenet_has_the_study_parameter_count(digits, pool_strides):
+    X, y, _, _ = digits
+    clf = LeNetClassifier(pool_strides=pool_strides).initialize(X, y)
+    assert _trainable(clf.model_) == 15_626
+
+
+def test_defaults_are_the_standard_lenet():
+    params = LeNetClassifier().get_params()
+    assert {k: params[k] for k in STANDARD_PARAMS} == STANDARD_PARAMS
+
+
+def test_optimized_params_build_the_study_model(digits):
+    X, y, _, _ = digits
+    clf = LeNetClassifier(**OPTIMIZED_PARAMS).initialize(X, y)
+    layers = {layer.name: layer for layer in clf.model_.layers}
+    assert layers["conv1"].filters == 13 and layers["conv1"].kernel_size == (7, 7)
+    assert layers["conv2"].filters == 11 and layers["conv2"].kernel_size == (7, 7)
+    assert layers["pool2"].pool_size == (4, 4)
+    assert layers["dense1"].units == 64 and layers["dense2"].units == 256
+    assert layers["conv1"].kernel_regularizer.l2 == pytest.approx(0.000413)
+    assert layers["dense1"].activation.__name__ == "gelu"
+
+
+def test_architecture_options(digits):
+    X, y, _, _ = digits
+    clf = LeNetClassifier(pooling="max", global_pooling=False, pool_strides=1)
+    layers = {layer.name: layer for layer in clf.initialize(X, y).model_.layers}
+    assert isinstance(layers["pool1"], keras.layers.MaxPooling2D)
+    assert layers["pool1"].strides == (1, 1)
+    assert "flatten" in layers and "global_pool" not in layers
+
+
+def test_routed_optimizer_arguments_reach_adam(digits):
+    X, y, _, _ = digits
+    clf = LeNetClassifier(learning_rate=0.01, beta_1=0.8, optimizer__amsgrad=True)
+    optimizer = clf.initialize(X, y).model_.optimizer
+    assert optimizer.amsgrad is True
+    assert float(optimizer.beta_1) == pytest.approx(0.8)
+    assert float(optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_unknown_routed_parameter_is_named(digits):
+    X, y, _, _ = digits
+    with pytest.raises(ValueError, match="'model__units'"):
+        LeNetClassifier(model__units=3).fit(X, y)
+
+
+# ------------------------------------------------------------ input forms
+@pytest.mark.parametrize(
+    "n_features, image_shape, expected",
+    [(784, None, (28, 28, 1)), (64, None, (8, 8, 1)), (10, None, (1, 10, 1)),
+     (784, (28, 28), (28, 28, 1)), (12, (2, 2, 3), (2, 2, 3))],
+)
+def test_image_shape_inference(n_features, image_shape, expected):
+    assert infer_image_shape(n_features, image_shape) == expected
+
+
+def test_image_shape_mismatch_names_both_numbers(digits, no_training):
+    X, y, _, _ = digits
+    clf = LeNetClassifier(image_shape=(20, 20), callbacks=[no_training])
+    with pytest.raises(ValueError, match="holds 400 pixels, but X has 784 features"):
+        clf.fit(X, y)
+
+
+def test_all_input_layouts_give_the_same_model(digits):
+    X, y, X_test, _ = digits
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(784)])
+    layouts = [X, X.reshape(-1, 28, 28), X.reshape(-1, 28, 28, 1), frame]
+    probas = [
+        LeNetClassifier(**fast()).fit(data, y).predict_proba(X_test)
+        for data in layouts
+    ]
+    for proba in probas[1:]:
+        np.testing.assert_array_equal(proba, probas[0])
+
+
+def test_images_and_dataframes_at_predict_time(digits):
+    X, y, X_test, _ = digits
+    columns = [f"pixel{i}" for i in range(784)]
+    clf = LeNetClassifier(**fast()).fit(pd.DataFrame(X, columns=columns), y)
+    assert list(clf.feature_names_in_) == columns
+    expected = clf.predict_proba(pd.DataFrame(X_test, columns=columns))
+    np.testing.assert_array_equal(
+        clf.predict_proba(X_test.reshape(-1, 28, 28)), expected
+    )
+
+
+def test_integer_pixels_are_scaled_once_floats_are_not(digits):
+    X, y, X_test, _ = digits
+    as_int = LeNetClassifier(**fast()).fit(X, y)
+    as_float = LeNetClassifier(**fast()).fit(X / 255.0, y)
+    assert as_int.input_scale_ == pytest.approx(1 / 255)
+    assert as_float.input_scale_ == 1.0
+    np.testing.assert_allclose(
+        as_int.predict_proba(X_test), as_float.predict_proba(X_test / 255.0),
+        atol=1e-5,
+    )
+    # The rule is fixed at fit time: int64 input to a uint8-trained model.
+    np.testing.assert_array_equal(
+        as_int.predict_proba(X_test.astype(np.int64)), as_int.predict_proba(X_test)
+    )
+
+
+def test_string_labels_round_trip(digits):
+    X, y, X_test, _ = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six",
+                      "seven", "eight", "nine"])
+    clf = LeNetClassifier(**fast()).fit(X, names[y])
+    assert set(clf.classes_) == set(names)
+    assert set(clf.predict(X_test)) <= set(names)
+    assert clf.predict_proba(X_test).shape == (len(X_test), 10)
+
+
+# --------------------------------------------------------------- training
+def test_validation_data_history_and_best_weights(digits):
+    X, y, X_test, y_test = digits
+    clf = LeNetClassifier(epochs=4, n_iter_no_change=1, random_state=0)
+    clf.fit(X, y, validation_data=(X_test, y_test))
+    assert set(clf.history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert clf.n_epochs_ == len(clf.history_["loss"]) <= 4
+    best = int(np.argmax(clf.history_["val_accuracy"]))
+    assert clf.best_epoch_ == best + 1
+    # restore_best_weights: the kept model scores the best validation accuracy.
+    assert clf.score(X_test, y_test) == pytest.approx(
+        clf.history_["val_accuracy"][best], abs=1e-6
+    )
+
+
+def test_internal_split_is_stratified_and_sized(digits):
+    X, y, _, _ = digits
+    clf = LeNetClassifier(epochs=2, validation_fraction=0.2, random_state=0)
+    clf.fit(X, y)
+    assert "val_accuracy" in clf.history_
+    clf_no_stop = LeNetClassifier(**fast(epochs=2)).fit(X, y)
+    assert "val_accuracy" not in clf_no_stop.history_
+    assert clf_no_stop.best_epoch_ is None
+
+
+def test_early_stopping_without_enough_samples_per_class(no_training):
+    X = np.random.RandomState(0).randint(0, 255, (11, 16)).astype(np.uint8)
+    y = np.array([0] * 10 + [1])
+    clf = LeNetClassifier(epochs=2, callbacks=[no_training])
+    with pytest.raises(ValueError, match="early_stopping needs a stratified"):
+        clf.fit(X, y)
+
+
+def test_sample_and_class_weights(digits):
+    X, y, X_test, _ = digits
+    weights = np.linspace(0.5, 1.5, len(y))
+    original = weights.copy()
+    clf = LeNetClassifier(**fast(class_weight="balanced")).fit(X, y, weights)
+    np.testing.assert_array_equal(weights, original)  # not modified in place
+    unweighted = LeNetClassifier(**fast()).fit(X, y)
+    assert not np.allclose(clf.predict_proba(X_test),
+                           unweighted.predict_proba(X_test))
+
+
+def test_prediction_batch_size_does_not_change_results(digits):
+    X, y, X_test, _ = digits
+    clf = LeNetClassifier(**fast()).fit(X, y)
+    reference = clf.predict_proba(X_test)
+    clf.set_params(predict_batch_size=7)
+    np.testing.assert_allclose(clf.predict_proba(X_test), reference, atol=1e-6)
+
+
+# -------------------------------------------------------- reproducibility
+def test_same_random_state_same_predictions(digits):
+    X, y, X_test, _ = digits
+    first, second = (
+        LeNetClassifier(epochs=2, random_state=42).fit(X, y).predict_proba(X_test)
+        for _ in range(2)
+    )
+    np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("random_state", [0, None])
+def test_fit_leaves_global_random_state_untouched(digits, random_state):
+    X, y, X_test, _ = digits
+    before = (random.getstate(), np.random.get_state())
+    LeNetClassifier(**fast(random_state=random_state)).fit(X, y).predict(X_test)
+    assert_same_global_random_state(before)
+
+
+# -------------------------------------------------------------- bad input
+def _bad_inputs(X, y):
+    X_nan = X.astype(float)
+    X_nan[0, 0] = np.nan
+    X_inf = X.astype(float)
+    X_inf[0, 0] = np.inf
+    return {
+        "nan": (X_nan, y, "NaN"),
+        "inf": (X_inf, y, "infinity"),
+        "one class": (X, np.zeros_like(y), "only one class"),
+        "empty": (X[:0], y[:0], "0 sample"),
+        "1-D": (X[0], y[:1], "Expected 2D array"),
+        "complex": (X.astype(complex), y, "Complex data not supported"),
+        "strings": (np.full(X.shape, "junk", dtype=object), y, "could not convert"),
+        "length": (X, y[:-1], "inconsistent numbers of samples"),
+        "regression target": (X, np.linspace(0, 1, len(y)), "Unknown label type"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_inputs(np.zeros((2, 4)), np.arange(2))))
+def test_bad_training_input_is_refused_before_training(digits, case, no_training):
+    X, y, _, _ = digits
+    X_bad, y_bad, message = _bad_inputs(X, y)[case]
+    with pytest.raises(ValueError, match=message):
+        LeNetClassifier(**fast(callbacks=[no_training])).fit(X_bad, y_bad)
+
+
+def test_bad_validation_data_is_refused_before_training(digits, no_training):
+    X, y, X_test, y_test = digits
+    clf = LeNetClassifier(**fast(callbacks=[no_training]))
+    keep = y < 9
+    with pytest.raises(ValueError, match=r"not present in the training y: \[9\]"):
+        clf.fit(X[keep], y[keep], validation_data=(X_test, y_test))
+    with pytest.raises(ValueError, match="X has 700 features"):
+        clf.fit(X, y, validation_data=(X_test[:, :700], y_test))
+    with pytest.raises(ValueError, match=r"tuple \(X_val, y_val\)"):
+        clf.fit(X, y, validation_data=X_test)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score"])
+def test_predict_before_fit(digits, method):
+    X, y, _, _ = digits
+    args = (X, y) if method == "score" else (X,)
+    with pytest.raises(NotFittedError):
+        getattr(LeNetClassifier(), method)(*args)
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [("epochs", 0), ("batch_size", -1), ("validation_fraction", 1.0),
+     ("n_iter_no_change", 0), ("pooling", "median")],
+)
+def test_invalid_hyperparameters_are_named(digits, param, value, no_training):
+    X, y, _, _ = digits
+    clf = LeNetClassifier(callbacks=[no_training], **{param: value})
+    with pytest.raises(ValueError, match=param):
+        clf.fit(X, y)
