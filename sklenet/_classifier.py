@@ -412,15 +412,29 @@ class LeNetClassifier(KerasClassifier):
                   validation_data=validation_data)
         return self
 
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one more epoch on ``(X, y)``, keeping the current weights.
+
+        The first call builds the network; pass every label in ``classes``
+        then if ``y`` does not hold them all. No early stopping.
+
+        Returns
+        -------
+        self : LeNetClassifier
+        """
+        self._fit(X, y, sample_weight=sample_weight, warm_start=True, epochs=1,
+                  initial_epoch=self.current_epoch, classes=classes)
+        return self
+
     def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch,
-             validation_data=None, **kwargs):
+             validation_data=None, classes=None, **kwargs):
         resume = warm_start and self.initialized_
         X, y = self._validate_data(X, y, reset=not resume)
         if validation_data is not None:
-            classes = self.classes_ if resume else np.unique(y)
-            validation_data = self._check_validation_data(validation_data, classes)
+            known = self.classes_ if resume else np.unique(y)
+            validation_data = self._check_validation_data(validation_data, known)
         if not resume:
-            self.classes_ = None
+            self.classes_ = None if classes is None else np.asarray(classes)
             X, y = self._initialize(X, y)
         sample_weight = self._combined_sample_weight(y, sample_weight)
         if sample_weight is not None:

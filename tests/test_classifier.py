@@ -177,6 +177,18 @@ def test_sample_and_class_weights(digits):
                            unweighted.predict_proba(X_test))
 
 
+def test_partial_fit_continues_training_with_declared_classes(digits):
+    X, y, X_test, _ = digits
+    clf = LeNetClassifier(random_state=0)
+    clf.partial_fit(X[y < 5], y[y < 5], classes=np.arange(10))
+    weights = [w.copy() for w in clf.model_.get_weights()]
+    clf.partial_fit(X, y)
+    assert clf.n_epochs_ == 2 and list(clf.classes_) == list(range(10))
+    assert not all(np.array_equal(a, b)
+                   for a, b in zip(weights, clf.model_.get_weights()))
+    assert clf.predict_proba(X_test).shape == (len(X_test), 10)
+
+
 def test_prediction_batch_size_does_not_change_results(digits):
     X, y, X_test, _ = digits
     clf = LeNetClassifier(**fast()).fit(X, y)

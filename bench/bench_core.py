@@ -1,0 +1,92 @@
+"""LeNetClassifier vs plain Keras: fit overhead and prediction throughput.
+
+Same architecture (sklenet.build_lenet), same data, same epochs, no early
+stopping; median of --repeats runs, each in this one process, interleaved.
+Run: python bench/bench_core.py [--repeats 3] [--epochs 3]
+"""
+
+import argparse
+import statistics
+import time
+
+import keras
+import numpy as np
+
+from sklenet import LeNetClassifier, build_lenet
+from sklenet.datasets import load_mnist_idx, load_sample_digits
+
+
+def plain_keras_fit(X, y, epochs, seed):
+    keras.utils.set_random_seed(seed)
+    model = build_lenet((28, 28, 1), 10)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    images = (X.reshape(-1, 28, 28, 1) / 255.0).astype("float32")
+    start = time.perf_counter()
+    model.fit(images, y, batch_size=32, epochs=epochs, verbose=0)
+    return time.perf_counter() - start, model
+
+
+def sklenet_fit(X, y, epochs, seed):
+    clf = LeNetClassifier(epochs=epochs, early_stopping=False, random_state=seed)
+    start = time.perf_counter()
+    clf.fit(X, y)
+    return time.perf_counter() - start, clf
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    X, y = load_sample_digits(return_X_y=True)
+    n = len(y)
+
+    keras_times, sklenet_times = [], []
+    for seed in range(args.repeats):
+        keras_times.append(plain_keras_fit(X, y, args.epochs, seed)[0])
+        sklenet_times.append(sklenet_fit(X, y, args.epochs, seed)[0])
+    k, s = statistics.median(keras_times), statistics.median(sklenet_times)
+    print(f"fit, {n} images x {args.epochs} epochs: plain Keras {k:.2f} s "
+          f"({n * args.epochs / k:.0f} img/s), LeNetClassifier {s:.2f} s "
+          f"({n * args.epochs / s:.0f} img/s), ratio {s / k:.3f}")
+
+    try:
+        X_big, _ = load_mnist_idx("/usr/share/datasets/fashion-mnist",
+                                  return_X_y=True)
+    except FileNotFoundError:
+        X_big = np.tile(X, (12, 1))
+    _, model = plain_keras_fit(X, y, 1, 0)
+    _, clf = sklenet_fit(X, y, 1, 0)
+    images = (X_big.reshape(-1, 28, 28, 1) / 255.0).astype("float32")
+    cases = {
+        "plain Keras predict(batch_size=1024) on prepared float32 images":
+            lambda: model.predict(images, batch_size=1024, verbose=0),
+        "plain Keras predict(batch_size=1024) incl. scaling uint8":
+            lambda: model.predict(
+                (X_big.reshape(-1, 28, 28, 1) / 255.0).astype("float32"),
+                batch_size=1024, verbose=0),
+        "scikeras default (predict batch 32)":
+            lambda: clf.predict_proba(X_big, batch_size=32),
+        "LeNetClassifier.predict_proba (uint8 in)":
+            lambda: clf.predict_proba(X_big),
+    }
+    results = {}
+    for name, fn in cases.items():
+        fn()  # warm-up: trace the predict function once
+        results[name] = statistics.median(timed(fn) for _ in range(args.repeats))
+    base = results["plain Keras predict(batch_size=1024) incl. scaling uint8"]
+    for name, seconds in results.items():
+        print(f"predict {len(X_big)} images, {name}: {seconds:.2f} s "
+              f"({len(X_big) / seconds:.0f} img/s, throughput ratio vs Keras "
+              f"{base / seconds:.2f})")
+
+
+if __name__ == "__main__":
+    main()
