@@ -15,6 +15,8 @@ scikeras 0.13 is no longer maintained. Against scikit-learn >= 1.6 it
 sklenet estimators; ``tests/test_base.py`` guards every fix.
 """
 
+import contextlib
+
 import numpy as np
 import scipy.sparse as sp
 from scikeras.utils.random_state import tensorflow_random_state
@@ -46,6 +48,46 @@ def derive_seed(random_state):
         f"random_state={random_state!r} must be None, an int or a "
         "numpy.random.RandomState instance."
     )
+
+
+@contextlib.contextmanager
+def release_trace_memory():
+    """Free what TensorFlow keeps alive after tracing a ``model.fit``.
+
+    Without this, every ``fit`` of a new Keras 3 model on the TensorFlow
+    backend leaks about 10 MB (keras-team/keras#17458): Keras' optimizer step
+    calls ``tf.distribute``'s ``all_reduce``, a ``tf.custom_gradient`` that
+    registers a ``CustomGradient-N`` entry in TensorFlow's process-global
+    gradient registry and never removes it; its closure holds the traced
+    train-step graph. The entry is only needed while the gradient is traced,
+    so the entries added during the block are dropped afterwards, and the
+    eager kernel cache (one instantiated kernel per traced function) is
+    cleared. Measured on 50 consecutive fits: 10 MB -> 0.03 MB per fit, at no
+    measurable cost in time.
+
+    Both are private TensorFlow APIs: if they move, this does nothing. Do not
+    trace other TensorFlow functions in another thread while a fit runs.
+    """
+    try:
+        from tensorflow.python.framework import ops
+
+        registry = ops.gradient_registry._registry
+        before = set(registry)
+    except (ImportError, AttributeError):  # pragma: no cover - TF moved it
+        registry = None
+    try:
+        yield
+    finally:
+        if registry is not None:
+            for key in set(registry) - before:
+                if key.startswith("CustomGradient-"):
+                    registry.pop(key, None)
+        try:
+            from tensorflow.python.eager import context
+
+            context.context().clear_kernel_cache()
+        except (ImportError, AttributeError):  # pragma: no cover
+            pass
 
 
 class _ClassifierFirstMRO(type(_ScikerasClassifier)):
@@ -85,10 +127,13 @@ class KerasClassifier(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
         tags.classifier_tags.multi_label = False
         return tags
 
-    def _seed_context(self):
-        """Context manager that seeds Python, NumPy and TensorFlow with
-        ``self._random_state`` and restores their global state afterwards."""
-        return tensorflow_random_state(self._random_state)
+    @contextlib.contextmanager
+    def _training_context(self):
+        """Seed Python, NumPy and TensorFlow with ``self._random_state`` (their
+        global states are restored afterwards) and release TensorFlow's
+        per-fit trace memory (:func:`release_trace_memory`)."""
+        with tensorflow_random_state(self._random_state), release_trace_memory():
+            yield
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         """sklearn's ``validate_data`` with a clear refusal of sparse input.

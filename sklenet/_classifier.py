@@ -1,6 +1,7 @@
 """LeNetClassifier: the study's LeNet as a scikit-learn estimator."""
 
 import math
+import string
 from collections import defaultdict
 
 import keras
@@ -85,27 +86,19 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
         return images
 
 
-class LeNetClassifier(KerasClassifier):
-    """The LeNet convolutional network of the study as a scikit-learn classifier.
-
-    Conv2D -> pooling -> Conv2D -> pooling -> global average pooling ->
-    Dense -> Dense -> softmax, trained with Adam on sparse categorical
-    cross-entropy. The defaults are the study's standard LeNet (15,626
-    trainable parameters on 28x28 digits); ``LeNetClassifier(**OPTIMIZED_PARAMS)``
-    is its Optuna-optimised LeNet.
-
-    Input
+#: numpydoc fragments shared by the docstrings of the LeNet estimators (one
+#: constructor, one documentation): ``$name`` placeholders in a class
+#: docstring are filled by :func:`_fill_docstring`.
+_DOCSTRING_FRAGMENTS = {
+    "input": """Input
         ``X`` is ``(n_samples, n_pixels)`` (a NumPy array or a DataFrame such
         as Kaggle's ``pixel0..pixel783``), ``(n, H, W)`` or ``(n, H, W, C)``.
         Pixel scaling is decided once, from the training data, and applied
         identically at predict time: integer dtypes (uint8, int64, ...) are
         taken as 0-255 and divided by 255; float input is taken as already
         scaled and used as it is. Nothing is ever scaled twice. Labels may be
-        of any kind (ints, strings); ``predict`` returns them via ``classes_``.
-
-    Parameters
-    ----------
-    conv1_filters, conv2_filters : int, default=6, 16
+        of any kind (ints, strings); ``predict`` returns them via ``classes_``.""",
+    "hyperparameters": """conv1_filters, conv2_filters : int, default=6, 16
         Filters of the two convolutions.
     conv1_kernel_size, conv2_kernel_size : int, default=5, 5
         Kernel side of the two convolutions (stride 1, "same" padding).
@@ -161,17 +154,42 @@ class LeNetClassifier(KerasClassifier):
         Batch size of ``predict``/``predict_proba`` (Keras' default of 32 is
         1.6x slower on a 2-core CPU).
     callbacks : list of keras.callbacks.Callback or None, default=None
-        Extra Keras callbacks for ``fit``.
+        Extra Keras callbacks for ``fit``.""",
+    "verbose_and_kwargs": """verbose : int, default=0
+        Keras' verbosity during ``fit``.
+    **kwargs
+        Routed parameters, scikeras style: ``optimizer__<arg>``,
+        ``fit__<arg>``, ``predict__<arg>`` and ``callbacks__<arg>``.""",
+}
+
+
+def _fill_docstring(cls):
+    """Class decorator: fill the ``$name`` placeholders of the docstring."""
+    cls.__doc__ = string.Template(cls.__doc__).substitute(_DOCSTRING_FRAGMENTS)
+    return cls
+
+
+@_fill_docstring
+class LeNetClassifier(KerasClassifier):
+    """The LeNet convolutional network of the study as a scikit-learn classifier.
+
+    Conv2D -> pooling -> Conv2D -> pooling -> global average pooling ->
+    Dense -> Dense -> softmax, trained with Adam on sparse categorical
+    cross-entropy. The defaults are the study's standard LeNet (15,626
+    trainable parameters on 28x28 digits); ``LeNetClassifier(**OPTIMIZED_PARAMS)``
+    is its Optuna-optimised LeNet.
+
+    $input
+
+    Parameters
+    ----------
+    $hyperparameters
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and the validation split. With
         an int, two fits on the same machine give identical predictions. The
         global Python, NumPy and TensorFlow random states are left as they
         were.
-    verbose : int, default=0
-        Keras' verbosity during ``fit``.
-    **kwargs
-        Routed parameters, scikeras style: ``optimizer__<arg>``,
-        ``fit__<arg>``, ``predict__<arg>`` and ``callbacks__<arg>``.
+    $verbose_and_kwargs
 
     Attributes
     ----------
@@ -479,7 +497,8 @@ class LeNetClassifier(KerasClassifier):
             weights = weights * np.asarray(sample_weight, dtype=np.float64)
         return weights
 
-    def _split_validation(self, X, y, sample_weight):
+    def _check_validation_split(self, y):
+        """Refuse encoded ``y`` that cannot be split for early stopping."""
         n_classes = self.n_classes_
         n_val = math.ceil(self.validation_fraction * len(y))
         counts = np.bincount(y.astype(np.int64).ravel(), minlength=n_classes)
@@ -492,6 +511,10 @@ class LeNetClassifier(KerasClassifier):
                 "validation_data=(X_val, y_val), increase validation_fraction "
                 "or set early_stopping=False."
             )
+        return n_val
+
+    def _split_validation(self, X, y, sample_weight):
+        n_val = self._check_validation_split(y)
         arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
         parts = train_test_split(*arrays, test_size=n_val, stratify=y,
                                  random_state=self.random_seed_)
@@ -524,8 +547,11 @@ class LeNetClassifier(KerasClassifier):
             callbacks=callbacks,
             **kwargs,
         )
-        with self._seed_context():
+        with self._training_context():
             hist = self.model_.fit(x=X, y=y, **fit_args)
+        # The traced train/test steps hold ~15 MB per model; a later fit
+        # retraces them in well under a second.
+        self.model_.train_function = self.model_.test_function = None
         if not warm_start or not hasattr(self, "history_") or initial_epoch == 0:
             self.history_ = defaultdict(list)
         for key, values in hist.history.items():
