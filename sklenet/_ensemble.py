@@ -1,0 +1,466 @@
+"""LeNetEnsembleClassifier: soft voting over independent or snapshot LeNets."""
+
+import os
+from numbers import Integral
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from ._base import KerasClassifier, derive_seed
+from ._classifier import LeNetClassifier, _fill_docstring, infer_image_shape
+
+# Parameters of the ensemble itself; every other parameter goes to the members.
+_ENSEMBLE_PARAMS = ("n_estimators", "n_jobs", "ensemble")
+
+
+@_fill_docstring
+class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
+    """Soft-voting ensemble of LeNets, the study's best model.
+
+    ``n_estimators`` :class:`LeNetClassifier` members share every
+    hyperparameter of this estimator (same names and defaults as
+    :class:`LeNetClassifier`, so one search space serves both);
+    :meth:`predict_proba` is the mean of their probabilities and
+    :meth:`predict` its argmax. The study's ensemble is
+    ``LeNetEnsembleClassifier(**OPTIMIZED_PARAMS)``: 10 members trained
+    independently from different seeds.
+
+    ``ensemble="snapshot"`` trains once instead (Huang et al. 2017, "Snapshot
+    Ensembles: Train 1, get M for free"): the ``epochs`` are split into
+    ``n_estimators`` equal cycles over which the learning rate follows a
+    cosine from ``learning_rate`` down to 0, restarting at every cycle
+    (Keras' ``CosineDecayRestarts``, updated every batch); the weights at the
+    end of each cycle are one member. Snapshot training always runs all
+    ``epochs``: early stopping would cut the cycles, so ``early_stopping``,
+    ``validation_fraction`` and ``n_iter_no_change`` apply to independent
+    members only, and the whole ``X`` is trained on. ``validation_data`` is
+    still evaluated after every epoch (in the members' ``history_``).
+
+    $input
+
+    Parameters
+    ----------
+    $hyperparameters
+    n_estimators : int, default=10
+        Number of members.
+    ensemble : {"independent", "snapshot"}, default="independent"
+        How the members are trained: ``n_estimators`` trainings from distinct
+        seeds, each with its own early stopping (and, without
+        ``validation_data``, its own validation split), or the snapshots of
+        one cyclic training (``epochs`` must then be a multiple of
+        ``n_estimators``).
+    n_jobs : int or None, default=None
+        Number of members trained at once in joblib worker processes
+        (independent members only). None means 1 unless in a
+        ``joblib.parallel_config`` context; -1 means all cores. Any joblib
+        backend works, e.g. a Dask cluster with
+        ``joblib.parallel_config("dask")``. In a worker process TensorFlow
+        uses the worker's share of the cores, ``OMP_NUM_THREADS`` as the
+        backend sets it (loky: cores // ``n_jobs``, or
+        ``inner_max_num_threads``; Dask: 1), so workers do not oversubscribe
+        the machine.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the members: their seeds (``random_seeds_``) are drawn from a
+        ``numpy.random.SeedSequence`` of the seed derived from it. With an
+        int, two fits give identical predictions, whatever ``n_jobs``.
+    $verbose_and_kwargs
+
+    Attributes
+    ----------
+    estimators_ : list of LeNetClassifier
+        The fitted members, each with its own ``history_`` (a snapshot member
+        holds the epochs of its own cycle), ``model_`` and ``random_seed_``.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    n_features_in_ : int
+        Number of features (pixels per image) seen during fit.
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame X, when it had string column names.
+    image_shape_ : tuple of int
+        ``(H, W, C)`` the members were built for.
+    random_seeds_ : ndarray of shape (n_estimators,)
+        Each member's seed (for snapshots, the one training's seed, repeated).
+
+    See Also
+    --------
+    sklenet.LeNetClassifier : one LeNet.
+
+    Examples
+    --------
+    >>> from sklenet import LeNetEnsembleClassifier
+    >>> from sklenet.datasets import load_sample_digits
+    >>> X, y = load_sample_digits(return_X_y=True)
+    >>> ensemble = LeNetEnsembleClassifier(
+    ...     n_estimators=2, epochs=1, early_stopping=False, random_state=0
+    ... )
+    >>> ensemble.fit(X[::10], y[::10]).predict_proba(X[:3]).shape
+    (3, 10)
+    >>> len(ensemble.estimators_)
+    2
+    """
+
+    _parameter_constraints = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "ensemble": [StrOptions({"independent", "snapshot"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        conv1_filters=6,
+        conv1_kernel_size=5,
+        conv2_filters=16,
+        conv2_kernel_size=5,
+        conv_activation="tanh",
+        conv_l2=0.0,
+        pool1_size=2,
+        pool2_size=2,
+        dense1_units=120,
+        dense2_units=84,
+        dense_activation="tanh",
+        dense_l2=0.0,
+        pooling="average",
+        pool_strides=None,
+        global_pooling=True,
+        image_shape=None,
+        learning_rate=1e-3,
+        beta_1=0.9,
+        beta_2=0.999,
+        batch_size=32,
+        epochs=100,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        predict_batch_size=1024,
+        callbacks=None,
+        n_estimators=10,
+        ensemble="independent",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.conv1_filters = conv1_filters
+        self.conv1_kernel_size = conv1_kernel_size
+        self.conv2_filters = conv2_filters
+        self.conv2_kernel_size = conv2_kernel_size
+        self.conv_activation = conv_activation
+        self.conv_l2 = conv_l2
+        self.pool1_size = pool1_size
+        self.pool2_size = pool2_size
+        self.dense1_units = dense1_units
+        self.dense2_units = dense2_units
+        self.dense_activation = dense_activation
+        self.dense_l2 = dense_l2
+        self.pooling = pooling
+        self.pool_strides = pool_strides
+        self.global_pooling = global_pooling
+        self.image_shape = image_shape
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.predict_batch_size = predict_batch_size
+        self.callbacks = callbacks
+        self.n_estimators = n_estimators
+        self.ensemble = ensemble
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        vars(self).update(kwargs)
+
+    # ------------------------------------------------------------------ params
+    def _get_param_names(self):
+        # Every public attribute __init__ set, **kwargs included, as scikeras
+        # does for LeNetClassifier: routed parameters (optimizer__amsgrad=True,
+        # ...) are parameters too, passed on to the members, which check them.
+        return sorted(
+            key for key in vars(self)
+            if not key.startswith("_") and not key.endswith("_")
+        )
+
+    def set_params(self, **params):
+        routed = {key: params.pop(key) for key in list(params) if "__" in key}
+        vars(self).update(routed)
+        return super().set_params(**params)
+
+    def _member(self, seed):
+        """An unfitted member: this estimator's hyperparameters and ``seed``."""
+        params = {
+            key: value for key, value in self.get_params(deep=False).items()
+            if key not in _ENSEMBLE_PARAMS
+        }
+        return LeNetClassifier(
+            **{**params, "image_shape": self.image_shape_, "random_state": seed}
+        )
+
+    def _member_seeds(self):
+        """``n_estimators`` seeds, children of ``random_state``'s SeedSequence.
+
+        Child ``i`` depends on ``random_state`` and ``i`` only, so a larger
+        ensemble extends a smaller one with the same ``random_state``.
+        """
+        root = np.random.SeedSequence(derive_seed(self.random_state))
+        return [int(child.generate_state(1)[0])
+                for child in root.spawn(self.n_estimators)]
+
+    # ------------------------------------------------------------------- input
+    # LeNetClassifier's own input checks, bound to this class: both accept the
+    # same inputs and refuse bad ones with the same messages (naming the
+    # estimator that refused them).
+    _validate_data = KerasClassifier._validate_data
+    _flatten_images = LeNetClassifier._flatten_images
+    _check_validation_data = LeNetClassifier._check_validation_data
+
+    # --------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Train the members on ``(X, y)``.
+
+        Every input check runs once, before any member trains. If a member
+        fails, the fit fails and the estimator is left unfitted.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels), (n, H, W) or (n, H, W, C)
+            Training images.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights (multiplied by ``class_weight``).
+        validation_data : tuple (X_val, y_val), default=None
+            A fixed validation set, as in the study: monitored every epoch
+            and, for independent members, used by early stopping instead of
+            an internal split.
+
+        Returns
+        -------
+        self : LeNetEnsembleClassifier
+
+        Raises
+        ------
+        RuntimeError
+            If a member's training fails (for instance diverges); the message
+            names the member and its seed, and the member's error is chained.
+        """
+        try:
+            self._fit(X, y, sample_weight, validation_data)
+        except BaseException:
+            # No partial ensemble, nor the previous fit, may look fitted.
+            for name in [key for key in vars(self) if key.endswith("_")]:
+                delattr(self, name)
+            raise
+        return self
+
+    def _fit(self, X, y, sample_weight, validation_data):
+        X, y = self._validate_data(X, y, reset=True)
+        if validation_data is not None:
+            validation_data = self._check_validation_data(
+                validation_data, np.unique(y)
+            )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        self.image_shape_ = infer_image_shape(
+            X.shape[1], self.image_shape or self._input_image_shape
+        )
+        seeds = self._member_seeds()
+        # LeNetClassifier's checks of the hyperparameters and of y, and one
+        # network built, before any member trains.
+        template = self._member(seeds[0]).initialize(X, y)
+        if self.ensemble == "snapshot":
+            seeds = seeds[:1] * self.n_estimators
+            members = self._fit_snapshots(X, y, sample_weight, validation_data,
+                                          seeds[0])
+        else:
+            if self.early_stopping and self.epochs > 1 and validation_data is None:
+                template._check_validation_split(template.target_encoder_.transform(y))
+            parent = os.getpid()
+            members = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_member)(
+                    self._member(seed), f"member {index} (random_state={seed})",
+                    X, y, sample_weight, validation_data, parent,
+                )
+                for index, seed in enumerate(seeds)
+            )
+        self.estimators_ = members
+        self.classes_ = members[0].classes_
+        self.random_seeds_ = np.asarray(seeds)
+
+    def _fit_snapshots(self, X, y, sample_weight, validation_data, seed):
+        """One cyclic training; each cycle's final weights become a member."""
+        if self.epochs % self.n_estimators:
+            raise ValueError(
+                f"ensemble='snapshot' splits epochs={self.epochs} into "
+                f"n_estimators={self.n_estimators} cycles of equal length: epochs "
+                "must be a multiple of n_estimators."
+            )
+        cycle = self.epochs // self.n_estimators
+        snapshots = _Snapshots(self.learning_rate, cycle)
+        trainer = self._member(seed).set_params(
+            early_stopping=False, callbacks=[*(self.callbacks or []), snapshots]
+        )
+        trainer = _fit_member(trainer, f"snapshot training (random_state={seed})",
+                              X, y, sample_weight, validation_data, os.getpid())
+        members = []
+        for index, weights in enumerate(snapshots.weights):
+            member = self._member(seed).initialize(X, y)
+            member.model_.set_weights(weights)
+            epochs = slice(index * cycle, (index + 1) * cycle)
+            member.history_ = {
+                key: values[epochs] for key, values in trainer.history_.items()
+            }
+            member.n_epochs_ = cycle
+            member.best_epoch_ = None
+            members.append(member)
+        return members
+
+    # ----------------------------------------------------------------- predict
+    def predict_proba(self, X):
+        """Mean of the members' class probabilities (soft voting).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels), (n, H, W) or (n, H, W, C)
+            Images.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_data(X, reset=False)
+        return np.mean([member.predict_proba(X) for member in self.estimators_],
+                       axis=0)
+
+    def predict(self, X):
+        """The class of highest mean probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels), (n, H, W) or (n, H, W, C)
+            Images.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "estimators_")
+
+    # ------------------------------------------------------------- persistence
+    def _get_persistent_state(self):
+        """Fitted state for :func:`sklenet.save`: attributes + one model per member."""
+        check_is_fitted(self)
+        states = [member._get_persistent_state() for member in self.estimators_]
+        attributes = {
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": (
+                self.feature_names_in_.tolist()
+                if hasattr(self, "feature_names_in_") else None
+            ),
+            "image_shape": list(self.image_shape_),
+            "random_seeds": self.random_seeds_.tolist(),
+            "members": [member_attributes for member_attributes, _ in states],
+        }
+        models = {
+            f"member_{index}": models["model"]
+            for index, (_, models) in enumerate(states)
+        }
+        return attributes, models
+
+    @classmethod
+    def _from_persistent_state(cls, params, attributes, models):
+        """Inverse of :meth:`_get_persistent_state` (used by :func:`sklenet.load`)."""
+        est = cls(**params)
+        est.image_shape_ = tuple(attributes["image_shape"])
+        est.estimators_ = [
+            LeNetClassifier._from_persistent_state(
+                est._member(seed).get_params(), member_attributes,
+                {"model": models[f"member_{index}"]},
+            )
+            for index, (seed, member_attributes) in enumerate(
+                zip(attributes["random_seeds"], attributes["members"], strict=True)
+            )
+        ]
+        est.classes_ = est.estimators_[0].classes_
+        est.n_features_in_ = attributes["n_features_in"]
+        if attributes["feature_names_in"] is not None:
+            est.feature_names_in_ = np.asarray(attributes["feature_names_in"],
+                                               dtype=object)
+        est.random_seeds_ = np.asarray(attributes["random_seeds"])
+        return est
+
+
+def _fit_member(member, name, X, y, sample_weight, validation_data, parent_pid):
+    """Fit one member, in a joblib worker or in the calling process."""
+    if os.getpid() != parent_pid:
+        _share_cores()
+    try:
+        member.fit(X, y, sample_weight=sample_weight, validation_data=validation_data)
+    except Exception as exc:
+        raise RuntimeError(
+            f"LeNetEnsembleClassifier {name} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    return member
+
+
+def _share_cores():
+    """Limit TensorFlow in a worker process to the worker's share of the cores.
+
+    Process backends announce that share in ``OMP_NUM_THREADS`` (loky:
+    cores // n_jobs, Dask: 1). TensorFlow fixes its thread pools at its first
+    operation, so a worker that already trained keeps its first setting.
+    """
+    n_threads = int(os.environ.get("OMP_NUM_THREADS", 0))
+    if n_threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(n_threads)
+            tf.config.threading.set_inter_op_parallelism_threads(n_threads)
+        except RuntimeError:  # TensorFlow is already running in this worker
+            pass
+
+
+class _Snapshots(keras.callbacks.Callback):
+    """Cosine annealing with warm restarts, keeping the weights of each cycle.
+
+    The learning rate goes from ``learning_rate`` to 0 along a cosine over
+    ``cycle_epochs`` epochs, updated every batch, then restarts (Loshchilov &
+    Hutter's SGDR with equal cycles, as in Huang et al.'s snapshot
+    ensembles); ``weights`` collects the model's weights at every cycle's end.
+    """
+
+    def __init__(self, learning_rate, cycle_epochs):
+        super().__init__()
+        self.learning_rate = learning_rate
+        self.cycle_epochs = cycle_epochs
+        self.weights = []
+
+    def on_train_begin(self, logs=None):
+        self.model.optimizer.learning_rate = (
+            keras.optimizers.schedules.CosineDecayRestarts(
+                self.learning_rate,
+                first_decay_steps=self.params["steps"] * self.cycle_epochs,
+                t_mul=1.0,
+            )
+        )
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.cycle_epochs == 0:
+            self.weights.append(self.model.get_weights())

@@ -1,0 +1,991 @@
+"""LeNetSearchCV: the study's Optuna search as a scikit-learn meta-estimator."""
+
+import copy
+import math
+import os
+import time
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+import optuna
+from optuna.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.trial import TrialState
+from scipy.stats import rankdata
+from sklearn.base import (
+    BaseEstimator,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+    is_classifier,
+)
+from sklearn.exceptions import FitFailedWarning, NotFittedError
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import check_cv, train_test_split
+from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, indexable
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from ._base import derive_seed
+from ._classifier import LeNetClassifier
+from ._search_space import STUDY_SEARCH_SPACE
+
+# Holdout (cv=None) without validation_data: LeNetClassifier's and sklearn's
+# usual share, for estimators that have no validation_fraction of their own.
+_DEFAULT_VALIDATION_FRACTION = 0.1
+# Fixed, so that every fit and every worker on the same data scores its trials
+# on the same validation set (sklearn's default k-fold split depends on the
+# data only, too): trials of one study stay comparable.
+_HOLDOUT_SEED = 0
+# Heartbeat of RDB storages given as a URL: a killed worker's trial is failed
+# (and retried once) by the next worker that starts a trial 2 minutes later.
+_HEARTBEAT_INTERVAL = 60
+_GRACE_PERIOD = 120
+
+
+# ------------------------------------------------------------------ storage
+def _shown(url):
+    """The URL with its password hidden, for error messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def open_storage(storage):
+    """The Optuna storage that ``LeNetSearchCV(storage=...)`` uses.
+
+    Parameters
+    ----------
+    storage : None, str, path-like or optuna.storages.BaseStorage
+        None keeps the study in memory. A URL (``sqlite:///study.db``,
+        ``postgresql://user:password@host/db``, any SQLAlchemy URL) opens an
+        :class:`optuna.storages.RDBStorage` with a heartbeat: a trial whose
+        worker died is marked failed after 2 minutes without heartbeat and
+        retried once. A file path without ``://`` is an Optuna journal file
+        (created if missing), as with Optuna's command line and dashboard: the
+        choice for several processes on one machine. A storage object is used
+        as it is (to choose other heartbeat settings, pass your own
+        ``RDBStorage``).
+
+    Returns
+    -------
+    optuna.storages.BaseStorage or None
+
+    Raises
+    ------
+    ValueError
+        If the storage cannot be opened (unreachable server, bad URL,
+        missing directory), before any training.
+    ImportError
+        If the URL's database driver is not installed.
+
+    Examples
+    --------
+    >>> open_storage(None) is None
+    True
+    >>> type(open_storage("sqlite://")).__name__  # an in-memory SQLite database
+    'RDBStorage'
+    """
+    if storage is None or isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    location = os.fspath(storage)
+    try:
+        if "://" not in location:
+            return JournalStorage(JournalFileBackend(location))
+        engine_kwargs = {}
+        if make_url(location).get_backend_name() == "postgresql":
+            # Fail within seconds on an unreachable host, and replace
+            # connections a server dropped during a long trial.
+            engine_kwargs = {"connect_args": {"connect_timeout": 10},
+                             "pool_pre_ping": True}
+        with warnings.catch_warnings():
+            # The heartbeat is "experimental" in Optuna since 2.9.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                location,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=_HEARTBEAT_INTERVAL,
+                grace_period=_GRACE_PERIOD,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                    max_retry=1
+                ),
+            )
+    except ImportError as exc:
+        raise ImportError(
+            f"Cannot open the Optuna storage {_shown(location)!r}: its database "
+            f"driver is missing ({exc}). For PostgreSQL install psycopg "
+            "(pip install 'sklenet[postgres]')."
+        ) from exc
+    except (SQLAlchemyError, OSError) as exc:
+        raise ValueError(
+            f"Cannot open the Optuna storage {_shown(location)!r}: {exc}"
+        ) from exc
+
+
+# ----------------------------------------------------------- search space
+# Each distribution type through its public Trial.suggest_* method.
+_SUGGEST = {
+    CategoricalDistribution: lambda trial, name, d: trial.suggest_categorical(
+        name, d.choices
+    ),
+    IntDistribution: lambda trial, name, d: trial.suggest_int(
+        name, d.low, d.high, step=d.step, log=d.log
+    ),
+    FloatDistribution: lambda trial, name, d: trial.suggest_float(
+        name, d.low, d.high, step=d.step, log=d.log
+    ),
+}
+
+
+def _check_param_distributions(param_distributions, estimator):
+    """name -> Optuna distribution, each name a parameter of ``estimator``."""
+    space = STUDY_SEARCH_SPACE if param_distributions is None else param_distributions
+    if not space:
+        raise ValueError(
+            "param_distributions is empty: give at least one parameter to tune, "
+            "for example sklenet.STUDY_SEARCH_SPACE."
+        )
+    valid = estimator.get_params(deep=True)
+    checked = {}
+    for name, values in space.items():
+        if name not in valid:
+            raise ValueError(
+                f"param_distributions has {name!r}, which is not a parameter of "
+                f"{type(estimator).__name__}. Valid parameters: {sorted(valid)}."
+            )
+        if isinstance(values, (list, tuple)):
+            try:
+                values = CategoricalDistribution(values)
+            except ValueError as exc:
+                raise ValueError(f"param_distributions[{name!r}]: {exc}") from exc
+        if type(values) not in _SUGGEST:
+            raise TypeError(
+                f"param_distributions[{name!r}] is {values!r}; use a list of "
+                "choices or an Optuna distribution (IntDistribution, "
+                "FloatDistribution, CategoricalDistribution)."
+            )
+        checked[name] = values
+    return checked
+
+
+# ----------------------------------------------------------------- trials
+class _TrialReporter(keras.callbacks.Callback):
+    """Keras callback: report each epoch's validation accuracy, prune.
+
+    The step reported is ``step_offset + epoch``; the objective sets the
+    offset to ``split_index * epochs``, so a step means the same split and
+    epoch in every trial. A step is reported once: when several models share
+    the callback (the members of an ensemble), the first model to reach an
+    epoch reports it. ``n_epochs`` counts every epoch of every model.
+    """
+
+    def __init__(self, trial):
+        super().__init__()
+        self.trial = trial
+        self.step_offset = 0
+        self.n_epochs = 0
+        self.pruned = None  # the reason, once pruned
+        self._last_step = -1
+
+    def __deepcopy__(self, memo):
+        # clone() deep-copies an estimator's callbacks; every copy must keep
+        # reporting to the one trial.
+        return self
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.n_epochs += 1
+        step = self.step_offset + epoch
+        value = (logs or {}).get("val_accuracy")
+        if value is None or step <= self._last_step:
+            return
+        self._last_step = step
+        self.trial.report(float(value), step)
+        if self.trial.should_prune():
+            self.pruned = (f"validation accuracy {value:.4f} after epoch "
+                           f"{epoch + 1} (step {step})")
+            raise optuna.TrialPruned(self.pruned)
+
+
+def _reports_epochs(estimator):
+    """Whether ``estimator`` can feed the pruner (Keras callbacks, epochs and
+    a validation set given to ``fit``): LeNetClassifier and ensembles."""
+    params = estimator.get_params()
+    return ("callbacks" in params and "epochs" in params
+            and has_fit_parameter(estimator, "validation_data"))
+
+
+class _Objective:
+    """One Optuna trial: fit the estimator with the trial's parameters on each
+    split, report per-epoch validation accuracy, return the mean score."""
+
+    def __init__(self, estimator, param_distributions, splits, scorer, error_score):
+        self.estimator = estimator
+        self.param_distributions = param_distributions
+        self.splits = splits
+        self.scorer = scorer
+        self.error_score = error_score
+        self.uses_validation_data = has_fit_parameter(estimator, "validation_data")
+        self.reports_epochs = _reports_epochs(estimator)
+
+    def __call__(self, trial):
+        params = {
+            name: _SUGGEST[type(distribution)](trial, name, distribution)
+            for name, distribution in self.param_distributions.items()
+        }
+        reporter = _TrialReporter(trial) if self.reports_epochs else None
+        scores, fit_times, score_times = [], [], []
+        try:
+            for index, (X_train, y_train, X_val, y_val) in enumerate(self.splits):
+                estimator = clone(self.estimator).set_params(**params)
+                fit_params = {}
+                if self.uses_validation_data:
+                    fit_params["validation_data"] = (X_val, y_val)
+                if reporter is not None:
+                    reporter.step_offset = index * estimator.get_params()["epochs"]
+                    estimator.set_params(
+                        callbacks=[*(estimator.get_params()["callbacks"] or []),
+                                   reporter]
+                    )
+                start = time.perf_counter()
+                try:
+                    estimator.fit(X_train, y_train, **fit_params)
+                    fit_times.append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    scores.append(float(self.scorer(estimator, X_val, y_val)))
+                    score_times.append(time.perf_counter() - start)
+                except Exception as exc:
+                    if reporter is not None and reporter.pruned:
+                        # Also when an ensemble wrapped the reporter's
+                        # TrialPruned in an error of its own.
+                        raise optuna.TrialPruned(reporter.pruned) from None
+                    if self.error_score == "raise":
+                        raise
+                    # As sklearn's searches: warn and score error_score (NaN
+                    # makes Optuna mark the trial failed); the other splits
+                    # are skipped, their score would not change the outcome.
+                    warnings.warn(
+                        f"Trial {trial.number} failed with parameters {params}; "
+                        f"its score is error_score={self.error_score}: {exc!r}",
+                        FitFailedWarning,
+                    )
+                    trial.set_user_attr("error", repr(exc))
+                    scores += [float(self.error_score)] * (len(self.splits) - index)
+                    break
+        finally:
+            _record(trial, scores, fit_times, score_times, reporter)
+        return float(np.mean(scores))
+
+
+def _record(trial, scores, fit_times, score_times, reporter):
+    """Store a trial's split scores, timings and epochs in its user attributes
+    (in the storage, so that every worker sees them)."""
+    for index, score in enumerate(scores):
+        trial.set_user_attr(f"split{index}_test_score", score)
+    for name, times in (("fit_time", fit_times), ("score_time", score_times)):
+        if times:
+            trial.set_user_attr(f"mean_{name}", float(np.mean(times)))
+            trial.set_user_attr(f"std_{name}", float(np.std(times)))
+    if reporter is not None:
+        trial.set_user_attr("n_epochs", reporter.n_epochs)
+
+
+@contextmanager
+def _optuna_verbosity(verbose):
+    """Optuna's per-trial log lines only with ``verbose`` (sklearn is silent)."""
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(
+        optuna.logging.INFO if verbose else optuna.logging.WARNING
+    )
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)
+
+
+def _cv_results(trials, n_splits):
+    """sklearn's ``cv_results_`` layout, one entry per trial of the study."""
+    n = len(trials)
+    attrs = [trial.user_attrs for trial in trials]
+    results = {"params": [trial.params for trial in trials]}
+    names = dict.fromkeys(name for trial in trials for name in trial.params)
+    for name in names:
+        column = np.ma.MaskedArray(np.empty(n, dtype=object), mask=True)
+        for index, trial in enumerate(trials):
+            if name in trial.params:
+                column[index] = trial.params[name]
+        results[f"param_{name}"] = column
+    splits = np.array(
+        [[a.get(f"split{k}_test_score", np.nan) for k in range(n_splits)]
+         for a in attrs], dtype=float,
+    ).reshape(n, n_splits)
+    for k in range(n_splits):
+        results[f"split{k}_test_score"] = splits[:, k]
+    complete = np.array([t.state == TrialState.COMPLETE for t in trials], dtype=bool)
+    values = np.array([t.value if t.value is not None else np.nan for t in trials],
+                      dtype=float)
+    results["mean_test_score"] = np.where(complete, values, np.nan)
+    with warnings.catch_warnings():  # rows without any split score
+        warnings.simplefilter("ignore", RuntimeWarning)
+        results["std_test_score"] = np.where(
+            complete, np.nanstd(splits, axis=1), np.nan
+        )
+    results["rank_test_score"] = _rank(results["mean_test_score"])
+    for key in ("mean_fit_time", "std_fit_time", "mean_score_time",
+                "std_score_time", "n_epochs"):
+        results[key] = np.array([a.get(key, np.nan) for a in attrs], dtype=float)
+    results["state"] = np.array([trial.state.name for trial in trials])
+    results["duration"] = np.array(
+        [(t.datetime_complete - t.datetime_start).total_seconds()
+         if t.datetime_complete and t.datetime_start else np.nan
+         for t in trials], dtype=float,
+    )
+    return results
+
+
+def _rank(scores):
+    """Rank 1 = best; trials without a score rank last (sklearn's rule)."""
+    if np.isnan(scores).all():
+        return np.ones(len(scores), dtype=np.int32)
+    filled = np.where(np.isnan(scores), np.nanmin(scores) - 1, scores)
+    return rankdata(-filled, method="min").astype(np.int32)
+
+
+# -------------------------------------------------------------- estimator
+def _estimator_has(attr):
+    """available_if check: the refitted (or, before fit, the base) estimator
+    has ``attr``."""
+
+    def check(self):
+        estimator = (self.best_estimator_ if hasattr(self, "best_estimator_")
+                     else self._get_estimator())
+        getattr(estimator, attr)
+        return True
+
+    return check
+
+
+class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Bayesian hyperparameter search with Optuna, pruning epoch by epoch.
+
+    The study's tuning as a scikit-learn estimator: Optuna's TPE sampler
+    proposes hyperparameters, each trial trains the estimator and reports its
+    validation accuracy after every epoch, and Optuna's median pruner stops
+    trials that fall below the median of earlier trials at the same epoch.
+    The study can live in a database, so that a search can be resumed and
+    run by several workers at once.
+
+    Validation
+        ``cv=None`` (the study's protocol) scores each trial on one holdout
+        set: ``validation_data`` given to :meth:`fit`, else a stratified
+        ``validation_fraction`` of ``(X, y)`` (the estimator's own parameter,
+        0.1 if it has none; at least one sample per class), drawn with a
+        fixed seed so that every fit and
+        every worker on the same data uses the same validation set. An int or
+        a CV splitter: k-fold cross-validation, the trial's score is the mean
+        over the splits. Estimators whose ``fit`` takes ``validation_data``
+        (:class:`LeNetClassifier`, ensembles) get the held-out part of each
+        split as their validation set, which early stopping also monitors, as
+        in the study; estimate the final accuracy on separate test data.
+
+    Pruning
+        LeNet-style estimators (Keras ``callbacks``, ``epochs`` and
+        ``fit(..., validation_data)``) report the validation accuracy after
+        every epoch to the trial, which the pruner may stop mid-training.
+        With k-fold CV the step reported is ``split_index * epochs + epoch``:
+        a step means the same split and the same epoch in every trial (the
+        splits are computed once per fit, identically for all trials), so the
+        pruner compares like with like; Optuna's median pruner compares the
+        best value a trial reached so far, so pruning mostly happens in the
+        first split. Ensembles report the first member to reach each epoch (all
+        members share the trial's hyperparameters). The intermediate values
+        are validation accuracy whatever ``scoring`` is. Other sklearn
+        estimators are tuned without pruning.
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The estimator to tune, cloned for every fit; None means
+        ``LeNetClassifier()``.
+    param_distributions : dict, default=None
+        Parameter name -> Optuna distribution (``IntDistribution``,
+        ``FloatDistribution``, ``CategoricalDistribution``) or a list of
+        choices. Names are parameters of ``estimator`` (nested ones with
+        ``__``). None means :data:`sklenet.STUDY_SEARCH_SPACE`, the study's 12
+        dimensions; :data:`sklenet.EXTENDED_SEARCH_SPACE` adds pooling type,
+        head, learning rate and batch size.
+    n_trials : int or None, default=10
+        Trials this call of :meth:`fit` runs (Optuna's meaning): ``k`` workers
+        on one study run exactly ``k * n_trials`` trials, and a resumed study
+        grows by ``n_trials``. None: until ``timeout``. The study ran 200.
+        ``optuna.study.MaxTrialsCallback`` in ``callbacks`` caps the study's
+        total instead (concurrent workers may each add one trial more).
+    timeout : float or None, default=None
+        Stop starting trials after this many seconds.
+    cv : int, CV splitter, iterable or None, default=None
+        None: one holdout split (see Validation). An int: (stratified) k-fold.
+        Splitters that shuffle need a fixed ``random_state`` for trials of
+        several fits to be comparable.
+    scoring : str, callable or None, default=None
+        sklearn scorer of each split; None is the estimator's ``score``
+        (accuracy for classifiers).
+    sampler : optuna.samplers.BaseSampler, default=None
+        None: ``TPESampler(seed=...)`` seeded from ``random_state``.
+    pruner : optuna.pruners.BasePruner, default=None
+        None: ``MedianPruner()``. ``optuna.pruners.NopPruner()`` disables
+        pruning.
+    storage : None, str, path-like or optuna.storages.BaseStorage, default=None
+        Where the study lives: see :func:`open_storage` (None: in memory; a
+        SQLite or PostgreSQL URL; a journal file path; a storage object).
+    study_name : str or None, default=None
+        The study to create or continue in ``storage``; None creates a new
+        study with a unique name.
+    n_jobs : int or None, default=None
+        Trials run at once in threads of this process (Optuna's ``n_jobs``).
+        Keras models train faster one at a time per process; to use more cores
+        or machines start several workers on a shared ``storage``.
+    refit : bool, default=True
+        Refit ``estimator`` with ``best_params_`` on the whole of ``(X, y)``
+        (with ``validation_data`` when given) as ``best_estimator_``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the default sampler. Workers sharing a study should use
+        different seeds (or None), or they propose the same first trials.
+    show_progress_bar : bool, default=False
+        Optuna's progress bar (tqdm) over the trials of this fit.
+    callbacks : list of callable or None, default=None
+        Optuna study callbacks ``f(study, frozen_trial)``, called after each
+        trial.
+    catch : tuple of exception types, default=()
+        With ``error_score="raise"``: exceptions that fail the trial without
+        stopping the search (Optuna's ``catch``).
+    error_score : "raise" or float, default=np.nan
+        Score of a trial whose training or scoring raises. NaN (the default)
+        marks the trial failed and the search goes on, as does a NaN score;
+        a number completes it with that score; "raise" stops the search
+        unless the exception is in ``catch``.
+    verbose : int, default=0
+        0: Optuna logs warnings only; >= 1: a line per trial.
+
+    Attributes
+    ----------
+    study_ : optuna.study.Study
+        The study (live: trials other workers add later appear in it).
+    best_trial_ : optuna.trial.FrozenTrial
+        Best completed trial of the study when this fit ended (all fits and
+        workers included). ``best_params_``, ``best_score_``, ``best_index_``
+        and ``cv_results_`` are that same snapshot, consistent with
+        ``best_estimator_``.
+    best_params_ : dict
+        Parameters of ``best_trial_``.
+    best_score_ : float
+        Score of ``best_trial_`` (the mean over the splits).
+    best_index_ : int
+        Row of ``best_trial_`` in ``cv_results_`` (its trial number).
+    best_estimator_ : estimator
+        ``estimator`` refitted with ``best_params_`` (only with refit=True).
+    refit_time_ : float
+        Seconds the refit took (only with refit=True).
+    cv_results_ : dict of ndarray
+        One entry per trial of the study, in trial order, in sklearn's layout
+        (``pandas.DataFrame(search.cv_results_)``): ``params``,
+        ``param_<name>`` (masked where a trial lacks it),
+        ``split<k>_test_score``, ``mean_test_score``, ``std_test_score``,
+        ``rank_test_score`` (pruned and failed trials: NaN score, ranked
+        last), ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
+        ``std_score_time``, and Optuna's view: ``state`` ("COMPLETE",
+        "PRUNED", "FAIL", ...), ``n_epochs`` (epochs trained over all splits,
+        pruned epochs included) and ``duration`` (seconds).
+    n_trials_ : int
+        Trials in the study when this fit ended, all states.
+    n_splits_ : int
+        Number of splits (1 for the holdout).
+    scorer_ : callable
+        The scorer used for each split and by :meth:`score`.
+    classes_ : ndarray
+        Class labels of ``best_estimator_``.
+    n_features_in_ : int
+        Features seen by ``best_estimator_``.
+
+    See Also
+    --------
+    sklenet.STUDY_SEARCH_SPACE, sklenet.EXTENDED_SEARCH_SPACE : search spaces.
+    plot_intermediate_values, plot_optimization_history, plot_param_importances :
+        the study's figures of a fitted search.
+
+    Notes
+    -----
+    Several workers, one study: start the same search (same data, same
+    ``study_name``, a shared ``storage``, different or no ``random_state``)
+    in several processes. On one machine a journal file is enough
+    (``storage="study.log"``); across machines use PostgreSQL
+    (``pip install 'sklenet[postgres]'``)::
+
+        # once: a database, and the study in it (so that the workers do not
+        # race to create Optuna's tables, optuna/optuna#1092)
+        createdb lenet
+        optuna create-study --storage postgresql://user:password@dbhost/lenet \
+            --study-name lenet --direction maximize
+        # then on each machine, as many times as there are workers
+        sklenet tune --storage postgresql://user:password@dbhost/lenet \
+            --study-name lenet --n-trials 50 --data train.csv
+
+    which is ``LeNetSearchCV(storage=..., study_name=..., n_trials=...,
+    refit=False).fit(X, y, validation_data=(X_val, y_val))`` on a fixed split
+    of the data. ``k`` workers run exactly ``k * n_trials`` trials. A worker
+    killed mid-trial leaves its trial running until its heartbeat is 2
+    minutes old; the next worker to start a trial then marks it failed and
+    runs its parameters again (journal files have no heartbeat: the trial
+    stays running). Rerunning a fit continues the study: trials are numbered
+    on, none is lost or repeated. The sklearn attributes of each worker
+    describe the study when that worker ended; ``best_params_`` of the last
+    one is the study's best.
+
+    Examples
+    --------
+    >>> from sklenet import LeNetClassifier, LeNetSearchCV
+    >>> from sklenet.datasets import load_sample_digits
+    >>> X, y = load_sample_digits(return_X_y=True)
+    >>> search = LeNetSearchCV(
+    ...     LeNetClassifier(epochs=2, random_state=0),
+    ...     {"conv1_filters": [4, 6], "conv_activation": ["relu", "tanh"]},
+    ...     n_trials=2, random_state=0,
+    ... ).fit(X[::10], y[::10])
+    >>> sorted(search.best_params_)
+    ['conv1_filters', 'conv_activation']
+    >>> search.cv_results_["state"].tolist()
+    ['COMPLETE', 'COMPLETE']
+    >>> search.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit"]), None],
+        "param_distributions": [dict, None],
+        "n_trials": [Interval(Integral, 1, None, closed="left"), None],
+        "timeout": [Interval(Real, 0, None, closed="neither"), None],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "sampler": [optuna.samplers.BaseSampler, None],
+        "pruner": [optuna.pruners.BasePruner, None],
+        "storage": [str, os.PathLike, optuna.storages.BaseStorage, None],
+        "study_name": [str, None],
+        "n_jobs": [Integral, None],
+        "refit": ["boolean"],
+        "random_state": ["random_state"],
+        "show_progress_bar": ["boolean"],
+        "callbacks": [list, None],
+        "catch": [tuple, list, type],
+        "error_score": [StrOptions({"raise"}), Real],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        param_distributions=None,
+        *,
+        n_trials=10,
+        timeout=None,
+        cv=None,
+        scoring=None,
+        sampler=None,
+        pruner=None,
+        storage=None,
+        study_name=None,
+        n_jobs=None,
+        refit=True,
+        random_state=None,
+        show_progress_bar=False,
+        callbacks=None,
+        catch=(),
+        error_score=np.nan,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.param_distributions = param_distributions
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.cv = cv
+        self.scoring = scoring
+        self.sampler = sampler
+        self.pruner = pruner
+        self.storage = storage
+        self.study_name = study_name
+        self.n_jobs = n_jobs
+        self.refit = refit
+        self.random_state = random_state
+        self.show_progress_bar = show_progress_bar
+        self.callbacks = callbacks
+        self.catch = catch
+        self.error_score = error_score
+        self.verbose = verbose
+
+    def _get_estimator(self):
+        return LeNetClassifier() if self.estimator is None else self.estimator
+
+    def __sklearn_tags__(self):
+        # As sklearn's searches: the search is whatever its estimator is.
+        tags = super().__sklearn_tags__()
+        sub = get_tags(self._get_estimator())
+        tags.estimator_type = sub.estimator_type
+        tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
+        tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
+        tags.target_tags.required = sub.target_tags.required
+        tags.input_tags.pairwise = sub.input_tags.pairwise
+        tags.input_tags.sparse = sub.input_tags.sparse
+        tags.input_tags.allow_nan = sub.input_tags.allow_nan
+        return tags
+
+    # -------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, validation_data=None):
+        """Run ``n_trials`` trials of the study, then refit the best.
+
+        Every check (parameters, search space, data split, storage) runs
+        before the first trial.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (LeNet also takes image-shaped arrays).
+        y : array-like of shape (n_samples,)
+            Targets.
+        validation_data : tuple (X_val, y_val), default=None
+            The holdout set of ``cv=None`` (the study's fixed validation
+            set); without it a stratified split of ``(X, y)`` is held out.
+
+        Returns
+        -------
+        self : LeNetSearchCV
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None."
+            )
+        estimator = self._get_estimator()
+        param_distributions = _check_param_distributions(
+            self.param_distributions, estimator
+        )
+        X, y = indexable(X, y)
+        if is_classifier(estimator):
+            check_classification_targets(y)
+        splits = self._splits(estimator, X, y, validation_data)
+        self.scorer_ = check_scoring(estimator, scoring=self.scoring)
+        self.n_splits_ = len(splits)
+        objective = _Objective(estimator, param_distributions, splits,
+                               self.scorer_, self.error_score)
+        with _optuna_verbosity(self.verbose):
+            study = self._create_study()
+            n_before = len(study.trials)
+            study.optimize(
+                objective,
+                n_trials=self.n_trials,
+                timeout=self.timeout,
+                n_jobs=self.n_jobs or 1,
+                catch=self.catch,
+                callbacks=self.callbacks,
+                show_progress_bar=self.show_progress_bar,
+            )
+        trials = study.get_trials(deepcopy=False)
+        if not any(trial.state == TrialState.COMPLETE for trial in trials):
+            raise ValueError(_no_trial_completed(study.study_name, trials[n_before:]))
+        self.study_ = study
+        self.best_trial_ = study.best_trial
+        self.best_params_ = self.best_trial_.params
+        self.best_score_ = self.best_trial_.value
+        self.best_index_ = self.best_trial_.number
+        self.cv_results_ = _cv_results(trials, self.n_splits_)
+        self.n_trials_ = len(trials)
+        if self.refit:
+            self.best_estimator_ = clone(estimator).set_params(**self.best_params_)
+            fit_params = {} if validation_data is None else {
+                "validation_data": validation_data
+            }
+            start = time.perf_counter()
+            self.best_estimator_.fit(X, y, **fit_params)
+            self.refit_time_ = time.perf_counter() - start
+        return self
+
+    def _create_study(self):
+        """A new study, or the one ``study_name`` names in ``storage``."""
+        study = optuna.create_study(
+            storage=open_storage(self.storage),
+            sampler=self.sampler or optuna.samplers.TPESampler(
+                seed=derive_seed(self.random_state)
+            ),
+            pruner=self.pruner or optuna.pruners.MedianPruner(),
+            study_name=self.study_name,
+            direction="maximize",
+            load_if_exists=True,
+        )
+        if study.direction != optuna.study.StudyDirection.MAXIMIZE:
+            raise ValueError(
+                f"Study {study.study_name!r} minimizes; LeNetSearchCV maximizes "
+                "scores (sklearn's convention). Use another study_name."
+            )
+        return study
+
+    def _splits(self, estimator, X, y, validation_data):
+        """[(X_train, y_train, X_val, y_val)] of each split."""
+        if validation_data is not None:
+            if self.cv is not None:
+                raise ValueError(
+                    f"validation_data is the holdout set of cv=None, but cv="
+                    f"{self.cv!r}: with cross-validation each split's held-out "
+                    "part is the validation set. Drop one of them."
+                )
+            try:
+                X_val, y_val = validation_data
+            except (TypeError, ValueError):
+                raise ValueError(
+                    "validation_data must be a tuple (X_val, y_val)."
+                ) from None
+            return [(X, y, X_val, y_val)]
+        classifier = is_classifier(estimator)
+        if self.cv is None:
+            fraction = estimator.get_params().get(
+                "validation_fraction", _DEFAULT_VALIDATION_FRACTION
+            )
+            n_val = math.ceil(fraction * len(y))
+            if classifier:  # at least one validation sample of each class
+                n_val = max(n_val, len(np.unique(y)))
+            try:
+                train, test = train_test_split(
+                    np.arange(len(y)), test_size=n_val,
+                    stratify=y if classifier else None, random_state=_HOLDOUT_SEED,
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    f"cv=None holds out a stratified validation_fraction="
+                    f"{fraction} of the {len(y)} samples, which fails: {exc} "
+                    "Pass validation_data=(X_val, y_val) or an int cv."
+                ) from exc
+            indices = [(train, test)]
+        else:
+            cv = check_cv(self.cv, y, classifier=classifier)
+            indices = list(cv.split(X, y))
+        return [
+            (_safe_indexing(X, train), _safe_indexing(y, train),
+             _safe_indexing(X, test), _safe_indexing(y, test))
+            for train, test in indices
+        ]
+
+    # ---------------------------------------------------------------- results
+    def trials_dataframe(self, **kwargs):
+        """The study's trials as a DataFrame (``Study.trials_dataframe``).
+
+        Parameters
+        ----------
+        **kwargs
+            ``attrs`` and ``multi_index`` of
+            :meth:`optuna.study.Study.trials_dataframe`.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        check_is_fitted(self, "study_")
+        return self.study_.trials_dataframe(**kwargs)
+
+    # ---------------------------------------------------------------- predict
+    def _best_estimator(self, method):
+        check_is_fitted(self, "study_")
+        if not self.refit:
+            raise AttributeError(
+                f"This {type(self).__name__} was fitted with refit=False: {method} "
+                "needs the refitted best_estimator_ (refit=True)."
+            )
+        return self.best_estimator_
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with ``best_estimator_``."""
+        return self._best_estimator("predict").predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from ``best_estimator_``."""
+        return self._best_estimator("predict_proba").predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from ``best_estimator_``."""
+        return self._best_estimator("predict_log_proba").predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of ``best_estimator_``."""
+        return self._best_estimator("decision_function").decision_function(X)
+
+    def score(self, X, y):
+        """``scorer_`` of ``best_estimator_`` on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        float
+        """
+        return self.scorer_(self._best_estimator("score"), X, y)
+
+    @property
+    def classes_(self):
+        """Class labels of ``best_estimator_``."""
+        return self._best_estimator("classes_").classes_
+
+    @property
+    def n_features_in_(self):
+        """Number of features seen by ``best_estimator_``."""
+        try:
+            check_is_fitted(self, "study_")
+        except NotFittedError as exc:
+            raise AttributeError(
+                f"{type(self).__name__} has no n_features_in_ before fit."
+            ) from exc
+        return self._best_estimator("n_features_in_").n_features_in_
+
+
+def _no_trial_completed(study_name, trials):
+    states = {}
+    for trial in trials:
+        states[trial.state.name] = states.get(trial.state.name, 0) + 1
+    errors = [t.user_attrs["error"] for t in trials if "error" in t.user_attrs]
+    return (
+        f"No trial of study {study_name!r} completed ({states}), so there is no "
+        "best trial."
+        + (f" First error: {errors[0]}" if errors else "")
+    )
+
+
+# ------------------------------------------------------------------ plots
+def _study(search):
+    if isinstance(search, optuna.study.Study):
+        return search
+    check_is_fitted(search, "study_")
+    return search.study_
+
+
+@contextmanager
+def _plotting():
+    """Optuna's matplotlib plots, quietly: they are 'experimental' and switch
+    the global style to ggplot, which is restored afterwards."""
+    import matplotlib
+
+    with matplotlib.rc_context(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
+def plot_intermediate_values(search):
+    """Validation accuracy per epoch of every trial; pruned trials dotted.
+
+    Parameters
+    ----------
+    search : LeNetSearchCV (fitted) or optuna.study.Study
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import optuna
+    >>> def objective(trial):
+    ...     trial.report(trial.suggest_float("x", 0, 1), step=0)
+    ...     return 1.0
+    >>> study = optuna.create_study(direction="maximize")
+    >>> study.optimize(objective, n_trials=2)
+    >>> plot_intermediate_values(study).get_xlabel()
+    'Step'
+    """
+    from optuna.visualization.matplotlib import plot_intermediate_values as plot
+
+    study = _study(search)
+    with _plotting():
+        ax = plot(study)
+    pruned = {f"Trial{t.number}" for t in study.get_trials(
+        deepcopy=False, states=(TrialState.PRUNED,))}
+    for line in ax.get_lines():
+        if line.get_label() in pruned:
+            line.set_linestyle(":")
+            line.set_label(f"{line.get_label()} (pruned)")
+    if ax.get_legend() is not None:
+        ax.legend(bbox_to_anchor=(1.05, 1), loc="upper left", borderaxespad=0.0)
+    if not isinstance(search, optuna.study.Study):
+        ax.set_xlabel("Epoch" if search.n_splits_ == 1
+                      else "Step (split x epochs + epoch)")
+        ax.set_ylabel("Validation accuracy")
+    return ax
+
+
+def plot_optimization_history(search):
+    """Score of every completed trial and the best so far.
+
+    Parameters
+    ----------
+    search : LeNetSearchCV (fitted) or optuna.study.Study
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import optuna
+    >>> study = optuna.create_study(direction="maximize")
+    >>> study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
+    >>> plot_optimization_history(study).get_title()
+    'Optimization History Plot'
+    """
+    from optuna.visualization.matplotlib import plot_optimization_history as plot
+
+    with _plotting():
+        return plot(_study(search))
+
+
+def plot_param_importances(search, random_state=None):
+    """fANOVA importance of each hyperparameter for the score.
+
+    Parameters
+    ----------
+    search : LeNetSearchCV (fitted) or optuna.study.Study
+        Needs at least two completed trials.
+    random_state : int or None, default=None
+        Seeds fANOVA's random forest.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import optuna
+    >>> def objective(trial):
+    ...     return trial.suggest_float("x", 0, 1) + trial.suggest_float("y", 0, 0.1)
+    >>> study = optuna.create_study(direction="maximize")
+    >>> study.optimize(objective, n_trials=4)
+    >>> plot_param_importances(study, random_state=0).get_title(loc="left")
+    'Hyperparameter Importances'
+    """
+    from optuna.importance import FanovaImportanceEvaluator
+    from optuna.visualization.matplotlib import plot_param_importances as plot
+
+    evaluator = FanovaImportanceEvaluator(seed=random_state)
+    with _plotting():
+        return plot(_study(search), evaluator=evaluator)

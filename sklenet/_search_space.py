@@ -1,0 +1,42 @@
+"""The search spaces of :class:`sklenet.LeNetSearchCV`, as Optuna distributions.
+
+Each space maps a :class:`sklenet.LeNetClassifier` constructor argument to an
+Optuna distribution; extend one with ``{**STUDY_SEARCH_SPACE, "name": ...}``.
+"""
+
+from optuna.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+_ACTIVATIONS = ["sigmoid", "relu", "gelu", "elu", "tanh"]
+
+#: The study's 12-dimensional space (SPEC, model 2). Odd kernel sides, odd
+#: filter counts and the pool sides are ordered integer ranges (TPE models
+#: their order); the unit counts are powers of two, hence categorical.
+STUDY_SEARCH_SPACE = {
+    "conv1_kernel_size": IntDistribution(3, 7, step=2),
+    "conv2_kernel_size": IntDistribution(3, 7, step=2),
+    "conv1_filters": IntDistribution(3, 13, step=2),
+    "conv2_filters": IntDistribution(3, 13, step=2),
+    "conv_activation": CategoricalDistribution(_ACTIVATIONS),
+    "conv_l2": FloatDistribution(1e-6, 1e-2, log=True),
+    "pool1_size": IntDistribution(2, 4, step=2),
+    "pool2_size": IntDistribution(2, 4, step=2),
+    "dense1_units": CategoricalDistribution([32, 64, 128, 256]),
+    "dense2_units": CategoricalDistribution([32, 64, 128, 256]),
+    "dense_activation": CategoricalDistribution(_ACTIVATIONS),
+    "dense_l2": FloatDistribution(1e-6, 1e-2, log=True),
+}
+
+#: The study's space plus what it kept fixed: max vs average pooling, the
+#: classic Flatten head vs global average pooling, Adam's learning rate and the
+#: batch size. Classic LeNet-5 (max pooling, flattened head) lies inside it.
+EXTENDED_SEARCH_SPACE = {
+    **STUDY_SEARCH_SPACE,
+    "pooling": CategoricalDistribution(["average", "max"]),
+    "global_pooling": CategoricalDistribution([True, False]),
+    "learning_rate": FloatDistribution(1e-4, 1e-2, log=True),
+    "batch_size": CategoricalDistribution([16, 32, 64, 128]),
+}

@@ -1,0 +1,503 @@
+"""The study's evaluation protocol for any scikit-learn classifier.
+
+* :func:`evaluation_split` and :func:`deployment_split`: the study's stratified
+  60/20/20 train/validation/test and 70/30 train/validation splits.
+* :func:`repeated_evaluation`: train a classifier ``n_repeats`` times on one
+  fixed split, each time with its own seed, and report accuracy and per-class
+  one-vs-rest ROC AUC on every split, fit time and epochs run.
+* :func:`repeated_learning_curve`: train and test accuracy against the
+  training-set size, ``n_repeats`` trainings per size.
+* :func:`split_scores`: accuracy and per-class ROC AUC of a fitted classifier
+  on one labelled set.
+
+Each returns pandas DataFrames: one row per training and a summary of means
+and standard deviations (NumPy's ``ddof=0``). The seed of repeat ``i`` is
+derived from ``random_state`` with :class:`numpy.random.SeedSequence`, so an
+int ``random_state`` makes a whole experiment reproducible.
+"""
+
+import inspect
+import math
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.model_selection import (
+    StratifiedShuffleSplit,
+    learning_curve,
+    train_test_split,
+)
+from tqdm.auto import tqdm
+
+from ._base import _SEED_BOUND, derive_seed
+
+__all__ = [
+    "deployment_split",
+    "evaluation_split",
+    "repeated_evaluation",
+    "repeated_learning_curve",
+    "split_scores",
+]
+
+#: The study's learning-curve sizes are not published; these are sklearn's.
+DEFAULT_TRAIN_SIZES = (0.1, 0.325, 0.55, 0.775, 1.0)
+
+
+# ------------------------------------------------------------------ splits
+def _n_items(size, n_samples, name):
+    """An absolute count from a float share or an int count."""
+    if isinstance(size, Real) and not isinstance(size, Integral) and 0 < size < 1:
+        return math.ceil(size * n_samples)
+    if isinstance(size, Integral) and not isinstance(size, bool) and size > 0:
+        return int(size)
+    raise ValueError(
+        f"{name}={size!r} must be a float strictly between 0 and 1 (a share of "
+        "the samples) or a positive int (a number of samples)."
+    )
+
+
+def evaluation_split(X, y, *, validation_size=0.2, test_size=0.2, random_state=None):
+    """Split into train, validation and test sets, stratified by class.
+
+    The study's evaluation split: 60 % train, 20 % validation (for early
+    stopping) and 20 % held-out test, the same split for every repetition.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        Images (or any features); NumPy arrays and DataFrames are kept as such.
+    y : array-like of shape (n_samples,)
+        Class labels, used for stratification.
+    validation_size, test_size : float or int, default=0.2
+        Share (float in (0, 1)) or number (int) of samples in the validation
+        and test sets; the rest is the training set.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling; an int gives the same split every time.
+
+    Returns
+    -------
+    X_train, X_val, X_test, y_train, y_val, y_test
+        The six parts, in the order of
+        :func:`~sklearn.model_selection.train_test_split`.
+
+    See Also
+    --------
+    deployment_split : The study's 70/30 train/validation split.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklenet.evaluation import evaluation_split
+    >>> X, y = np.zeros((100, 4)), np.arange(100) % 2
+    >>> parts = evaluation_split(X, y, random_state=0)
+    >>> [len(part) for part in parts[:3]]
+    [60, 20, 20]
+    >>> [int(part.sum()) for part in parts[3:]]
+    [30, 10, 10]
+    """
+    n_samples = len(y)
+    n_validation = _n_items(validation_size, n_samples, "validation_size")
+    n_test = _n_items(test_size, n_samples, "test_size")
+    if n_validation + n_test >= n_samples:
+        raise ValueError(
+            f"validation_size={validation_size!r} and test_size={test_size!r} "
+            f"leave no training samples out of {n_samples}."
+        )
+    X_rest, X_test, y_rest, y_test = train_test_split(
+        X, y, test_size=n_test, stratify=y, random_state=random_state
+    )
+    X_train, X_val, y_train, y_val = train_test_split(
+        X_rest, y_rest, test_size=n_validation, stratify=y_rest,
+        random_state=random_state,
+    )
+    return X_train, X_val, X_test, y_train, y_val, y_test
+
+
+def deployment_split(X, y, *, validation_size=0.3, random_state=None):
+    """Split into train and validation sets, stratified by class.
+
+    The study's deployment split: the final models train on 70 % of the data
+    and use the other 30 % only for early stopping.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        Images (or any features).
+    y : array-like of shape (n_samples,)
+        Class labels, used for stratification.
+    validation_size : float or int, default=0.3
+        Share (float in (0, 1)) or number (int) of validation samples.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling.
+
+    Returns
+    -------
+    X_train, X_val, y_train, y_val
+
+    See Also
+    --------
+    evaluation_split : The study's 60/20/20 train/validation/test split.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklenet.evaluation import deployment_split
+    >>> X_train, X_val, y_train, y_val = deployment_split(
+    ...     np.zeros((100, 4)), np.arange(100) % 2, random_state=0)
+    >>> len(X_train), len(X_val)
+    (70, 30)
+    """
+    n_validation = _n_items(validation_size, len(y), "validation_size")
+    return train_test_split(
+        X, y, test_size=n_validation, stratify=y, random_state=random_state
+    )
+
+
+# ---------------------------------------------------------- shared helpers
+def _repeat_seeds(random_state, n_repeats):
+    """``n_repeats`` distinct int seeds derived from ``random_state``."""
+    if not isinstance(n_repeats, Integral) or isinstance(n_repeats, bool) or (
+        n_repeats < 1
+    ):
+        raise ValueError(f"n_repeats={n_repeats!r} must be a positive int.")
+    states = np.random.SeedSequence(derive_seed(random_state)).generate_state(
+        n_repeats, dtype=np.uint64
+    )
+    return [int(state % _SEED_BOUND) for state in states]
+
+
+def _seeded_clone(estimator, seed, **params):
+    """A clone of ``estimator`` with ``random_state=seed`` and those of
+    ``params`` that it has (estimators without them are cloned as they are)."""
+    own = estimator.get_params()
+    params = {"random_state": seed, **params}
+    return clone(estimator).set_params(
+        **{name: value for name, value in params.items() if name in own}
+    )
+
+
+def _validation_fit_params(estimator, validation_data):
+    """``{"validation_data": ...}`` for estimators whose ``fit`` takes it."""
+    if validation_data is None:
+        return {}
+    if "validation_data" not in inspect.signature(estimator.fit).parameters:
+        return {}
+    X_val, y_val = validation_data
+    return {"validation_data": (X_val, y_val)}
+
+
+def _parallel(jobs, n_jobs, total, desc, verbose):
+    """Run joblib ``jobs`` in order, with a tqdm bar when ``verbose``."""
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    return list(tqdm(results, total=total, desc=desc, disable=not verbose,
+                     leave=False))
+
+
+def _mean_std(frame):
+    """Mean and NumPy-style (ddof=0) standard deviation of each column."""
+    return pd.DataFrame({"mean": frame.mean(), "std": frame.std(ddof=0)})
+
+
+# ----------------------------------------------------- repeated evaluation
+def _class_scores(estimator, X):
+    """One score column per class in ``estimator.classes_``."""
+    if hasattr(estimator, "predict_proba"):
+        return np.asarray(estimator.predict_proba(X))
+    scores = np.asarray(estimator.decision_function(X))
+    return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
+
+
+def split_scores(estimator, X, y):
+    """Accuracy and per-class one-vs-rest ROC AUC of a fitted classifier.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        With ``classes_`` and ``predict_proba`` or ``decision_function``.
+    X, y : array-like
+        Labelled data.
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (of the highest-scoring class, which is what ``predict``
+        returns) and ``roc_auc_<class>`` for each class in ``classes_``
+        (:func:`~sklearn.metrics.roc_auc_score`; NaN where ``y`` has no
+        sample or only samples of that class).
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> clf = DecisionTreeClassifier().fit([[0], [1], [2]], ["a", "b", "b"])
+    >>> split_scores(clf, [[0], [2]], ["a", "b"])
+    {'accuracy': 1.0, 'roc_auc_a': 1.0, 'roc_auc_b': 1.0}
+    """
+    y = np.asarray(y)
+    scores = _class_scores(estimator, X)
+    predicted = estimator.classes_[scores.argmax(axis=1)]
+    result = {"accuracy": float(accuracy_score(y, predicted))}
+    for column, label in enumerate(estimator.classes_):
+        positive = y == label
+        result[f"roc_auc_{label}"] = (
+            float(roc_auc_score(positive, scores[:, column]))
+            if 0 < positive.sum() < len(y) else np.nan
+        )
+    return result
+
+
+def _epochs_run(estimator):
+    """Epochs trained: ``n_epochs_``, the members' mean for an ensemble, or NaN."""
+    if hasattr(estimator, "n_epochs_"):
+        return estimator.n_epochs_
+    members = getattr(estimator, "estimators_", [])
+    epochs = [member.n_epochs_ for member in members if hasattr(member, "n_epochs_")]
+    return float(np.mean(epochs)) if epochs and len(epochs) == len(members) else np.nan
+
+
+def _fit_and_evaluate(estimator, seed, X, y, fit_params, datasets):
+    start = time.perf_counter()
+    estimator.fit(X, y, **fit_params)
+    row = {
+        "random_state": seed,
+        "fit_time": time.perf_counter() - start,
+        "n_epochs": _epochs_run(estimator),
+    }
+    for name, (X_split, y_split) in datasets.items():
+        scores = split_scores(estimator, X_split, y_split)
+        row.update({f"{name}_{metric}": value for metric, value in scores.items()})
+    return row, estimator
+
+
+def repeated_evaluation(
+    estimator,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    *,
+    validation_data=None,
+    n_repeats=10,
+    random_state=None,
+    n_jobs=None,
+    return_estimator=False,
+    verbose=0,
+):
+    """Train a classifier ``n_repeats`` times on one split and score each run.
+
+    The study's protocol: every run fits a :func:`~sklearn.base.clone` of
+    ``estimator`` with its own ``random_state`` on the same training set,
+    with the same validation set for early stopping, and is scored on the
+    training, validation and test sets.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Any scikit-learn classifier with ``predict_proba`` or
+        ``decision_function``. If it has a ``random_state`` parameter, each
+        run sets it to its own seed.
+    X_train, y_train : array-like
+        The training set.
+    X_test, y_test : array-like
+        The held-out test set.
+    validation_data : tuple (X_val, y_val), default=None
+        The validation set: scored like the others and passed to ``fit`` of
+        estimators that accept ``validation_data`` (the sklenet estimators
+        use it for early stopping).
+    n_repeats : int, default=10
+        Number of trainings.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the runs: run ``i`` uses seed ``i`` of a
+        :class:`numpy.random.SeedSequence` started from it.
+    n_jobs : int or None, default=None
+        Runs trained in parallel by joblib (None: one at a time).
+    return_estimator : bool, default=False
+        Also return the fitted estimators.
+    verbose : int, default=0
+        If positive, show a tqdm progress bar.
+
+    Returns
+    -------
+    runs : DataFrame
+        One row per run (index ``repeat``): ``random_state``, ``fit_time``
+        (seconds), ``n_epochs`` (epochs trained, the members' mean for an
+        ensemble, NaN for estimators without epochs), and for each split
+        ``train``, ``validation`` (if given) and ``test``:
+        ``<split>_accuracy`` and ``<split>_roc_auc_<class>``, the one-vs-rest
+        ROC AUC of each class (:func:`~sklearn.metrics.roc_auc_score`).
+        Accuracy is that of the highest-scoring class, which is what
+        ``predict`` returns.
+    summary : DataFrame
+        ``mean`` and ``std`` (ddof=0) of each column of ``runs`` but
+        ``random_state``, one row per column.
+    estimators : list of estimators
+        The fitted estimators, only if ``return_estimator`` is True.
+
+    See Also
+    --------
+    evaluation_split : The study's 60/20/20 split.
+    repeated_learning_curve : Accuracy against the training-set size.
+
+    Examples
+    --------
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from sklenet.datasets import load_sample_digits
+    >>> from sklenet.evaluation import evaluation_split, repeated_evaluation
+    >>> X, y = load_sample_digits(return_X_y=True)
+    >>> X_train, X_val, X_test, y_train, y_val, y_test = evaluation_split(
+    ...     X[::10], y[::10], random_state=0)
+    >>> runs, summary = repeated_evaluation(
+    ...     KNeighborsClassifier(), X_train, y_train, X_test, y_test,
+    ...     validation_data=(X_val, y_val), n_repeats=2, random_state=0)
+    >>> runs.shape
+    (2, 36)
+    >>> summary.loc["test_accuracy", "mean"] > 0.7
+    np.True_
+    """
+    seeds = _repeat_seeds(random_state, n_repeats)
+    datasets = {"train": (X_train, y_train)}
+    if validation_data is not None:
+        datasets["validation"] = tuple(validation_data)
+    datasets["test"] = (X_test, y_test)
+    fit_params = _validation_fit_params(estimator, validation_data)
+    jobs = (
+        delayed(_fit_and_evaluate)(
+            _seeded_clone(estimator, seed), seed, X_train, y_train, fit_params,
+            datasets,
+        )
+        for seed in seeds
+    )
+    results = _parallel(jobs, n_jobs, n_repeats, type(estimator).__name__, verbose)
+    runs = pd.DataFrame([row for row, _ in results])
+    runs.index.name = "repeat"
+    summary = _mean_std(runs.drop(columns="random_state"))
+    if return_estimator:
+        return runs, summary, [fitted for _, fitted in results]
+    return runs, summary
+
+
+# ------------------------------------------------- repeated learning curve
+def _learning_curve_repeat(estimator, X, y, train_sizes, test_size, seed,
+                           fit_params):
+    """One repeat: sklearn's learning curve on a new stratified split."""
+    sizes, train_scores, test_scores, fit_times, _ = learning_curve(
+        estimator, X, y, train_sizes=train_sizes,
+        cv=StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed),
+        scoring="accuracy", error_score="raise", return_times=True,
+        params=fit_params,
+    )
+    return [
+        {"train_size": int(size), "train_accuracy": train_score,
+         "test_accuracy": test_score, "fit_time": fit_time, "random_state": seed}
+        for size, train_score, test_score, fit_time in zip(
+            sizes, train_scores[:, 0], test_scores[:, 0], fit_times[:, 0])
+    ]
+
+
+def repeated_learning_curve(
+    estimator,
+    X,
+    y,
+    *,
+    train_sizes=DEFAULT_TRAIN_SIZES,
+    n_repeats=20,
+    test_size=0.25,
+    validation_data=None,
+    n_iter_no_change=10,
+    random_state=None,
+    n_jobs=None,
+    verbose=0,
+):
+    """Train and test accuracy against the training-set size, repeated.
+
+    Each repeat draws a new stratified train/test split of ``(X, y)``
+    (:class:`~sklearn.model_selection.StratifiedShuffleSplit`) and a new
+    seed for the estimator, then runs sklearn's
+    :func:`~sklearn.model_selection.learning_curve` on it: the estimator is
+    trained on the first ``train_size`` samples of the shuffled training
+    part and scored on them and on the test part.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Any scikit-learn classifier; one with a ``random_state`` parameter
+        gets a new seed for every repeat.
+    X, y : array-like
+        The data to split, e.g. the training and test parts of
+        :func:`evaluation_split` together.
+    train_sizes : array-like of float or int, default=(0.1, 0.325, 0.55, 0.775, 1.0)
+        Training-set sizes, as shares of the training part (floats) or
+        numbers of samples (ints).
+    n_repeats : int, default=20
+        Trainings per size (the study: 20).
+    test_size : float or int, default=0.25
+        Share or number of samples in each repeat's test part.
+    validation_data : tuple (X_val, y_val), default=None
+        Passed to ``fit`` of estimators that accept it, e.g. for early
+        stopping on a fixed validation set.
+    n_iter_no_change : int or None, default=10
+        Early-stopping patience set on estimators that have this parameter
+        (the study's learning curves use 10); None keeps the estimator's.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the splits and the estimators.
+    n_jobs : int or None, default=None
+        Repeats trained in parallel by joblib (None: one at a time).
+    verbose : int, default=0
+        If positive, show a tqdm progress bar over the repeats.
+
+    Returns
+    -------
+    runs : DataFrame
+        One row per training: ``repeat``, ``train_size`` (samples),
+        ``train_accuracy``, ``test_accuracy``, ``fit_time`` (seconds) and
+        ``random_state``.
+    summary : DataFrame
+        Indexed by ``train_size``: ``train_accuracy_mean``,
+        ``train_accuracy_std``, ``test_accuracy_mean`` and
+        ``test_accuracy_std`` (ddof=0).
+
+    See Also
+    --------
+    sklenet.plotting.plot_learning_curve : Draw ``runs`` with ± std bands.
+
+    Examples
+    --------
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from sklenet.datasets import load_sample_digits
+    >>> from sklenet.evaluation import repeated_learning_curve
+    >>> X, y = load_sample_digits(return_X_y=True)
+    >>> runs, summary = repeated_learning_curve(
+    ...     KNeighborsClassifier(), X[::10], y[::10], train_sizes=[0.5, 1.0],
+    ...     n_repeats=2, random_state=0)
+    >>> summary.index.tolist()
+    [187, 375]
+    >>> summary.columns.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['train_accuracy_mean', 'train_accuracy_std',
+     'test_accuracy_mean', 'test_accuracy_std']
+    """
+    seeds = _repeat_seeds(random_state, n_repeats)
+    params = {} if n_iter_no_change is None else {"n_iter_no_change": n_iter_no_change}
+    fit_params = _validation_fit_params(estimator, validation_data)
+    jobs = (
+        delayed(_learning_curve_repeat)(
+            _seeded_clone(estimator, seed, **params), X, y, train_sizes, test_size,
+            seed, fit_params,
+        )
+        for seed in seeds
+    )
+    results = _parallel(jobs, n_jobs, n_repeats,
+                        f"{type(estimator).__name__} learning curve", verbose)
+    rows = [{"repeat": repeat, **row}
+            for repeat, repeat_rows in enumerate(results) for row in repeat_rows]
+    runs = pd.DataFrame(rows)
+    grouped = runs.groupby("train_size")
+    summary = pd.DataFrame({
+        f"{metric}_{stat}": column
+        for metric in ("train_accuracy", "test_accuracy")
+        for stat, column in (("mean", grouped[metric].mean()),
+                             ("std", grouped[metric].std(ddof=0)))
+    })
+    return runs, summary

@@ -1,0 +1,350 @@
+"""The study's figures, drawn with matplotlib.
+
+Each function draws on ``ax`` (a new figure when None) and returns the
+:class:`matplotlib.axes.Axes`:
+
+* :func:`plot_architecture`: a fitted LeNet's layers, output shapes and
+  parameter counts (the study's figure 1);
+* :func:`plot_learning_curve`: train and test accuracy against the
+  training-set size with ± std bands (figures 2, 7, 9);
+* :func:`plot_convergence`: train and validation accuracy per epoch of a
+  model or of every member of an ensemble (figures 3, 8, 10);
+* :func:`plot_roc_curves` and :func:`plot_confusion_matrix`: per-class
+  one-vs-rest ROC curves and the confusion matrix of predictions;
+* :func:`plot_intermediate_values`, :func:`plot_optimization_history` and
+  :func:`plot_param_importances`: the Optuna figures of a
+  :class:`~sklenet.LeNetSearchCV` (from :mod:`optuna.visualization.matplotlib`,
+  which always draws on a new figure).
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyBboxPatch
+from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay, roc_auc_score
+from sklearn.model_selection import LearningCurveDisplay
+
+from ._search import (
+    plot_intermediate_values,
+    plot_optimization_history,
+    plot_param_importances,
+)
+
+__all__ = [
+    "plot_architecture",
+    "plot_confusion_matrix",
+    "plot_convergence",
+    "plot_intermediate_values",
+    "plot_learning_curve",
+    "plot_optimization_history",
+    "plot_param_importances",
+    "plot_roc_curves",
+]
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+# ------------------------------------------------------------ architecture
+_LAYER_COLORS = {
+    "InputLayer": "#e0e0e0",
+    "Conv2D": "#9ecae1",
+    "Dense": "#fdae6b",
+}
+_POOLING_COLOR = "#a1d99b"
+
+
+def _side(values):
+    values = tuple(values)
+    return "x".join(str(v) for v in values) if len(set(values)) > 1 else str(values[0])
+
+
+def _layer_settings(layer):
+    """'6 filters 5x5, tanh' and the like, from the layer's Keras config."""
+    config = layer.get_config()
+    parts = []
+    if "filters" in config:
+        parts.append(f"{config['filters']} filters {_side(config['kernel_size'])}")
+    if "pool_size" in config:
+        parts.append(
+            f"{_side(config['pool_size'])}, stride {_side(config['strides'])}"
+        )
+    if "units" in config:
+        parts.append(f"{config['units']} units")
+    activation = config.get("activation")
+    if activation not in (None, "linear"):
+        parts.append(activation if isinstance(activation, str) else "custom")
+    l2 = (config.get("kernel_regularizer") or {}).get("config", {}).get("l2")
+    if l2:
+        parts.append(f"L2 {l2:.3g}")
+    return ", ".join(parts)
+
+
+def _model_of(model):
+    """The keras.Model of a fitted LeNet (``model_``) or a keras.Model."""
+    return getattr(model, "model_", model)
+
+
+def plot_architecture(model, *, ax=None):
+    """Draw a LeNet's layers as boxes: settings, output shape, parameters.
+
+    Parameters
+    ----------
+    model : fitted LeNetClassifier or keras.Model
+        A fitted estimator with ``model_``, or a Keras functional model.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw; None creates a figure sized to the number of layers.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklenet import build_lenet
+    >>> from sklenet.plotting import plot_architecture
+    >>> ax = plot_architecture(build_lenet((28, 28, 1), 10))
+    >>> ax.get_title()
+    'lenet: 15,626 parameters'
+    """
+    network = _model_of(model)
+    layers = network.layers
+    ax = _axes(ax, figsize=(6.4, 0.62 * len(layers) + 0.6))
+    height = 0.72
+    for row, layer in enumerate(layers):
+        y = len(layers) - 1 - row
+        kind = type(layer).__name__
+        color = _LAYER_COLORS.get(
+            kind, _POOLING_COLOR if "Pooling" in kind else "#dadaeb"
+        )
+        ax.add_patch(FancyBboxPatch(
+            (0.05, y - height / 2), 0.9, height,
+            boxstyle="round,pad=0,rounding_size=0.08", facecolor=color,
+            edgecolor="#444444", linewidth=0.8,
+        ))
+        shape = "x".join(str(side) for side in layer.output.shape[1:])
+        settings = _layer_settings(layer)
+        ax.text(0.08, y + 0.12, f"{layer.name}: {kind}"
+                + (f"  ({settings})" if settings else ""),
+                va="center", ha="left", fontsize=9, fontweight="bold")
+        ax.text(0.08, y - 0.17, f"output {shape}    "
+                f"{layer.count_params():,} parameters",
+                va="center", ha="left", fontsize=8.5, color="#333333")
+        if row:
+            ax.annotate("", xy=(0.5, y + height / 2), xytext=(0.5, y + 1 - height / 2),
+                        arrowprops={"arrowstyle": "->", "color": "#444444"})
+    ax.set(xlim=(0, 1), ylim=(-0.6, len(layers) - 0.4))
+    ax.set_axis_off()
+    ax.set_title(f"{network.name}: {network.count_params():,} parameters")
+    return ax
+
+
+# ---------------------------------------------------------- learning curve
+def plot_learning_curve(runs, *, ax=None):
+    """Mean train and test accuracy against the training-set size, ± 1 std.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        The first result of :func:`sklenet.evaluation.repeated_learning_curve`
+        (columns ``repeat``, ``train_size``, ``train_accuracy``,
+        ``test_accuracy``).
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from sklenet.plotting import plot_learning_curve
+    >>> runs = pd.DataFrame({"repeat": [0, 0, 1, 1], "train_size": [50, 100] * 2,
+    ...                      "train_accuracy": [1.0, 0.98, 1.0, 0.97],
+    ...                      "test_accuracy": [0.80, 0.88, 0.82, 0.87]})
+    >>> plot_learning_curve(runs).get_ylabel()
+    'Accuracy'
+    """
+    scores = {
+        metric: runs.pivot(index="train_size", columns="repeat", values=metric)
+        for metric in ("train_accuracy", "test_accuracy")
+    }
+    if len(scores["train_accuracy"]) < 2:
+        raise ValueError(
+            "A learning curve needs at least two training-set sizes; runs has "
+            f"{len(scores['train_accuracy'])}."
+        )
+    display = LearningCurveDisplay(
+        train_sizes=scores["train_accuracy"].index.to_numpy(),
+        train_scores=scores["train_accuracy"].to_numpy(),
+        test_scores=scores["test_accuracy"].to_numpy(),
+        score_name="Accuracy",
+    )
+    display.plot(ax=_axes(ax, figsize=(6.4, 4.2)), std_display_style="fill_between")
+    display.ax_.set_xlabel("Training-set size (images)")
+    return display.ax_
+
+
+# ------------------------------------------------------------- convergence
+def _histories(model):
+    """The per-epoch histories of a model, an ensemble, a dict or a list."""
+    if isinstance(model, dict):
+        return [model]
+    if isinstance(model, (list, tuple)):
+        return [history for item in model for history in _histories(item)]
+    if hasattr(model, "history_"):
+        return [model.history_]
+    if hasattr(model, "estimators_"):
+        return [history for member in model.estimators_
+                for history in _histories(member)]
+    raise TypeError(
+        f"Cannot find a training history in {type(model).__name__}: pass a "
+        "fitted estimator with history_, an ensemble with estimators_, a "
+        "history dict or a list of them."
+    )
+
+
+def plot_convergence(model, *, ax=None):
+    """Train and validation accuracy after each epoch.
+
+    Parameters
+    ----------
+    model : fitted estimator, ensemble, dict or list of dict
+        A fitted LeNet (its ``history_``), an ensemble (every member's
+        history, one pair of lines each), a history dict with ``accuracy``
+        and optionally ``val_accuracy`` lists, or a list of those.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklenet.plotting import plot_convergence
+    >>> history = {"accuracy": [0.5, 0.8, 0.9], "val_accuracy": [0.6, 0.8, 0.85]}
+    >>> ax = plot_convergence(history)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['train', 'validation', 'best epoch (3)']
+    """
+    histories = _histories(model)
+    ax = _axes(ax, figsize=(6.4, 4.2))
+    alpha = 1.0 if len(histories) == 1 else 0.6
+    for index, history in enumerate(histories):
+        for key, label, color in (("accuracy", "train", "C0"),
+                                  ("val_accuracy", "validation", "C1")):
+            values = history.get(key)
+            if values:
+                ax.plot(np.arange(1, len(values) + 1), values, color=color,
+                        alpha=alpha, label=label if index == 0 else None)
+    if len(histories) == 1 and histories[0].get("val_accuracy"):
+        # The epoch early stopping keeps (restore_best_weights).
+        best = int(np.argmax(histories[0]["val_accuracy"])) + 1
+        ax.axvline(best, color="0.5", linestyle=":", label=f"best epoch ({best})")
+    ax.set(xlabel="Epoch", ylabel="Accuracy")
+    if len(histories) > 1:
+        ax.set_title(f"{len(histories)} members")
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+# ------------------------------------------------------- ROC and confusion
+def plot_roc_curves(y_true, y_score, *, labels=None, ax=None):
+    """One-vs-rest ROC curve of each class, with its AUC in the legend.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_score : array-like of shape (n_samples, n_classes)
+        Class probabilities or scores, e.g. ``clf.predict_proba(X)``.
+    labels : array-like of shape (n_classes,), default=None
+        The class of each column of ``y_score`` (``clf.classes_``); None
+        means the sorted labels of ``y_true``.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklenet.plotting import plot_roc_curves
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> proba = np.eye(3)[[0, 1, 2, 1, 1, 2]] * 0.8 + 0.2 / 3
+    >>> ax = plot_roc_curves(y, proba)
+    >>> ax.get_legend().get_texts()[0].get_text()
+    'class 0 (AUC 0.7500)'
+    """
+    y_true = np.asarray(y_true)
+    y_score = np.asarray(y_score)
+    labels = np.unique(y_true) if labels is None else np.asarray(labels)
+    if y_score.ndim != 2 or y_score.shape[1] != len(labels):
+        raise ValueError(
+            f"y_score has shape {y_score.shape}, but there are {len(labels)} "
+            "labels: pass one column per class and labels=clf.classes_."
+        )
+    ax = _axes(ax, figsize=(5.6, 5.2))
+    for column, label in enumerate(labels):
+        positive = y_true == label
+        if not 0 < positive.sum() < len(y_true):
+            continue  # no curve without positives and negatives
+        auc = roc_auc_score(positive, y_score[:, column])
+        RocCurveDisplay.from_predictions(
+            positive, y_score[:, column], pos_label=True, ax=ax,
+            curve_kwargs={"label": f"class {label} (AUC {auc:.4f})",
+                          "color": plt.cm.tab10(column % 10)},
+        )
+    ax.set(xlabel="False positive rate", ylabel="True positive rate")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+
+
+def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize=None, ax=None):
+    """The confusion matrix of predictions, as sklearn's display draws it.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels.
+    labels : array-like, default=None
+        Labels to index the matrix; None uses those in ``y_true`` and
+        ``y_pred``, sorted.
+    normalize : {"true", "pred", "all"} or None, default=None
+        Normalise counts over the true rows, predicted columns or all.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklenet.plotting import plot_confusion_matrix
+    >>> plot_confusion_matrix([0, 1, 1], [0, 1, 0]).get_xlabel()
+    'Predicted label'
+    """
+    display = ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=labels, normalize=normalize,
+        ax=_axes(ax, figsize=(5.6, 5.2)), colorbar=False,
+        values_format=None if normalize is None else ".2f",
+    )
+    return display.ax_

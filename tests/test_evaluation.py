@@ -1,0 +1,262 @@
+"""sklenet.evaluation: the study's splits, repeated evaluation, learning curves."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from joblib import parallel_config
+from sklearn.linear_model import RidgeClassifier, SGDClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.tree import DecisionTreeClassifier
+
+from sklenet import LeNetClassifier
+from sklenet.evaluation import (
+    deployment_split,
+    evaluation_split,
+    repeated_evaluation,
+    repeated_learning_curve,
+    split_scores,
+)
+
+from .conftest import fast
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """600 samples of 3 well-separated classes, sorted by class like the sample."""
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 200)
+    X = rng.normal(size=(600, 5)) + y[:, None] * 1.5
+    return X, y
+
+
+def _parts(blobs):
+    X_train, X_val, X_test, y_train, y_val, y_test = evaluation_split(
+        *blobs, random_state=0)
+    return X_train, y_train, X_test, y_test, (X_val, y_val)
+
+
+class _RecordingTree(DecisionTreeClassifier):
+    """A tree whose fit takes validation_data, as the sklenet estimators do."""
+
+    def fit(self, X, y, validation_data=None):
+        self.validation_sizes_ = None if validation_data is None else len(
+            validation_data[1])
+        return super().fit(X, y)
+
+
+class _RecordingSGD(SGDClassifier):
+    def fit(self, X, y, validation_data=None):
+        self.patience_seen_ = self.n_iter_no_change
+        self.validation_sizes_ = None if validation_data is None else len(
+            validation_data[1])
+        return super().fit(X, y)
+
+
+# ------------------------------------------------------------------ splits
+def test_evaluation_split_is_60_20_20_stratified_and_seeded(blobs):
+    X, y = blobs
+    parts = evaluation_split(X, y, random_state=0)
+    X_train, X_val, X_test, y_train, y_val, y_test = parts
+    assert (len(y_train), len(y_val), len(y_test)) == (360, 120, 120)
+    for part in (y_train, y_val, y_test):
+        assert np.all(np.bincount(part) == len(part) // 3)
+    again = evaluation_split(X, y, random_state=0)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again))
+    other = evaluation_split(X, y, random_state=1)
+    assert not np.array_equal(X_test, other[2])
+    # The three parts partition the data.
+    rows = {tuple(row) for part in (X_train, X_val, X_test) for row in part}
+    assert len(rows) == len(X)
+
+
+def test_evaluation_split_keeps_dataframes_and_accepts_counts(blobs):
+    X, y = blobs
+    X_train, X_val, X_test, *_ = evaluation_split(
+        pd.DataFrame(X), pd.Series(y), validation_size=60, test_size=0.5,
+        random_state=0)
+    assert isinstance(X_train, pd.DataFrame)
+    assert (len(X_train), len(X_val), len(X_test)) == (240, 60, 300)
+
+
+@pytest.mark.parametrize("sizes, message", [
+    ({"test_size": 1.5}, "test_size=1.5 must be a float strictly between"),
+    ({"validation_size": 0}, "validation_size=0 must be"),
+    ({"validation_size": 0.5, "test_size": 0.5}, "leave no training samples"),
+])
+def test_evaluation_split_rejects_bad_sizes(blobs, sizes, message):
+    with pytest.raises(ValueError, match=message):
+        evaluation_split(*blobs, **sizes)
+
+
+def test_deployment_split_is_70_30_stratified(blobs):
+    X_train, X_val, y_train, y_val = deployment_split(*blobs, random_state=0)
+    assert (len(y_train), len(y_val)) == (420, 180)
+    assert np.all(np.bincount(y_val) == 60)
+
+
+# ------------------------------------------------------ repeated evaluation
+def test_repeated_evaluation_rows_columns_and_summary(blobs):
+    X_train, y_train, X_test, y_test, validation = _parts(blobs)
+    runs, summary = repeated_evaluation(
+        DecisionTreeClassifier(max_depth=2), X_train, y_train, X_test, y_test,
+        validation_data=validation, n_repeats=3, random_state=0)
+    assert runs.index.name == "repeat" and len(runs) == 3
+    for split in ("train", "validation", "test"):
+        assert f"{split}_accuracy" in runs
+        assert [f"{split}_roc_auc_{c}" for c in range(3)] == [
+            c for c in runs if c.startswith(f"{split}_roc_auc")]
+    assert runs["n_epochs"].isna().all()  # a tree has no epochs
+    assert (runs["fit_time"] > 0).all()
+    assert list(summary.columns) == ["mean", "std"]
+    assert "random_state" not in summary.index
+    assert summary.loc["test_accuracy", "mean"] == pytest.approx(
+        runs["test_accuracy"].mean())
+    assert summary.loc["test_accuracy", "std"] == pytest.approx(
+        np.std(runs["test_accuracy"]))  # NumPy's ddof=0
+
+
+def test_repeated_evaluation_seeds_each_run_reproducibly(blobs):
+    X_train, y_train, X_test, y_test, _ = _parts(blobs)
+    tree = DecisionTreeClassifier(max_features=1)
+    runs, _, fitted = repeated_evaluation(
+        tree, X_train, y_train, X_test, y_test, n_repeats=4, random_state=7,
+        return_estimator=True)
+    seeds = runs["random_state"].tolist()
+    assert len(set(seeds)) == 4
+    assert [est.random_state for est in fitted] == seeds
+    assert tree.random_state is None and not hasattr(tree, "tree_")  # untouched
+    again, _ = repeated_evaluation(tree, X_train, y_train, X_test, y_test,
+                                   n_repeats=4, random_state=7)
+    pd.testing.assert_frame_equal(runs.drop(columns="fit_time"),
+                                  again.drop(columns="fit_time"))
+    assert "validation_accuracy" not in runs
+
+
+def test_repeated_evaluation_random_state_instance_draws_new_seeds(blobs):
+    X_train, y_train, X_test, y_test, _ = _parts(blobs)
+    rng = np.random.RandomState(0)
+    first, _ = repeated_evaluation(DecisionTreeClassifier(), X_train, y_train,
+                                   X_test, y_test, n_repeats=2, random_state=rng)
+    second, _ = repeated_evaluation(DecisionTreeClassifier(), X_train, y_train,
+                                    X_test, y_test, n_repeats=2, random_state=rng)
+    assert set(first["random_state"]).isdisjoint(second["random_state"])
+
+
+def test_repeated_evaluation_passes_validation_data_to_fit_that_takes_it(blobs):
+    X_train, y_train, X_test, y_test, validation = _parts(blobs)
+    _, _, fitted = repeated_evaluation(
+        _RecordingTree(), X_train, y_train, X_test, y_test,
+        validation_data=validation, n_repeats=2, random_state=0,
+        return_estimator=True)
+    assert [est.validation_sizes_ for est in fitted] == [120, 120]
+    # Estimators whose fit has no validation_data are scored on it only.
+    runs, _ = repeated_evaluation(
+        DecisionTreeClassifier(), X_train, y_train, X_test, y_test,
+        validation_data=validation, n_repeats=1, random_state=0)
+    assert 0 < runs.loc[0, "validation_accuracy"] <= 1
+
+
+def test_repeated_evaluation_in_parallel_equals_sequential(blobs):
+    X_train, y_train, X_test, y_test, _ = _parts(blobs)
+    tree = DecisionTreeClassifier(max_features=1)
+    sequential, _ = repeated_evaluation(tree, X_train, y_train, X_test, y_test,
+                                        n_repeats=3, random_state=0)
+    with parallel_config(backend="threading"):
+        parallel, _ = repeated_evaluation(tree, X_train, y_train, X_test, y_test,
+                                          n_repeats=3, random_state=0, n_jobs=2,
+                                          verbose=1)
+    pd.testing.assert_frame_equal(sequential.drop(columns="fit_time"),
+                                  parallel.drop(columns="fit_time"))
+
+
+@pytest.mark.parametrize("classes", [[0, 1, 2], [0, 2]], ids=["multiclass", "binary"])
+def test_repeated_evaluation_uses_decision_function_without_predict_proba(
+    blobs, classes
+):
+    X_train, y_train, X_test, y_test, _ = _parts(blobs)
+    train, test = np.isin(y_train, classes), np.isin(y_test, classes)
+    X_train, y_train, X_test, y_test = (X_train[train], y_train[train],
+                                        X_test[test], y_test[test])
+    runs, _ = repeated_evaluation(RidgeClassifier(), X_train, y_train, X_test,
+                                  y_test, n_repeats=1)
+    ridge = RidgeClassifier().fit(X_train, y_train)
+    assert runs.loc[0, "test_accuracy"] == ridge.score(X_test, y_test)
+    scores = ridge.decision_function(X_test)
+    scores = np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
+    expected = [roc_auc_score(y_test == c, scores[:, i]) for i, c in enumerate(classes)]
+    aucs = runs.filter(like="test_roc_auc")
+    assert list(aucs) == [f"test_roc_auc_{c}" for c in classes]
+    np.testing.assert_allclose(aucs.loc[0], expected)
+
+
+@pytest.mark.parametrize("n_repeats", [0, 1.5, True])
+def test_repeated_evaluation_rejects_bad_n_repeats(blobs, n_repeats):
+    X_train, y_train, X_test, y_test, _ = _parts(blobs)
+    with pytest.raises(ValueError, match="n_repeats=.* must be a positive int"):
+        repeated_evaluation(DecisionTreeClassifier(), X_train, y_train, X_test,
+                            y_test, n_repeats=n_repeats)
+
+
+def test_split_scores_roc_auc_is_nan_for_a_class_absent_from_y(blobs):
+    X, y = blobs
+    tree = DecisionTreeClassifier(max_depth=1, random_state=0).fit(X, y)
+    scores = split_scores(tree, X[y != 2], y[y != 2])
+    assert np.isnan(scores["roc_auc_2"])
+    assert set(scores) == {"accuracy", "roc_auc_0", "roc_auc_1", "roc_auc_2"}
+
+
+def test_repeated_evaluation_of_lenet(digits):
+    X_train, y_train, X_test, y_test = digits
+    validation = (X_test[:50], y_test[:50])
+    runs, summary, fitted = repeated_evaluation(
+        LeNetClassifier(**fast(epochs=2, early_stopping=True)), X_train, y_train,
+        X_test[50:], y_test[50:], validation_data=validation, n_repeats=2,
+        random_state=0, return_estimator=True)
+    assert runs["n_epochs"].tolist() == [2, 2]
+    assert [est.random_seed_ for est in fitted] == runs["random_state"].tolist()
+    # Early stopping monitored the 50 given images, not 10 % of X_train (30).
+    for accuracy in fitted[0].history_["val_accuracy"]:
+        assert accuracy * 50 == pytest.approx(round(accuracy * 50), abs=1e-4)
+    assert summary.loc["validation_accuracy", "mean"] > 0.1
+
+
+# ------------------------------------------------- repeated learning curve
+def test_repeated_learning_curve_rows_and_summary(blobs):
+    X, y = blobs
+    runs, summary = repeated_learning_curve(
+        DecisionTreeClassifier(max_depth=3), X, y, train_sizes=[0.25, 1.0],
+        n_repeats=3, test_size=0.2, random_state=0, verbose=1)
+    assert len(runs) == 6
+    assert runs.groupby("train_size").size().to_dict() == {120: 3, 480: 3}
+    assert runs.groupby("repeat")["random_state"].nunique().eq(1).all()
+    assert runs["random_state"].nunique() == 3
+    assert summary.index.name == "train_size"
+    assert summary.loc[480, "test_accuracy_mean"] == pytest.approx(
+        runs.query("train_size == 480")["test_accuracy"].mean())
+    assert summary.loc[480, "test_accuracy_std"] == pytest.approx(
+        np.std(runs.query("train_size == 480")["test_accuracy"]))
+    again, _ = repeated_learning_curve(
+        DecisionTreeClassifier(max_depth=3), X, y, train_sizes=[0.25, 1.0],
+        n_repeats=3, test_size=0.2, random_state=0)
+    pd.testing.assert_frame_equal(runs.drop(columns="fit_time"),
+                                  again.drop(columns="fit_time"))
+
+
+def test_repeated_learning_curve_sets_patience_and_validation_data(blobs):
+    X, y = blobs
+    X_train, y_train, X_test, y_test, validation = _parts(blobs)
+    calls = []
+
+    class Spy(_RecordingSGD):
+        def fit(self, X, y, validation_data=None):
+            super().fit(X, y, validation_data=validation_data)
+            calls.append((self.patience_seen_, self.validation_sizes_))
+            return self
+
+    repeated_learning_curve(Spy(), X_train, y_train, train_sizes=[0.5, 1.0],
+                            n_repeats=1, validation_data=validation)
+    assert calls == [(10, 120), (10, 120)]
+    calls.clear()
+    repeated_learning_curve(Spy(n_iter_no_change=3), X_train, y_train,
+                            train_sizes=[1.0], n_repeats=1, n_iter_no_change=None)
+    assert calls == [(3, None)]

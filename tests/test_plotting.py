@@ -1,0 +1,167 @@
+"""sklenet.plotting: each figure draws on the given axes and returns it."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from matplotlib.patches import FancyBboxPatch
+
+from sklenet import LeNetClassifier, _search, build_lenet, plotting
+from sklenet.plotting import (
+    plot_architecture,
+    plot_confusion_matrix,
+    plot_convergence,
+    plot_learning_curve,
+    plot_roc_curves,
+)
+
+
+@pytest.fixture(autouse=True)
+def _agg_backend():
+    """Draw off screen, and free every figure after each test."""
+    backend = plt.get_backend()
+    plt.switch_backend("agg")
+    yield
+    plt.close("all")
+    plt.switch_backend(backend)
+
+
+def _texts(ax):
+    return [text.get_text() for text in ax.texts]
+
+
+def _legend(ax):
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+# ------------------------------------------------------------ architecture
+def test_architecture_of_the_standard_lenet():
+    ax = plot_architecture(build_lenet((28, 28, 1), 10))
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    assert len(boxes) == 9  # input, 2 conv, 2 pooling, global pooling, 3 dense
+    texts = _texts(ax)
+    assert "conv1: Conv2D  (6 filters 5, tanh)" in texts
+    assert "output 28x28x6    156 parameters" in texts
+    assert "pool1: AveragePooling2D  (2, stride 2)" in texts
+    assert "dense2: Dense  (84 units, tanh)" in texts
+    assert ax.get_title() == "lenet: 15,626 parameters"
+
+
+def test_architecture_of_a_fitted_estimator_on_given_axes(digits):
+    X, y, _, _ = digits
+    clf = LeNetClassifier(conv_l2=0.001, pool_strides=1).initialize(X, y)
+    _, ax = plt.subplots()
+    assert plot_architecture(clf, ax=ax) is ax
+    texts = _texts(ax)
+    assert "conv1: Conv2D  (6 filters 5, tanh, L2 0.001)" in texts
+    assert "pool1: AveragePooling2D  (2, stride 1)" in texts
+
+
+# ---------------------------------------------------------- learning curve
+def _curve_runs():
+    return pd.DataFrame({
+        "repeat": [0, 0, 1, 1], "train_size": [100, 200, 100, 200],
+        "train_accuracy": [1.0, 0.95, 0.9, 0.97],
+        "test_accuracy": [0.7, 0.8, 0.6, 0.82],
+    })
+
+
+def test_learning_curve_means_and_std_bands():
+    _, ax = plt.subplots()
+    assert plot_learning_curve(_curve_runs(), ax=ax) is ax
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["Test"].get_ydata(), [0.65, 0.81])
+    np.testing.assert_allclose(lines["Train"].get_xdata(), [100, 200])
+    assert len(ax.collections) == 2  # one ± std band per curve
+    assert ax.get_ylabel() == "Accuracy"
+
+
+def test_learning_curve_needs_two_sizes():
+    runs = _curve_runs().query("train_size == 100")
+    with pytest.raises(ValueError, match="at least two training-set sizes"):
+        plot_learning_curve(runs)
+
+
+# ------------------------------------------------------------- convergence
+_HISTORY = {"loss": [1.0, 0.5, 0.4], "accuracy": [0.5, 0.8, 0.9],
+            "val_accuracy": [0.6, 0.85, 0.8]}
+
+
+class _Fitted:
+    def __init__(self, history):
+        self.history_ = history
+
+
+class _Ensemble:
+    estimators_ = [_Fitted(_HISTORY), _Fitted(_HISTORY), _Fitted(_HISTORY)]
+
+
+def test_convergence_of_one_model_marks_the_kept_epoch():
+    ax = plot_convergence(_Fitted(_HISTORY))
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "train", "validation", "best epoch (2)"]
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), [0.6, 0.85, 0.8])
+    np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), [1, 2, 3])
+
+
+@pytest.mark.parametrize("model", [_Ensemble(), [_HISTORY] * 3],
+                         ids=["ensemble", "list"])
+def test_convergence_of_every_ensemble_member(model):
+    _, ax = plt.subplots()
+    assert plot_convergence(model, ax=ax) is ax
+    assert len(ax.get_lines()) == 6
+    assert _legend(ax) == ["train", "validation"]
+    assert ax.get_title() == "3 members"
+
+
+def test_convergence_of_a_real_lenet(digits):
+    X, y, _, _ = digits
+    clf = LeNetClassifier(epochs=2, early_stopping=True, random_state=0).fit(X, y)
+    ax = plot_convergence(clf)
+    assert len(ax.get_lines()[0].get_xdata()) == 2
+
+
+def test_convergence_refuses_objects_without_history():
+    with pytest.raises(TypeError, match="Cannot find a training history in str"):
+        plot_convergence("model")
+
+
+# ------------------------------------------------------- ROC and confusion
+def test_roc_curves_one_per_class_with_auc():
+    y = np.array(["a", "b", "c", "a", "b", "c"])
+    proba = np.eye(3)[[0, 1, 2, 1, 1, 2]] * 0.8 + 0.2 / 3
+    _, ax = plt.subplots()
+    assert plot_roc_curves(y, proba, ax=ax) is ax
+    assert _legend(ax) == ["class a (AUC 0.7500)", "class b (AUC 0.8750)",
+                           "class c (AUC 1.0000)"]
+    assert ax.get_xlabel() == "False positive rate"
+
+
+def test_roc_curves_skip_a_class_without_samples_and_check_columns():
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.9, 0.1, 0], [0.6, 0.4, 0], [0.3, 0.7, 0], [0.2, 0.8, 0]])
+    ax = plot_roc_curves(y, proba, labels=[0, 1, 2])
+    assert _legend(ax) == ["class 0 (AUC 1.0000)", "class 1 (AUC 1.0000)"]
+    with pytest.raises(ValueError, match=r"shape \(4, 3\), but there are 2 labels"):
+        plot_roc_curves(y, proba)
+
+
+def test_confusion_matrix_counts_and_normalisation():
+    y_true, y_pred = [0, 1, 1, 2], [0, 1, 0, 2]
+    _, ax = plt.subplots()
+    assert plot_confusion_matrix(y_true, y_pred, ax=ax) is ax
+    assert [t for t in _texts(ax) if t != "0"] == ["1", "1", "1", "1"]
+    ax = plot_confusion_matrix(y_true, y_pred, normalize="true")
+    assert "0.50" in _texts(ax)
+
+
+# ------------------------------------------------------------------ Optuna
+def test_optuna_figures_are_the_search_module_functions():
+    for name in ("plot_intermediate_values", "plot_optimization_history",
+                 "plot_param_importances"):
+        assert getattr(plotting, name) is getattr(_search, name)
+        assert name in plotting.__all__
+    study = optuna.create_study(direction="maximize")
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
+    assert plotting.plot_optimization_history(study).get_title()
