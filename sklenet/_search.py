@@ -392,10 +392,10 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         set: ``validation_data`` given to :meth:`fit`, else a stratified
         ``validation_fraction`` of ``(X, y)`` (the estimator's own parameter,
         0.1 if it has none; at least one sample per class), drawn with a
-        fixed seed so that every fit and
-        every worker on the same data uses the same validation set. An int or
-        a CV splitter: k-fold cross-validation, the trial's score is the mean
-        over the splits. Estimators whose ``fit`` takes ``validation_data``
+        fixed seed so that every fit and every worker on the same data uses
+        the same validation set. An int or a CV splitter: k-fold
+        cross-validation, the trial's score is the mean over the splits.
+        Estimators whose ``fit`` takes ``validation_data``
         (:class:`LeNetClassifier`, ensembles) get the held-out part of each
         split as their validation set, which early stopping also monitors, as
         in the study; estimate the final accuracy on separate test data.

@@ -1,15 +1,22 @@
 """scikit-learn's own estimator checks over every estimator sklenet exports."""
 
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklenet import LeNetClassifier
+from sklenet import LeNetClassifier, LeNetSearchCV
 
 # Small, fast configurations: the checks test the API, not LeNet's accuracy, but
 # they do require > 0.83 training accuracy on blobs (check_classifiers_train),
-# hence the larger learning rate.
+# hence the larger learning rate. The search is checked around a linear model:
+# its sklearn contract does not depend on the estimator it tunes, and around a
+# LeNet the same checks take 4 minutes of CPU (the LeNet paths, pruning
+# included, are tested in tests/test_search.py). error_score="raise" is how
+# sklearn configures its own search CVs for these checks.
 ESTIMATORS = [
     LeNetClassifier(epochs=10, learning_rate=0.01, early_stopping=False,
                     random_state=0),
+    LeNetSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, n_trials=2,
+                  error_score="raise", random_state=0),
 ]
 
 _SCIKERAS_MORE_TAGS = (
@@ -28,6 +35,7 @@ EXPECTED_FAILED_CHECKS = {
         "check_estimator_tags_renamed": _SCIKERAS_MORE_TAGS,
         "check_sample_weight_equivalence_on_dense_data": _MINIBATCH_SGD,
     },
+    "LeNetSearchCV": {},
 }
 
 
