@@ -7,14 +7,15 @@ study's optimised hyperparameters:
 1. independent ensemble of --members members (early stopping on the
    validation set, at most --epochs epochs each) vs its best member;
 2. snapshot ensemble of --members cycles over --epochs epochs vs its best
-   snapshot;
+   snapshot, with the same learning rate (Adam's 1e-3), then with
+   --snapshot-learning-rate (cosine restarts profit from a larger one);
 3. wall time of a --parallel-members independent ensemble trained for a fixed
    --parallel-epochs epochs (no early stopping) with n_jobs=1, then n_jobs=2
    (loky; first on fresh workers, whose start-up is included, then again on
    the warm ones), and n_jobs=2 with TensorFlow not limited to each worker's
    share of the cores (inner_max_num_threads=2: oversubscribed).
 
-Prints a Markdown table. Run: python bench/bench_ensemble.py
+Prints Markdown tables. Run: python bench/bench_ensemble.py [--parts parallel]
 """
 
 import argparse
@@ -50,17 +51,20 @@ def timed_fit(ensemble, *args, **kwargs):
 def accuracy_rows(args, data):
     X_train, y_train, X_val, y_val, X_test, y_test = data
     rows = []
-    for kind in ("independent", "snapshot"):
+    runs = [("independent", {}), ("snapshot", {}),
+            ("snapshot", {"learning_rate": args.snapshot_learning_rate})]
+    for kind, params in runs:
         ensemble = LeNetEnsembleClassifier(
             **OPTIMIZED_PARAMS, n_estimators=args.members, epochs=args.epochs,
-            ensemble=kind, random_state=0,
+            ensemble=kind, random_state=0, **params,
         )
         seconds = timed_fit(ensemble, X_train, y_train,
                             validation_data=(X_val, y_val))
         members = [m.score(X_test, y_test) for m in ensemble.estimators_]
         epochs = sum(m.n_epochs_ for m in ensemble.estimators_)
         rows.append(
-            f"| {kind}, {args.members} members | {ensemble.score(X_test, y_test):.4f} "
+            f"| {kind}, {args.members} members, learning_rate="
+            f"{ensemble.learning_rate:g} | {ensemble.score(X_test, y_test):.4f} "
             f"| {max(members):.4f} (mean {np.mean(members):.4f}) | {epochs} "
             f"| {seconds:.0f} s |"
         )
@@ -89,27 +93,40 @@ def parallel_rows(args, data):
     return rows
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--members", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--parallel-members", type=int, default=10)
-    parser.add_argument("--parallel-epochs", type=int, default=4)
-    args = parser.parse_args()
-    data = split()
-    print(f"{len(data[1])} train / {len(data[3])} validation / {len(data[5])} "
-          f"test images, OPTIMIZED_PARAMS, {joblib.cpu_count()} cores, load "
-          f"average {os.getloadavg()[0]:.1f} at start\n")
+def print_accuracy(args, data):
     print("| ensemble | test accuracy | best member (mean) | epochs trained "
           "| wall time |")
     print("|---|---|---|---|---|")
     print("\n".join(accuracy_rows(args, data)))
+
+
+def print_parallel(args, data):
     print(f"\n{args.parallel_members} independent members, {args.parallel_epochs} "
           f"epoch(s) each, no early stopping (load average "
           f"{os.getloadavg()[0]:.1f}):\n")
     print("| training | wall time | speed-up |")
     print("|---|---|---|")
     print("\n".join(parallel_rows(args, data)))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--snapshot-learning-rate", type=float, default=0.01)
+    parser.add_argument("--parallel-members", type=int, default=10)
+    parser.add_argument("--parallel-epochs", type=int, default=4)
+    parser.add_argument("--parts", nargs="+", choices=["accuracy", "parallel"],
+                        default=["accuracy", "parallel"])
+    args = parser.parse_args()
+    data = split()
+    print(f"{len(data[1])} train / {len(data[3])} validation / {len(data[5])} "
+          f"test images, OPTIMIZED_PARAMS, {joblib.cpu_count()} cores, load "
+          f"average {os.getloadavg()[0]:.1f} at start\n")
+    if "accuracy" in args.parts:
+        print_accuracy(args, data)
+    if "parallel" in args.parts:
+        print_parallel(args, data)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ scikeras 0.13 is no longer maintained. Against scikit-learn >= 1.6 it
 * reports a feature-count mismatch as a shape error instead of sklearn's
   "X has N features, but ... is expecting M features as input.";
 * converts sparse input to a LIL matrix that TensorFlow then chokes on;
-* maps every ``np.random.RandomState`` to seed 0 (``randint(low=1)``).
+* maps every ``np.random.RandomState`` to seed 0 (``randint(low=1)``);
+* squeezes ``predict_proba`` of a single sample to shape ``(n_classes,)``.
 
 :class:`KerasClassifier` below fixes each of these and is the base of the
 sklenet estimators; ``tests/test_base.py`` guards every fix.
@@ -157,6 +158,15 @@ class KerasClassifier(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
         if y is not None:
             check_classification_targets(y)
         return X, y
+
+    def predict_proba(self, X, **kwargs):
+        """Class probabilities, of shape ``(n_samples, n_classes)``.
+
+        Routed ``predict__`` parameters apply; ``**kwargs`` go to Keras'
+        ``Model.predict``.
+        """
+        proba = super().predict_proba(X, **kwargs)
+        return proba.reshape(-1, self.n_classes_)
 
     def _flatten_images(self, X, reset):
         """Hook: turn image-shaped X into (n_samples, n_features)."""

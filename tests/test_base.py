@@ -60,6 +60,15 @@ def test_sparse_input_is_refused_by_name(digits, fmt, no_training):
         clf.fit(sp.random(len(y), 784, format=fmt, random_state=0), y)
 
 
+@pytest.mark.parametrize("n_classes", [2, 10])
+def test_predict_proba_of_one_sample_keeps_two_dimensions(digits, n_classes):
+    X, y, X_test, _ = digits
+    keep = y < n_classes
+    clf = LeNetClassifier(**fast()).fit(X[keep], y[keep])
+    assert clf.predict_proba(X_test[:1]).shape == (1, n_classes)
+    assert clf.predict(X_test[:1]).shape == (1,)
+
+
 def test_distinct_random_states_give_distinct_seeds():
     # scikeras draws randint(low=1) from a copy of the state: always 0.
     seeds = {derive_seed(np.random.RandomState(i)) for i in range(5)}

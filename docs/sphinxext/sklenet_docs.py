@@ -157,7 +157,7 @@ class SklenetHelp(SphinxDirective):
 
     def run(self):
         command = self.arguments[0].split() if self.arguments else []
-        environment = {**os.environ, "COLUMNS": "88"}
+        environment = {**os.environ, "COLUMNS": "76"}
         result = subprocess.run(
             [sys.executable, "-m", "sklenet", *command, "--help"],
             capture_output=True, text=True, env=environment, check=False,
