@@ -40,7 +40,6 @@ def test_members_train_on_dask_worker_processes(digits):
     # the members agree closely rather than bit for bit.
     np.testing.assert_allclose(ensemble.predict_proba(X_test),
                                sequential.predict_proba(X_test), atol=0.05)
-    assert np.mean(ensemble.predict(X_test) == sequential.predict(X_test)) > 0.9
     trainings = [t for m in ensemble.estimators_ for t in m.callbacks[0].trainings]
     assert len(trainings) == 2 and os.getpid() not in {pid for pid, _ in trainings}
     # Dask's nanny sets OMP_NUM_THREADS=1 in its workers; TensorFlow follows.
