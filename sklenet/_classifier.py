@@ -383,7 +383,8 @@ class LeNetClassifier(KerasClassifier):
                 "dense_l2", "pooling", "pool_strides", "global_pooling",
             )
         }
-        model = build_lenet(self.image_shape_, self.n_classes_, **hyperparameters)
+        model = build_lenet(self.image_shape_, self.n_classes_,
+                            seed=self._random_state, **hyperparameters)
         model.compile(**self._get_compile_kwargs())
         return model
 

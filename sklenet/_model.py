@@ -49,6 +49,19 @@ def _regularizer(l2):
     return keras.regularizers.L2(l2) if l2 else None
 
 
+def _kernel_initializer(seed, layer):
+    """Keras' default Glorot-uniform kernels, drawn from ``seed`` + ``layer``.
+
+    Unseeded Keras initialisers draw their seeds from Python's global
+    ``random``, which other threads of the process (a Dask worker's event
+    loop, for one) may draw from meanwhile: seeding them explicitly makes the
+    initial weights depend on ``seed`` alone.
+    """
+    if seed is None:
+        return "glorot_uniform"
+    return keras.initializers.GlorotUniform(seed=seed + layer)
+
+
 def _pooled_side(side, window, stride):
     """Side of a feature map after a 'valid' pooling window (Keras' formula)."""
     return (side - window) // stride + 1
@@ -93,6 +106,7 @@ def build_lenet(
     pooling="average",
     pool_strides=None,
     global_pooling=True,
+    seed=None,
 ):
     """Build the (uncompiled) LeNet of the study.
 
@@ -127,6 +141,8 @@ def build_lenet(
         True: global average pooling before the dense layers (the study's
         choice, 15,626 trainable parameters for the standard LeNet whatever
         the strides); False: the classic Flatten.
+    seed : int or None
+        Seed of the initial weights; None lets Keras draw them.
 
     Returns
     -------
@@ -144,21 +160,28 @@ def build_lenet(
              "kernel_regularizer": _regularizer(dense_l2)}
 
     inputs = keras.Input(shape=tuple(input_shape), name="image")
-    x = keras.layers.Conv2D(conv1_filters, conv1_kernel_size, name="conv1", **conv)(
-        inputs
-    )
+    x = keras.layers.Conv2D(conv1_filters, conv1_kernel_size, name="conv1",
+                            kernel_initializer=_kernel_initializer(seed, 0),
+                            **conv)(inputs)
     pool1, (height, width) = _pooling(
         pooling, pool1_size, pool_strides, height, width, "pool1"
     )
     x = pool1(x)
-    x = keras.layers.Conv2D(conv2_filters, conv2_kernel_size, name="conv2", **conv)(x)
+    x = keras.layers.Conv2D(conv2_filters, conv2_kernel_size, name="conv2",
+                            kernel_initializer=_kernel_initializer(seed, 1),
+                            **conv)(x)
     pool2, _ = _pooling(pooling, pool2_size, pool_strides, height, width, "pool2")
     x = pool2(x)
     if global_pooling:
         x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
     else:
         x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(dense1_units, name="dense1", **dense)(x)
-    x = keras.layers.Dense(dense2_units, name="dense2", **dense)(x)
-    outputs = keras.layers.Dense(n_classes, activation="softmax", name="output")(x)
+    x = keras.layers.Dense(dense1_units, name="dense1",
+                           kernel_initializer=_kernel_initializer(seed, 2),
+                           **dense)(x)
+    x = keras.layers.Dense(dense2_units, name="dense2",
+                           kernel_initializer=_kernel_initializer(seed, 3),
+                           **dense)(x)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", name="output",
+                                 kernel_initializer=_kernel_initializer(seed, 4))(x)
     return keras.Model(inputs, outputs, name="lenet")

@@ -1,6 +1,7 @@
 """LeNetClassifier: architecture, input forms, training options, bad input."""
 
 import random
+import threading
 
 import keras
 import numpy as np
@@ -205,6 +206,28 @@ def test_same_random_state_same_predictions(digits):
         for _ in range(2)
     )
     np.testing.assert_array_equal(first, second)
+
+
+def test_initial_weights_ignore_other_threads_drawing_random_numbers(digits):
+    # A Dask worker's event loop draws from Python's global random while a
+    # task fits: the initial weights must depend on random_state alone.
+    X, y, _, _ = digits
+    reference = LeNetClassifier(random_state=0).initialize(X, y).model_
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            random.random()
+
+    thread = threading.Thread(target=draw)
+    thread.start()
+    try:
+        model = LeNetClassifier(random_state=0).initialize(X, y).model_
+    finally:
+        stop.set()
+        thread.join()
+    for expected, weights in zip(reference.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(weights, expected)
 
 
 @pytest.mark.parametrize("random_state", [0, None])
