@@ -134,6 +134,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
         beta_1=0.9,
         beta_2=0.999,
         batch_size=32,
+        steps_per_execution="auto",
         epochs=100,
         early_stopping=True,
         validation_fraction=0.1,
@@ -168,6 +169,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.batch_size = batch_size
+        self.steps_per_execution = steps_per_execution
         self.epochs = epochs
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction

@@ -288,10 +288,48 @@ def test_predict_before_fit(digits, method):
 @pytest.mark.parametrize(
     "param, value",
     [("epochs", 0), ("batch_size", -1), ("validation_fraction", 1.0),
-     ("n_iter_no_change", 0), ("pooling", "median")],
+     ("n_iter_no_change", 0), ("pooling", "median"),
+     ("steps_per_execution", 0), ("steps_per_execution", "fast")],
 )
 def test_invalid_hyperparameters_are_named(digits, param, value, no_training):
     X, y, _, _ = digits
     clf = LeNetClassifier(callbacks=[no_training], **{param: value})
     with pytest.raises(ValueError, match=param):
         clf.fit(X, y)
+
+
+# ------------------------------------------------------ steps_per_execution
+def _steps_per_execution_recorder():
+    """A Keras callback recording ``model.steps_per_execution`` at each fit."""
+    import keras
+
+    class Recorder(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_train_begin(self, logs=None):
+            self.seen.append(self.model.steps_per_execution)
+
+    return Recorder()
+
+
+def test_steps_per_execution_changes_speed_not_weights(digits):
+    X, y, X_test, _ = digits
+    recorder = _steps_per_execution_recorder()
+    params = fast(epochs=2, batch_size=16, early_stopping=True, callbacks=[recorder])
+    one = LeNetClassifier(steps_per_execution=1, **params).fit(X, y)
+    many = LeNetClassifier(steps_per_execution=4, **params).fit(X, y)
+    assert recorder.seen == [1, 4]
+    assert many.history_ == one.history_
+    np.testing.assert_array_equal(many.predict_proba(X_test), one.predict_proba(X_test))
+    # Prediction goes back to one large batch per call.
+    assert many.model_.steps_per_execution == 1
+
+
+def test_auto_steps_per_execution_needs_enough_batches():
+    clf = LeNetClassifier(batch_size=32)
+    assert clf._resolve_steps_per_execution(n_samples=300, epochs=3) == 1
+    assert clf._resolve_steps_per_execution(n_samples=5000, epochs=2) == 32
+    assert clf.set_params(steps_per_execution=8)._resolve_steps_per_execution(
+        n_samples=300, epochs=1) == 8
