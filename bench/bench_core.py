@@ -2,6 +2,9 @@
 
 Same architecture (sklenet.build_lenet), same data, same epochs, no early
 stopping; median of --repeats runs, each in this one process, interleaved.
+Fit is compared at equal Keras settings (one batch per TensorFlow call, then
+32) and as each comes by default (plain Keras: 1; LeNetClassifier: "auto",
+which is 32 here).
 Run: python bench/bench_core.py [--repeats 3] [--epochs 3]
 """
 
@@ -16,7 +19,7 @@ from sklenet import LeNetClassifier, build_lenet
 from sklenet.datasets import load_mnist_idx, load_sample_digits
 
 
-def plain_keras_fit(X, y, epochs, seed):
+def plain_keras_fit(X, y, epochs, seed, steps_per_execution=1):
     """What a Keras user writes: seed, scale, build, compile, fit (all timed,
     as LeNetClassifier.fit does all of it)."""
     start = time.perf_counter()
@@ -24,13 +27,15 @@ def plain_keras_fit(X, y, epochs, seed):
     images = (X.reshape(-1, 28, 28, 1) / 255.0).astype("float32")
     model = build_lenet((28, 28, 1), 10)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=steps_per_execution)
     model.fit(images, y, batch_size=32, epochs=epochs, verbose=0)
     return time.perf_counter() - start, model
 
 
-def sklenet_fit(X, y, epochs, seed):
-    clf = LeNetClassifier(epochs=epochs, early_stopping=False, random_state=seed)
+def sklenet_fit(X, y, epochs, seed, steps_per_execution="auto"):
+    clf = LeNetClassifier(epochs=epochs, early_stopping=False, random_state=seed,
+                          steps_per_execution=steps_per_execution)
     start = time.perf_counter()
     clf.fit(X, y)
     return time.perf_counter() - start, clf
@@ -50,14 +55,28 @@ def main():
     X, y = load_sample_digits(return_X_y=True)
     n = len(y)
 
-    keras_times, sklenet_times = [], []
+    fit_cases = {
+        "plain Keras, 1 step per execution (Keras' default)":
+            lambda seed: plain_keras_fit(X, y, args.epochs, seed),
+        "LeNetClassifier(steps_per_execution=1)":
+            lambda seed: sklenet_fit(X, y, args.epochs, seed, 1),
+        "plain Keras, 32 steps per execution":
+            lambda seed: plain_keras_fit(X, y, args.epochs, seed, 32),
+        "LeNetClassifier() (auto: 32 here)":
+            lambda seed: sklenet_fit(X, y, args.epochs, seed),
+    }
+    fit_times = {name: [] for name in fit_cases}
     for seed in range(args.repeats):
-        keras_times.append(plain_keras_fit(X, y, args.epochs, seed)[0])
-        sklenet_times.append(sklenet_fit(X, y, args.epochs, seed)[0])
-    k, s = statistics.median(keras_times), statistics.median(sklenet_times)
-    print(f"fit, {n} images x {args.epochs} epochs: plain Keras {k:.2f} s "
-          f"({n * args.epochs / k:.0f} img/s), LeNetClassifier {s:.2f} s "
-          f"({n * args.epochs / s:.0f} img/s), ratio {s / k:.3f}")
+        for name, fn in fit_cases.items():
+            fit_times[name].append(fn(seed)[0])
+    fit_median = {name: statistics.median(t) for name, t in fit_times.items()}
+    names = list(fit_cases)
+    for name, seconds in fit_median.items():
+        print(f"fit, {n} images x {args.epochs} epochs, {name}: {seconds:.2f} s "
+              f"({n * args.epochs / seconds:.0f} img/s)")
+    for a, b in [(1, 0), (3, 2), (3, 0)]:
+        print(f"fit ratio {names[a]} / {names[b]}: "
+              f"{fit_median[names[a]] / fit_median[names[b]]:.3f}")
 
     try:
         X_big, _ = load_mnist_idx("/usr/share/datasets/fashion-mnist",

@@ -333,3 +333,12 @@ def test_auto_steps_per_execution_needs_enough_batches():
     assert clf._resolve_steps_per_execution(n_samples=5000, epochs=2) == 32
     assert clf.set_params(steps_per_execution=8)._resolve_steps_per_execution(
         n_samples=300, epochs=1) == 8
+
+
+def test_prediction_in_chunks_equals_one_keras_call(digits):
+    X, y, X_test, _ = digits
+    clf = LeNetClassifier(**fast(predict_batch_size=4)).fit(X, y)
+    # 100 images, chunks of 4 x 16 = 64: one full chunk and a partial one.
+    whole = clf.model_.predict(clf.feature_encoder_.transform(X_test), verbose=0)
+    np.testing.assert_allclose(clf.predict_proba(X_test), whole, rtol=1e-6, atol=1e-7)
+    assert clf.predict(X_test[:1]).shape == (1,)
