@@ -12,6 +12,7 @@ of those runs in a child process of this script. Median of --repeats fits,
 variants interleaved.
 
 Run: python bench/bench_throughput.py [--repeats 3] [--epochs 3] [--n 20000]
+     [--sweep]   (only plain Keras at 1, 4, 8, 16, 32 and 64 steps per execution)
 """
 
 import argparse
@@ -116,14 +117,22 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:  # plain Keras defaults under this process' environment
         print(json.dumps(measure({"child": {}}, args)))
         return
 
-    results = measure(IN_PROCESS, args)
-    for name, env in CHILD_PROCESS.items():
+    if args.sweep:
+        variants = {"plain Keras defaults": {}}
+        variants.update({f"steps_per_execution={k}": {"steps_per_execution": k}
+                         for k in (4, 8, 16, 32, 64)})
+        children = {}
+    else:
+        variants, children = IN_PROCESS, CHILD_PROCESS
+    results = measure(variants, args)
+    for name, env in children.items():
         out = subprocess.run(
             [sys.executable, __file__, "--child", "--repeats", str(args.repeats),
              "--epochs", str(args.epochs), "--n", str(args.n)],
