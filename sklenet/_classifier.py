@@ -150,8 +150,8 @@ _DOCSTRING_FRAGMENTS = {
         that name); the trained weights are the same for every value, only
         the per-batch overhead changes. "auto" uses 32 when the fit runs at
         least 256 batches (epochs x batches per epoch), else 1: on a 2-core
-        CPU this trains the standard LeNet about 1.5x faster per epoch
-        (``bench/bench_throughput.py``). Keras calls batch-level callbacks
+        CPU whole fits ran 1.0-1.5x faster than with 1, most on small data
+        sets (``bench/RESULTS.md``, section 3). Keras calls batch-level callbacks
         (and the progress bar) once per execution, so pass 1 for callbacks
         that must see every batch.
     epochs : int, default=100
