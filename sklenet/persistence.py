@@ -10,9 +10,9 @@ up to date), not as dangerous as unpickling. ``joblib`` remains the right tool
 for estimators whose parameters are arbitrary Python objects, for trusted
 files only.
 
-Archive layout (format ``"sklenet.estimator"``, version 1)::
+Archive layout (format ``"sklenet.estimator"``, version 2)::
 
-    manifest.json          format, class, member hashes, versions, time
+    manifest.json          format, class, member hashes and sizes, versions
     params.json            estimator.get_params(deep=False)
     attributes.json        fitted attributes (JSON)
     models/<name>.keras    one Keras model per name (e.g. "model", or
@@ -22,15 +22,24 @@ Archive layout (format ``"sklenet.estimator"``, version 1)::
 
     {
       "format": "sklenet.estimator",
-      "format_version": 1,
+      "format_version": 2,
       "estimator_class": "sklenet:LeNetClassifier",   # "module:qualname"
       "models": ["model"],                             # names, in order
-      "members": {"params.json": "<sha256 hex>", ...}, # every other member
+      "members": {                                     # every other member
+        "params.json": {"sha256": "<hex>", "size": 1234},  # size in bytes
+        ...},
       "versions": {"sklenet": ..., "keras": ..., "keras_backend": ...,
                    "tensorflow": ..., "scikit-learn": ..., "numpy": ...,
                    "python": ...},
       "created": "2025-01-01T00:00:00+00:00"
     }
+
+Version 1 archives (``"members": {"params.json": "<sha256 hex>", ...}``, no
+sizes) are still read. A member is inflated only after its size in the zip
+header has been checked against the size the manifest declares and against
+fixed limits (16 MiB for a JSON member, 1 GiB for the whole archive), and it
+is read in chunks while hashed, never past that size: a small file that
+inflates to gigabytes (a zip bomb) is refused at once, in little memory.
 
 The SHA-256 digests catch accidental corruption and naive edits only: whoever
 can rewrite a member can rewrite the manifest too. They are not a signature;
@@ -62,7 +71,6 @@ import hashlib
 import hmac
 import importlib
 import importlib.metadata
-import io
 import json
 import os
 import platform
@@ -70,7 +78,6 @@ import re
 import struct
 import sys
 import tempfile
-import uuid
 import warnings
 import zipfile
 import zlib
@@ -78,6 +85,8 @@ import zlib
 import keras
 import numpy as np
 from sklearn.base import BaseEstimator
+
+from ._io import atomic_open
 
 __all__ = [
     "FORMAT_NAME",
@@ -90,14 +99,23 @@ __all__ = [
 ]
 
 FORMAT_NAME = "sklenet.estimator"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 declared no member sizes; the fixed limits below bound it instead.
+_READABLE_VERSIONS = (1, 2)
 
 _MANIFEST = "manifest.json"
 _PARAMS = "params.json"
 _ATTRIBUTES = "attributes.json"
 _MODEL_DIR = "models/"
 _MODEL_SUFFIX = ".keras"
+# Inflated sizes load() accepts. JSON members are decoded in memory; models
+# are streamed to temporary files. A fitted LeNet's JSON takes kilobytes and
+# its model about a megabyte, a 10-member ensemble ten times that.
 _MAX_MANIFEST_BYTES = 1 << 20
+_MAX_JSON_BYTES = 16 << 20
+_MAX_ARCHIVE_BYTES = 1 << 30
+# Inflate and hash members this many bytes at a time.
+_CHUNK_BYTES = 1 << 20
 _MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _MODULE_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -319,7 +337,8 @@ def save(estimator, path):
         None or an int).
     path : str or path-like
         The file to write (the suffix ``.sklenet`` is suggested, not
-        required). An existing file is replaced.
+        required). An existing file is replaced and keeps its permission
+        bits.
 
     Raises
     ------
@@ -331,6 +350,10 @@ def save(estimator, path):
         a ``np.random.RandomState``). Nothing is written then. Set such a
         parameter to None (or an int), or use ``joblib.dump``, which pickles
         the estimator (load such files only from trusted sources).
+    ValueError
+        If the archive would be larger than :func:`load` accepts (16 MiB for
+        the parameters or the attributes, 1 GiB in all). Nothing is written
+        then.
 
     See Also
     --------
@@ -399,55 +422,41 @@ def save(estimator, path):
             model.save(model_file)
             with open(model_file, "rb") as f:
                 members[_MODEL_DIR + model_name + _MODEL_SUFFIX] = f.read()
+    # Refuse here what load() would refuse, before anything is written.
+    for member, data in members.items():
+        if member.endswith(".json") and len(data) > _MAX_JSON_BYTES:
+            raise ValueError(
+                f"{name}'s {member} takes {len(data):,} bytes; sklenet.load "
+                f"reads JSON members of at most {_MAX_JSON_BYTES:,} bytes."
+            )
+    total = sum(len(data) for data in members.values())
+    if total > _MAX_ARCHIVE_BYTES:
+        raise ValueError(
+            f"{name}'s archive would inflate to {total:,} bytes; sklenet.load "
+            f"reads archives of at most {_MAX_ARCHIVE_BYTES:,} bytes. Use "
+            "joblib.dump for such a large model (trusted files only)."
+        )
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "estimator_class": class_path,
         "models": list(models),
-        "members": {m: hashlib.sha256(b).hexdigest() for m, b in members.items()},
+        "members": {
+            member: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            for member, data in members.items()
+        },
         "versions": _current_versions(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"
         ),
     }
-    manifest = json.dumps(manifest, indent=1).encode("utf-8")
-    _atomic_write_zip(path, {_MANIFEST: manifest, **members})
-
-
-def _atomic_write_zip(path, members):
-    path = os.fspath(path)
-    directory, base = os.path.split(os.path.abspath(path))
-    tmp_path = os.path.join(directory, f".{base}.{uuid.uuid4().hex}.tmp")
-    # os.open with mode 0o666 gives the file the usual umask-based permissions.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp_path, flags, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for member, data in members.items():
-                    zf.writestr(member, data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_path)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory):
-    """Make the rename durable (POSIX); best effort elsewhere."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    members = {_MANIFEST: json.dumps(manifest, indent=1).encode("utf-8"), **members}
+    with (
+        atomic_open(path, "wb") as f,
+        zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+    ):
+        for member, data in members.items():
+            zf.writestr(member, data)
 
 
 # --------------------------------------------------------------------- load
@@ -464,11 +473,13 @@ _ZIP_ERRORS = (
 )
 
 
-def _read_verified(path):
-    """Manifest, estimator class and hash-checked member bytes of ``path``.
+def _read_verified(path, model_dir=None):
+    """Manifest, estimator class and hash-checked JSON members of ``path``.
 
-    Parses nothing but the manifest JSON; raises InvalidArchiveError for any
-    problem.
+    Each model is streamed into ``model_dir`` as ``<name>.keras`` while hashed
+    (only hashed when ``model_dir`` is None). Every member's size is checked
+    before anything is inflated, and nothing is inflated past it. Parses
+    nothing but the manifest JSON; raises InvalidArchiveError for any problem.
     """
     shown = repr(os.fspath(path))
 
@@ -476,94 +487,171 @@ def _read_verified(path):
         return InvalidArchiveError(f"Refusing to load {shown}: {reason}")
 
     with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(raw))
-    except _ZIP_ERRORS as exc:
-        raise refuse(
-            f"it is not a valid (or is a truncated) zip archive ({exc})."
-        ) from exc
-    with zf:
-        names = zf.namelist()
-        if len(names) != len(set(names)):
-            raise refuse("it holds duplicated members.")
-        if _MANIFEST not in names:
-            raise refuse(f"it has no {_MANIFEST}; it is not a sklenet archive.")
-        if zf.getinfo(_MANIFEST).file_size > _MAX_MANIFEST_BYTES:
-            raise refuse(f"its {_MANIFEST} is implausibly large.")
         try:
-            manifest = json.loads(zf.read(_MANIFEST).decode("utf-8"))
-        except _ZIP_ERRORS + (UnicodeDecodeError, RecursionError) as exc:
-            raise refuse(f"its {_MANIFEST} cannot be read ({exc}).") from exc
-        if not isinstance(manifest, dict):
-            raise refuse(f"its {_MANIFEST} is not a JSON object.")
-        if manifest.get("format") != FORMAT_NAME:
+            zf = zipfile.ZipFile(f)
+        except _ZIP_ERRORS as exc:
             raise refuse(
-                f"its format is {manifest.get('format')!r}, not {FORMAT_NAME!r}."
-            )
-        version = manifest.get("format_version")
-        if type(version) is not int or version != FORMAT_VERSION:
-            newer = type(version) is int and version > FORMAT_VERSION
-            raise refuse(
-                f"its format version is {version!r}; this sklenet reads version "
-                f"{FORMAT_VERSION}"
-                + (" (upgrade sklenet to read it)." if newer else ".")
-            )
-        model_names = manifest.get("models")
-        if (
-            not isinstance(model_names, list)
-            or not model_names
-            or not all(
-                isinstance(n, str) and _MODEL_NAME.fullmatch(n) for n in model_names
-            )
-            or len(set(model_names)) != len(model_names)
-        ):
-            raise refuse(f"its {_MANIFEST} lists no valid model names.")
-        expected = [_PARAMS, _ATTRIBUTES] + [
-            _MODEL_DIR + n + _MODEL_SUFFIX for n in model_names
-        ]
-        hashes = manifest.get("members")
-        if not isinstance(hashes, dict) or set(hashes) != set(expected):
-            raise refuse(
-                f"its {_MANIFEST} does not list exactly the members {expected}."
-            )
-        missing = sorted(set(expected) - set(names))
-        if missing:
-            raise refuse(f"members {missing} are missing.")
-        extra = sorted(set(names) - set(expected) - {_MANIFEST})
-        if extra:
-            raise refuse(f"it holds unexpected members {extra}.")
-        members = {}
-        for member in expected:
-            digest = hashes[member]
-            if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
-                raise refuse(f"its {_MANIFEST} has no valid SHA-256 for {member}.")
-            try:
-                data = zf.read(member)
-            except _ZIP_ERRORS as exc:
-                raise refuse(f"member {member} cannot be read ({exc}).") from exc
-            if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), digest):
+                f"it is not a valid (or is a truncated) zip archive ({exc})."
+            ) from exc
+        with zf:
+            manifest, expected = _read_manifest_member(zf, refuse)
+            version = manifest["format_version"]
+            entries = manifest.get("members")
+            if not isinstance(entries, dict) or set(entries) != set(expected):
                 raise refuse(
-                    f"the SHA-256 of {member} differs from the one in "
-                    f"{_MANIFEST}: the file is corrupted or was modified."
+                    f"its {_MANIFEST} does not list exactly the members {expected}."
                 )
-            members[member] = data
-    cls, reason = _resolve_class(manifest.get("estimator_class"))
-    if cls is None:
+            names = set(zf.namelist())
+            missing = sorted(set(expected) - names)
+            if missing:
+                raise refuse(f"members {missing} are missing.")
+            extra = sorted(names - set(expected) - {_MANIFEST})
+            if extra:
+                raise refuse(f"it holds unexpected members {extra}.")
+            digests, sizes = {}, {}
+            for member in expected:
+                info = zf.getinfo(member)
+                entry = entries[member]
+                if version == 1:  # a bare digest; the zip header has the size
+                    entry = {"sha256": entry, "size": info.file_size}
+                if not isinstance(entry, dict):
+                    entry = {}
+                digest = entry.get("sha256")
+                if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+                    raise refuse(f"its {_MANIFEST} has no valid SHA-256 for {member}.")
+                digests[member] = digest
+                sizes[member] = _checked_size(info, entry.get("size"), refuse)
+            total = sum(sizes.values())
+            if total > _MAX_ARCHIVE_BYTES:
+                raise refuse(
+                    f"its members would inflate to {total:,} bytes, more than the "
+                    f"{_MAX_ARCHIVE_BYTES:,} sklenet reads."
+                )
+            cls, reason = _resolve_class(manifest.get("estimator_class"))
+            if cls is None:
+                raise refuse(
+                    f"estimator class {manifest.get('estimator_class')!r} is "
+                    f"refused: {reason}."
+                )
+            json_members = {}
+            for member in expected:
+                if member.startswith(_MODEL_DIR) and model_dir is not None:
+                    target = os.path.join(model_dir, member[len(_MODEL_DIR):])
+                    with open(target, "wb") as out:
+                        digest = _inflate(zf, member, sizes[member], out.write, refuse)
+                elif member.startswith(_MODEL_DIR):
+                    digest = _inflate(zf, member, sizes[member], None, refuse)
+                else:
+                    chunks = []
+                    digest = _inflate(zf, member, sizes[member], chunks.append, refuse)
+                    json_members[member] = b"".join(chunks)
+                if not hmac.compare_digest(digest, digests[member]):
+                    raise refuse(
+                        f"the SHA-256 of {member} differs from the one in "
+                        f"{_MANIFEST}: the file is corrupted or was modified."
+                    )
+    return manifest, cls, json_members
+
+
+def _read_manifest_member(zf, refuse):
+    """The checked manifest of ``zf`` and the names of the members it lists."""
+    names = zf.namelist()
+    if len(names) != len(set(names)):
+        raise refuse("it holds duplicated members.")
+    if _MANIFEST not in names:
+        raise refuse(f"it has no {_MANIFEST}; it is not a sklenet archive.")
+    size = zf.getinfo(_MANIFEST).file_size
+    if size > _MAX_MANIFEST_BYTES:
+        raise refuse(f"its {_MANIFEST} is implausibly large ({size:,} bytes).")
+    chunks = []
+    _inflate(zf, _MANIFEST, size, chunks.append, refuse)
+    try:
+        manifest = json.loads(b"".join(chunks).decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError included
+        raise refuse(f"its {_MANIFEST} cannot be read ({exc}).") from exc
+    if not isinstance(manifest, dict):
+        raise refuse(f"its {_MANIFEST} is not a JSON object.")
+    if manifest.get("format") != FORMAT_NAME:
+        raise refuse(f"its format is {manifest.get('format')!r}, not {FORMAT_NAME!r}.")
+    version = manifest.get("format_version")
+    if type(version) is not int or version not in _READABLE_VERSIONS:
+        newer = type(version) is int and version > FORMAT_VERSION
         raise refuse(
-            f"estimator class {manifest.get('estimator_class')!r} is refused: "
-            f"{reason}."
+            f"its format version is {version!r}; this sklenet reads versions "
+            f"{', '.join(map(str, _READABLE_VERSIONS))}"
+            + (" (upgrade sklenet to read it)." if newer else ".")
         )
+    model_names = manifest.get("models")
+    if (
+        not isinstance(model_names, list)
+        or not model_names
+        or not all(isinstance(n, str) and _MODEL_NAME.fullmatch(n) for n in model_names)
+        or len(set(model_names)) != len(model_names)
+    ):
+        raise refuse(f"its {_MANIFEST} lists no valid model names.")
+    expected = [_PARAMS, _ATTRIBUTES] + [
+        _MODEL_DIR + n + _MODEL_SUFFIX for n in model_names
+    ]
     if not isinstance(manifest.get("versions", {}), dict):
         raise refuse(f"its {_MANIFEST} has invalid versions.")
-    return manifest, cls, members
+    return manifest, expected
+
+
+def _checked_size(info, size, refuse):
+    """``size``, the declared inflated size of member ``info``, once checked.
+
+    The zip header must repeat it, and it must be within the limits.
+    """
+    member = info.filename
+    if type(size) is not int or size < 0:
+        raise refuse(f"its {_MANIFEST} has no valid size for {member}.")
+    if info.file_size != size:
+        raise refuse(
+            f"the zip header gives {member} {info.file_size:,} bytes, its "
+            f"{_MANIFEST} {size:,}."
+        )
+    limit = _MAX_JSON_BYTES if member.endswith(".json") else _MAX_ARCHIVE_BYTES
+    if size > limit:
+        raise refuse(
+            f"{member} would inflate to {size:,} bytes, more than the {limit:,} "
+            "sklenet reads."
+        )
+    return size
+
+
+def _inflate(zf, member, size, sink, refuse):
+    """SHA-256 of ``member``, inflated in chunks passed to ``sink`` (if any).
+
+    Refuses a member that inflates to more or fewer than ``size`` bytes,
+    stopping at the first chunk past it: zip headers can lie.
+    """
+    digest = hashlib.sha256()
+    received = 0
+    try:
+        with zf.open(member) as stream:
+            while chunk := stream.read(_CHUNK_BYTES):
+                received += len(chunk)
+                if received > size:
+                    break
+                digest.update(chunk)
+                if sink is not None:
+                    sink(chunk)
+    except _ZIP_ERRORS as exc:
+        raise refuse(f"member {member} cannot be read ({exc}).") from exc
+    if received != size:
+        raise refuse(
+            f"{member} inflates to {'more' if received > size else 'fewer'} "
+            f"than the {size:,} bytes declared."
+        )
+    return digest.hexdigest()
 
 
 def read_manifest(path):
     """The manifest of a sklenet archive, after checking the archive's integrity.
 
-    Runs every check of :func:`load` (format, members, SHA-256, estimator
-    class) but deserialises nothing besides the manifest itself.
+    Runs every check of :func:`load` (format, members, sizes, SHA-256,
+    estimator class) but deserialises nothing besides the manifest itself,
+    and writes nothing.
 
     Parameters
     ----------
@@ -574,7 +662,8 @@ def read_manifest(path):
     -------
     manifest : dict
         ``format``, ``format_version``, ``estimator_class``, ``models``,
-        ``members`` (SHA-256 by member), ``versions`` and ``created``.
+        ``members`` (by member, ``{"sha256": ..., "size": ...}``; for a
+        version 1 archive, the SHA-256 only), ``versions`` and ``created``.
 
     Raises
     ------
@@ -590,13 +679,16 @@ def load(path):
 
     Every check comes before anything inside the file is deserialised: the
     file must be a complete zip archive of format ``"sklenet.estimator"``
-    version 1 holding exactly the members its manifest lists, each matching
-    its SHA-256, and the manifest must name an estimator class of the
-    ``sklenet`` package implementing the persistence protocol. Then the JSON
-    parameters and attributes are decoded and each model is loaded with
+    (version 1 or 2) holding exactly the members its manifest lists, each of
+    the size the manifest declares (checked before it is inflated; 16 MiB at
+    most for JSON, 1 GiB in all) and matching its SHA-256, and the manifest
+    must name an estimator class of the ``sklenet`` package implementing the
+    persistence protocol. Then the JSON parameters and attributes are decoded
+    and each model is loaded with
     ``keras.saving.load_model(..., compile=True, safe_mode=True)`` (safe mode
     is enforced even if ``keras.config.enable_unsafe_deserialization()`` was
-    called).
+    called). Last, the fitted attributes must agree with the models: as many
+    classes as output units, the image shape the models take, and so on.
 
     The SHA-256 digests only detect corruption and naive tampering (an
     attacker can rewrite the manifest as well); the safety against malicious
@@ -617,8 +709,9 @@ def load(path):
     Raises
     ------
     InvalidArchiveError
-        If the file is not an intact sklenet archive (see above), or a member
-        fails to decode, e.g. a model that Keras' safe mode refuses.
+        If the file is not an intact sklenet archive (see above), a member
+        fails to decode (e.g. a model that Keras' safe mode refuses) or the
+        attributes disagree with the models.
     OSError
         If the file cannot be opened.
 
@@ -633,40 +726,25 @@ def load(path):
     save : Its examples show a round trip.
     read_manifest : Check an archive and read its manifest only.
     """
-    manifest, cls, members = _read_verified(path)
     shown = repr(os.fspath(path))
-    saved_versions = manifest.get("versions", {})
-    current = _current_versions()
-    mismatched = [
-        f"{lib} {saved_versions[lib]} (installed: {current[lib]})"
-        for lib in _CHECKED_VERSIONS
-        if saved_versions.get(lib) is not None and saved_versions[lib] != current[lib]
-    ]
-    if mismatched:
-        warnings.warn(
-            f"{shown} was saved with {', '.join(mismatched)}. The estimator may "
-            "behave differently or fail; refit it or re-save it with the "
-            "installed versions.",
-            ArchiveVersionWarning,
-            stacklevel=2,
-        )
-    params = _loads(members[_PARAMS], _PARAMS, path)
-    attributes = _loads(members[_ATTRIBUTES], _ATTRIBUTES, path)
-    if not isinstance(params, dict) or not isinstance(attributes, dict):
-        raise InvalidArchiveError(
-            f"Refusing to load {shown}: {_PARAMS} and {_ATTRIBUTES} must hold "
-            "JSON objects."
-        )
-    models = {}
-    with tempfile.TemporaryDirectory(prefix="sklenet-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sklenet-load-") as model_dir:
+        manifest, cls, members = _read_verified(path, model_dir)
+        _warn_on_other_versions(manifest, shown)
+        params = _loads(members[_PARAMS], _PARAMS, path)
+        attributes = _loads(members[_ATTRIBUTES], _ATTRIBUTES, path)
+        if not isinstance(params, dict) or not isinstance(attributes, dict):
+            raise InvalidArchiveError(
+                f"Refusing to load {shown}: {_PARAMS} and {_ATTRIBUTES} must "
+                "hold JSON objects."
+            )
+        models = {}
         for name in manifest["models"]:
-            model_file = os.path.join(tmp, name + _MODEL_SUFFIX)
-            with open(model_file, "wb") as f:
-                f.write(members[_MODEL_DIR + name + _MODEL_SUFFIX])
             try:
                 with _enforced_safe_mode():
                     models[name] = keras.saving.load_model(
-                        model_file, compile=True, safe_mode=True
+                        os.path.join(model_dir, name + _MODEL_SUFFIX),
+                        compile=True,
+                        safe_mode=True,
                     )
             except Exception as exc:
                 raise InvalidArchiveError(
@@ -681,6 +759,24 @@ def load(path):
             f"{cls.__qualname__} ({type(exc).__name__}: {exc})."
         ) from exc
     return estimator
+
+
+def _warn_on_other_versions(manifest, shown):
+    saved = manifest.get("versions", {})
+    current = _current_versions()
+    mismatched = [
+        f"{lib} {saved[lib]} (installed: {current[lib]})"
+        for lib in _CHECKED_VERSIONS
+        if saved.get(lib) is not None and saved[lib] != current[lib]
+    ]
+    if mismatched:
+        warnings.warn(
+            f"{shown} was saved with {', '.join(mismatched)}. The estimator may "
+            "behave differently or fail; refit it or re-save it with the "
+            "installed versions.",
+            ArchiveVersionWarning,
+            stacklevel=3,
+        )
 
 
 def _enforced_safe_mode():

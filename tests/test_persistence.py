@@ -1,13 +1,19 @@
 """sklenet.persistence: pickle-free save/load of fitted sklenet estimators."""
 
 import hashlib
+import io
 import json
 import os
+import stat
+import struct
 import subprocess
 import sys
 import textwrap
+import time
+import tracemalloc
 import warnings
 import zipfile
+import zlib
 
 import joblib
 import keras
@@ -141,11 +147,11 @@ def test_archive_layout_and_manifest(fitted, archive):
     manifest = json.loads(members["manifest.json"])
     assert manifest == read_manifest(archive)
     assert manifest["format"] == FORMAT_NAME == "sklenet.estimator"
-    assert manifest["format_version"] == FORMAT_VERSION == 1
+    assert manifest["format_version"] == FORMAT_VERSION == 2
     assert manifest["estimator_class"] == "sklenet:LeNetClassifier"
     assert manifest["models"] == ["model"]
     assert manifest["members"] == {
-        name: hashlib.sha256(data).hexdigest()
+        name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
         for name, data in members.items() if name != "manifest.json"
     }
     assert set(manifest["versions"]) >= {"sklenet", "keras", "tensorflow",
@@ -346,7 +352,7 @@ def test_tampered_member_bytes(archive, tmp_path, monkeypatch):
 
 def test_tampered_manifest_hash(archive, tmp_path, monkeypatch):
     def edit(m):
-        m["members"]["attributes.json"] = "0" * 64
+        m["members"]["attributes.json"]["sha256"] = "0" * 64
 
     path = _rewrite(archive, tmp_path / "a", edit)
     _refuses(path, r"SHA-256 of attributes\.json differs", monkeypatch)
@@ -404,7 +410,7 @@ def test_missing_extra_and_duplicate_members(archive, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("key, value, match", [
     ("format", "other.format", "its format is 'other.format'"),
-    ("format_version", 2, "format version is 2.*upgrade sklenet"),
+    ("format_version", 3, "format version is 3.*reads versions 1, 2 .upgrade"),
     ("format_version", "1", "format version is '1'"),
     ("models", ["../../etc/passwd"], "no valid model names"),
     ("models", [], "no valid model names"),
@@ -443,7 +449,8 @@ def test_consistent_but_bad_json_refused(archive, tmp_path):
     bad = b'{"__sklenet_type__": "pickle", "items": []}'
 
     def edit(m):
-        m["members"]["params.json"] = hashlib.sha256(bad).hexdigest()
+        m["members"]["params.json"] = {"sha256": hashlib.sha256(bad).hexdigest(),
+                                       "size": len(bad)}
 
     path = _rewrite(archive, tmp_path / "a", edit, replace={"params.json": bad})
     with pytest.raises(InvalidArchiveError, match="params.json is not valid"):
@@ -499,3 +506,218 @@ def test_same_versions_do_not_warn(archive):
 
 def test_invalid_archive_error_is_a_value_error():
     assert issubclass(InvalidArchiveError, ValueError)
+
+
+# ------------------------------------------------------------- member sizes
+GIB = 1 << 30
+
+
+@pytest.fixture(scope="module")
+def zeros_bomb():
+    """(deflated, crc32, size): 1 GiB of zeros as a ~1 MB raw deflate stream.
+
+    Built in well under a second: after a full flush every 1 MiB chunk of
+    zeros compresses to the same bytes, so one chunk is compressed and
+    repeated.
+    """
+    chunk = bytes(1 << 20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    deflated = block * (GIB // len(chunk)) + compressor.flush()
+    crc = 0
+    for _ in range(GIB // len(chunk)):
+        crc = zlib.crc32(chunk, crc)
+    return deflated, crc, GIB
+
+
+def _deflated(data):
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(), zlib.crc32(data), len(data)
+
+
+def _zip_by_hand(path, entries):
+    """Write a zip whose headers state what ``entries`` say, true or not.
+
+    ``entries`` maps a member name to (raw deflate stream, CRC-32, inflated
+    size as the headers give it).
+    """
+    local, central = bytearray(), bytearray()
+    for name, (deflated, crc, size) in entries.items():
+        encoded = name.encode()
+        central += struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21,
+                               crc, len(deflated), size, len(encoded), 0, 0, 0,
+                               0, 0, len(local)) + encoded
+        local += struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc,
+                             len(deflated), size, len(encoded), 0) + encoded
+        local += deflated
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, len(entries),
+                      len(entries), len(central), len(local), 0)
+    path.write_bytes(bytes(local + central + end))
+    return path
+
+
+def _bomb_archive(archive, path, params, edit_manifest):
+    """``archive`` with params.json replaced by ``params`` (deflated, crc,
+    size) and its manifest edited by ``edit_manifest``."""
+    members = _members(archive)
+    manifest = json.loads(members.pop("manifest.json"))
+    edit_manifest(manifest)
+    entries = {"manifest.json": _deflated(json.dumps(manifest).encode())}
+    entries.update({name: _deflated(data) for name, data in members.items()})
+    entries["params.json"] = params
+    return _zip_by_hand(path, entries)
+
+
+def _refuses_quickly_in_little_memory(path, match, monkeypatch):
+    tracemalloc.start()
+    try:
+        start = time.perf_counter()
+        _refuses(path, match, monkeypatch)
+        elapsed = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 << 20, f"peak {peak / 2**20:.0f} MiB"
+    assert elapsed < 2, f"{elapsed:.1f} s"
+
+
+def test_hand_built_bomb_is_a_valid_zip(archive, tmp_path, zeros_bomb):
+    """The crafted archives below are well-formed, so only sizes refuse them."""
+    deflated, crc, size = zeros_bomb
+    assert len(deflated) < 2 << 20
+    path = _bomb_archive(archive, tmp_path / "bomb.sklenet", zeros_bomb,
+                         lambda m: None)
+    with zipfile.ZipFile(path) as zf, zf.open("params.json") as stream:
+        assert zf.getinfo("params.json").file_size == GIB
+        assert stream.read(1 << 20) == bytes(1 << 20)
+    small = _zip_by_hand(tmp_path / "small.zip", {"a": _deflated(b"abc" * 1000)})
+    with zipfile.ZipFile(small) as zf:
+        assert zf.testzip() is None and zf.read("a") == b"abc" * 1000
+
+
+def test_bomb_declared_in_manifest_is_refused(archive, tmp_path, zeros_bomb,
+                                             monkeypatch):
+    """The manifest honestly declares 1 GiB: over the limit for JSON."""
+    def declare(m):
+        m["members"]["params.json"] = {"sha256": "0" * 64, "size": GIB}
+
+    path = _bomb_archive(archive, tmp_path / "bomb.sklenet", zeros_bomb, declare)
+    _refuses_quickly_in_little_memory(
+        path, r"params\.json would inflate to 1,073,741,824 bytes, more than "
+        r"the 16,777,216 sklenet reads", monkeypatch)
+
+
+def test_bomb_under_small_declared_size_is_refused(archive, tmp_path, zeros_bomb,
+                                                  monkeypatch):
+    """The manifest keeps params.json's real size; the zip header says 1 GiB."""
+    path = _bomb_archive(archive, tmp_path / "bomb.sklenet", zeros_bomb,
+                         lambda m: None)
+    size = len(_members(archive)["params.json"])
+    _refuses_quickly_in_little_memory(
+        path, rf"zip header gives params\.json 1,073,741,824 bytes, its "
+        rf"manifest\.json {size:,}\.", monkeypatch)
+
+
+def test_bomb_in_version_1_archive_is_refused(archive, tmp_path, zeros_bomb,
+                                             monkeypatch):
+    """Version 1 declared no sizes: the zip header's is held to the limits.
+
+    The digest is never looked at: the refusal must come before inflating.
+    """
+    def version_1(m):
+        m["format_version"] = 1
+        m["members"] = {k: v["sha256"] for k, v in m["members"].items()}
+
+    path = _bomb_archive(archive, tmp_path / "bomb.sklenet", zeros_bomb, version_1)
+    _refuses_quickly_in_little_memory(
+        path, r"params\.json would inflate to 1,073,741,824 bytes", monkeypatch)
+
+
+def test_zip_header_that_understates_the_size_is_refused(archive, tmp_path,
+                                                         zeros_bomb, monkeypatch):
+    """Header and manifest agree on the real size; the data inflates to 1 GiB.
+
+    Inflating stops at the declared size: the CRC-32 (of that many zeros)
+    passes and the SHA-256 does not.
+    """
+    deflated, _, _ = zeros_bomb
+    size = len(_members(archive)["params.json"])
+    lying = (deflated, zlib.crc32(bytes(size)), size)
+    path = _bomb_archive(archive, tmp_path / "bomb.sklenet", lying, lambda m: None)
+    _refuses_quickly_in_little_memory(path, r"SHA-256 of params\.json differs",
+                                      monkeypatch)
+
+
+@pytest.mark.parametrize("inflated", [b"x" * 5000, b"x" * 999])
+def test_inflate_stops_at_the_declared_size(inflated):
+    """Whatever a member's header says, at most one chunk past the declared
+    size is inflated, and a member shorter than declared is refused too."""
+    from sklenet import persistence
+
+    class Stream(io.BytesIO):
+        def __exit__(self, *exc):
+            return False
+
+    class Archive:
+        def open(self, member):
+            return stream
+
+    stream = Stream(inflated)
+    received = []
+    with pytest.raises(InvalidArchiveError,
+                       match="inflates to (more|fewer) than the 1,000 bytes"):
+        persistence._inflate(Archive(), "params.json", 1000, received.append,
+                             InvalidArchiveError)
+    assert sum(map(len, received)) <= 1000
+
+
+@pytest.mark.parametrize("entry, match", [
+    ({"sha256": "0" * 64}, "no valid size for params.json"),
+    ({"sha256": "0" * 64, "size": -1}, "no valid size for params.json"),
+    ({"sha256": "0" * 64, "size": "12"}, "no valid size for params.json"),
+    ({"size": 12}, "no valid SHA-256 for params.json"),
+    ("0" * 64, "no valid SHA-256 for params.json"),
+])
+def test_invalid_member_entry(archive, tmp_path, monkeypatch, entry, match):
+    path = _rewrite(archive, tmp_path / "a",
+                    lambda m: m["members"].update({"params.json": entry}))
+    _refuses(path, match, monkeypatch)
+
+
+def test_version_1_archive_still_loads(fitted, archive, tmp_path, X):
+    def version_1(m):
+        m["format_version"] = 1
+        m["members"] = {k: v["sha256"] for k, v in m["members"].items()}
+
+    path = _rewrite(archive, tmp_path / "v1.sklenet", version_1)
+    assert read_manifest(path)["format_version"] == 1
+    assert np.array_equal(load(path).predict_proba(X), fitted.predict_proba(X))
+
+
+@pytest.mark.parametrize("limit", ["_MAX_JSON_BYTES", "_MAX_ARCHIVE_BYTES"])
+def test_save_refuses_what_load_would_refuse(fitted, tmp_path, monkeypatch, limit):
+    from sklenet import persistence
+
+    monkeypatch.setattr(persistence, limit, 100)
+    with pytest.raises(ValueError, match=r"at most 100 bytes"):
+        save(fitted, tmp_path / "x.sklenet")
+    assert os.listdir(tmp_path) == []
+
+
+def test_read_manifest_writes_nothing(archive, monkeypatch):
+    def no_writing(file, mode="r", *args, **kwargs):
+        assert "r" in mode and "+" not in mode, (file, mode)
+        return real_open(file, mode, *args, **kwargs)
+
+    real_open = open
+    monkeypatch.setattr("builtins.open", no_writing)
+    assert read_manifest(archive)["models"] == ["model"]
+
+
+def test_save_keeps_permissions_of_existing_archive(fitted, tmp_path):
+    path = tmp_path / "private.sklenet"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o600)
+    save(fitted, path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert set(_members(path)) == MEMBERS
