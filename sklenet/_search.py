@@ -16,8 +16,6 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 from scipy.stats import rankdata
 from sklearn.base import (
@@ -31,16 +29,20 @@ from sklearn.exceptions import FitFailedWarning, NotFittedError
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv, train_test_split
 from sklearn.utils import _safe_indexing, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, indexable
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ._base import derive_seed
 from ._classifier import LeNetClassifier
 from ._search_space import STUDY_SEARCH_SPACE
+from ._storage import open_storage
 
 # Holdout (cv=None) without validation_data: LeNetClassifier's and sklearn's
 # usual share, for estimators that have no validation_fraction of their own.
@@ -49,90 +51,6 @@ _DEFAULT_VALIDATION_FRACTION = 0.1
 # on the same validation set (sklearn's default k-fold split depends on the
 # data only, too): trials of one study stay comparable.
 _HOLDOUT_SEED = 0
-# Heartbeat of RDB storages given as a URL: a killed worker's trial is failed
-# (and retried once) by the next worker that starts a trial 2 minutes later.
-_HEARTBEAT_INTERVAL = 60
-_GRACE_PERIOD = 120
-
-
-# ------------------------------------------------------------------ storage
-def _shown(url):
-    """The URL with its password hidden, for error messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
-
-
-def open_storage(storage):
-    """The Optuna storage that ``LeNetSearchCV(storage=...)`` uses.
-
-    Parameters
-    ----------
-    storage : None, str, path-like or optuna.storages.BaseStorage
-        None keeps the study in memory. A URL (``sqlite:///study.db``,
-        ``postgresql://user:password@host/db``, any SQLAlchemy URL) opens an
-        :class:`optuna.storages.RDBStorage` with a heartbeat: a trial whose
-        worker died is marked failed after 2 minutes without heartbeat and
-        retried once. A file path without ``://`` is an Optuna journal file
-        (created if missing), as with Optuna's command line and dashboard: the
-        choice for several processes on one machine. A storage object is used
-        as it is (to choose other heartbeat settings, pass your own
-        ``RDBStorage``).
-
-    Returns
-    -------
-    optuna.storages.BaseStorage or None
-
-    Raises
-    ------
-    ValueError
-        If the storage cannot be opened (unreachable server, bad URL,
-        missing directory), before any training.
-    ImportError
-        If the URL's database driver is not installed.
-
-    Examples
-    --------
-    >>> open_storage(None) is None
-    True
-    >>> type(open_storage("sqlite://")).__name__  # an in-memory SQLite database
-    'RDBStorage'
-    """
-    if storage is None or isinstance(storage, optuna.storages.BaseStorage):
-        return storage
-    location = os.fspath(storage)
-    try:
-        if "://" not in location:
-            return JournalStorage(JournalFileBackend(location))
-        engine_kwargs = {}
-        if make_url(location).get_backend_name() == "postgresql":
-            # Fail within seconds on an unreachable host, and replace
-            # connections a server dropped during a long trial.
-            engine_kwargs = {"connect_args": {"connect_timeout": 10},
-                             "pool_pre_ping": True}
-        with warnings.catch_warnings():
-            # The heartbeat is "experimental" in Optuna since 2.9.
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                location,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=_HEARTBEAT_INTERVAL,
-                grace_period=_GRACE_PERIOD,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
-                    max_retry=1
-                ),
-            )
-    except ImportError as exc:
-        raise ImportError(
-            f"Cannot open the Optuna storage {_shown(location)!r}: its database "
-            f"driver is missing ({exc}). For PostgreSQL install psycopg "
-            "(pip install 'sklenet[postgres]')."
-        ) from exc
-    except (SQLAlchemyError, OSError) as exc:
-        raise ValueError(
-            f"Cannot open the Optuna storage {_shown(location)!r}: {exc}"
-        ) from exc
 
 
 # ----------------------------------------------------------- search space
@@ -179,6 +97,40 @@ def _check_param_distributions(param_distributions, estimator):
             )
         checked[name] = values
     return checked
+
+
+def _check_data(estimator, X, y, validation_data):
+    """Refuse data that every trial would fail on, before the study opens.
+
+    Otherwise each trial would train on it, fail, and leave a FAIL record in
+    a persistent storage. sklenet's estimators check with their own rules
+    (image shapes, pixel types), on a copy. Other estimators are left to
+    their trials, as sklearn's searches do: sklearn's ``allow_nan`` tag cannot
+    tell, for instance, that a pipeline starting with an imputer takes NaN.
+    """
+    if not hasattr(estimator, "_validate_data"):
+        return
+    checker = clone(estimator)
+    checker._validate_data(X, y, reset=True)
+    if validation_data is not None:
+        checker._validate_data(*validation_data, reset=False)
+
+
+def _sampler_seed(random_state, n_trials):
+    """The default sampler's seed for a study that has ``n_trials`` trials.
+
+    TPE's first proposals are random draws from its seed: a resumed study
+    seeded as it was at the start would propose its first trials again. With
+    the number of trials mixed in, each resumption draws new parameters, and
+    one seed on one study still gives the same trials.
+
+    Examples
+    --------
+    >>> _sampler_seed(0, 0) == _sampler_seed(0, 0) != _sampler_seed(0, 2)
+    True
+    """
+    entropy = [derive_seed(random_state), n_trials]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 # ----------------------------------------------------------------- trials
@@ -276,13 +228,18 @@ class _Objective:
                     # As sklearn's searches: warn and score error_score (NaN
                     # makes Optuna mark the trial failed); the other splits
                     # are skipped, their score would not change the outcome.
+                    # Parameter values the estimator refuses fail whatever
+                    # error_score is: such a trial never trained, and a score
+                    # would rank it among the trials that did.
+                    score = (np.nan if isinstance(exc, InvalidParameterError)
+                             else float(self.error_score))
                     warnings.warn(
                         f"Trial {trial.number} failed with parameters {params}; "
-                        f"its score is error_score={self.error_score}: {exc!r}",
+                        f"its score is {score}: {exc!r}",
                         FitFailedWarning,
                     )
                     trial.set_user_attr("error", repr(exc))
-                    scores += [float(self.error_score)] * (len(self.splits) - index)
+                    scores += [score] * (len(self.splits) - index)
                     break
         finally:
             _record(trial, scores, fit_times, score_times, reporter)
@@ -447,8 +404,13 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         None: ``MedianPruner()``. ``optuna.pruners.NopPruner()`` disables
         pruning.
     storage : None, str, path-like or optuna.storages.BaseStorage, default=None
-        Where the study lives: see :func:`open_storage` (None: in memory; a
-        SQLite or PostgreSQL URL; a journal file path; a storage object).
+        Where the study lives. None: in memory. A URL (``sqlite:///study.db``,
+        ``postgresql://user:password@host/db``, any SQLAlchemy URL): an
+        :class:`optuna.storages.RDBStorage` with a heartbeat, so that a trial
+        whose worker died is marked failed after 2 minutes and retried once.
+        A path without ``://``: an Optuna journal file, for several processes
+        on one machine. A storage object is used as it is. A storage that
+        cannot be opened is reported before any training.
     study_name : str or None, default=None
         The study to create or continue in ``storage``; None creates a new
         study with a unique name.
@@ -460,7 +422,10 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         Refit ``estimator`` with ``best_params_`` on the whole of ``(X, y)``
         (with ``validation_data`` when given) as ``best_estimator_``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the default sampler. Workers sharing a study should use
+        Seeds the default sampler, together with the number of trials the
+        study already has: a resumed study proposes new parameters instead of
+        its first trials again, and the same seed on the same study gives the
+        same trials. Workers that start on a study at the same time should use
         different seeds (or None), or they propose the same first trials.
     show_progress_bar : bool, default=False
         Optuna's progress bar (tqdm) over the trials of this fit.
@@ -474,7 +439,11 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         Score of a trial whose training or scoring raises. NaN (the default)
         marks the trial failed and the search goes on, as does a NaN score;
         a number completes it with that score; "raise" stops the search
-        unless the exception is in ``catch``.
+        unless the exception is in ``catch``. A trial whose parameter values
+        the estimator refuses (``InvalidParameterError``, such as a negative
+        ``learning_rate`` from ``param_distributions``) fails whatever the
+        number: it never trained. The failure's reason is the trial's
+        ``error`` user attribute.
     verbose : int, default=0
         0: Optuna logs warnings only; >= 1: a line per trial.
 
@@ -521,8 +490,9 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
     See Also
     --------
     sklenet.STUDY_SEARCH_SPACE, sklenet.EXTENDED_SEARCH_SPACE : search spaces.
-    plot_intermediate_values, plot_optimization_history, plot_param_importances :
-        the study's figures of a fitted search.
+    sklenet.plotting.plot_intermediate_values : validation accuracy per epoch.
+    sklenet.plotting.plot_optimization_history : score of every trial.
+    sklenet.plotting.plot_param_importances : fANOVA importances.
 
     Notes
     -----
@@ -653,8 +623,9 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
     def fit(self, X, y, validation_data=None):
         """Run ``n_trials`` trials of the study, then refit the best.
 
-        Every check (parameters, search space, data split, storage) runs
-        before the first trial.
+        Every check (parameters, search space, data, data split, storage)
+        runs before the first trial, so that bad input leaves no trial in a
+        persistent storage.
 
         Parameters
         ----------
@@ -683,6 +654,7 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         if is_classifier(estimator):
             check_classification_targets(y)
         splits = self._splits(estimator, X, y, validation_data)
+        _check_data(estimator, X, y, validation_data)
         self.scorer_ = check_scoring(estimator, scoring=self.scoring)
         self.n_splits_ = len(splits)
         objective = _Objective(estimator, param_distributions, splits,
@@ -723,9 +695,7 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         """A new study, or the one ``study_name`` names in ``storage``."""
         study = optuna.create_study(
             storage=open_storage(self.storage),
-            sampler=self.sampler or optuna.samplers.TPESampler(
-                seed=derive_seed(self.random_state)
-            ),
+            sampler=self.sampler,
             pruner=self.pruner or optuna.pruners.MedianPruner(),
             study_name=self.study_name,
             direction="maximize",
@@ -736,6 +706,11 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
                 f"Study {study.study_name!r} minimizes; LeNetSearchCV maximizes "
                 "scores (sklearn's convention). Use another study_name."
             )
+        if self.sampler is None:
+            # Seeded after loading: the seed depends on the trials already
+            # there (see _sampler_seed).
+            study.sampler = optuna.samplers.TPESampler(seed=_sampler_seed(
+                self.random_state, len(study.get_trials(deepcopy=False))))
         return study
 
     def _splits(self, estimator, X, y, validation_data):
@@ -871,121 +846,3 @@ def _no_trial_completed(study_name, trials):
         "best trial."
         + (f" First error: {errors[0]}" if errors else "")
     )
-
-
-# ------------------------------------------------------------------ plots
-def _study(search):
-    if isinstance(search, optuna.study.Study):
-        return search
-    check_is_fitted(search, "study_")
-    return search.study_
-
-
-@contextmanager
-def _plotting():
-    """Optuna's matplotlib plots, quietly: they are 'experimental' and switch
-    the global style to ggplot, which is restored afterwards."""
-    import matplotlib
-
-    with matplotlib.rc_context(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        yield
-
-
-def plot_intermediate_values(search):
-    """Validation accuracy per epoch of every trial; pruned trials dotted.
-
-    Parameters
-    ----------
-    search : LeNetSearchCV (fitted) or optuna.study.Study
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Examples
-    --------
-    >>> import optuna
-    >>> def objective(trial):
-    ...     trial.report(trial.suggest_float("x", 0, 1), step=0)
-    ...     return 1.0
-    >>> study = optuna.create_study(direction="maximize")
-    >>> study.optimize(objective, n_trials=2)
-    >>> plot_intermediate_values(study).get_xlabel()
-    'Step'
-    """
-    from optuna.visualization.matplotlib import plot_intermediate_values as plot
-
-    study = _study(search)
-    with _plotting():
-        ax = plot(study)
-    pruned = {f"Trial{t.number}" for t in study.get_trials(
-        deepcopy=False, states=(TrialState.PRUNED,))}
-    for line in ax.get_lines():
-        if line.get_label() in pruned:
-            line.set_linestyle(":")
-            line.set_label(f"{line.get_label()} (pruned)")
-    if ax.get_legend() is not None:
-        ax.legend(bbox_to_anchor=(1.05, 1), loc="upper left", borderaxespad=0.0)
-    if not isinstance(search, optuna.study.Study):
-        ax.set_xlabel("Epoch" if search.n_splits_ == 1
-                      else "Step (split x epochs + epoch)")
-        ax.set_ylabel("Validation accuracy")
-    return ax
-
-
-def plot_optimization_history(search):
-    """Score of every completed trial and the best so far.
-
-    Parameters
-    ----------
-    search : LeNetSearchCV (fitted) or optuna.study.Study
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Examples
-    --------
-    >>> import optuna
-    >>> study = optuna.create_study(direction="maximize")
-    >>> study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
-    >>> plot_optimization_history(study).get_title()
-    'Optimization History Plot'
-    """
-    from optuna.visualization.matplotlib import plot_optimization_history as plot
-
-    with _plotting():
-        return plot(_study(search))
-
-
-def plot_param_importances(search, random_state=None):
-    """fANOVA importance of each hyperparameter for the score.
-
-    Parameters
-    ----------
-    search : LeNetSearchCV (fitted) or optuna.study.Study
-        Needs at least two completed trials.
-    random_state : int or None, default=None
-        Seeds fANOVA's random forest.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Examples
-    --------
-    >>> import optuna
-    >>> def objective(trial):
-    ...     return trial.suggest_float("x", 0, 1) + trial.suggest_float("y", 0, 0.1)
-    >>> study = optuna.create_study(direction="maximize")
-    >>> study.optimize(objective, n_trials=4)
-    >>> plot_param_importances(study, random_state=0).get_title(loc="left")
-    'Hyperparameter Importances'
-    """
-    from optuna.importance import FanovaImportanceEvaluator
-    from optuna.visualization.matplotlib import plot_param_importances as plot
-
-    evaluator = FanovaImportanceEvaluator(seed=random_state)
-    with _plotting():
-        return plot(_study(search), evaluator=evaluator)

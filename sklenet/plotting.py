@@ -17,17 +17,18 @@ Each function draws on ``ax`` (a new figure when None) and returns the
   which always draws on a new figure).
 """
 
+import warnings
+from contextlib import contextmanager
+
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import optuna
 from matplotlib.patches import FancyBboxPatch
+from optuna.trial import TrialState
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay, roc_auc_score
 from sklearn.model_selection import LearningCurveDisplay
-
-from ._search import (
-    plot_intermediate_values,
-    plot_optimization_history,
-    plot_param_importances,
-)
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "plot_architecture",
@@ -348,3 +349,120 @@ def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize=None, ax=Non
         values_format=None if normalize is None else ".2f",
     )
     return display.ax_
+
+
+# ------------------------------------------------------------------ Optuna
+def _study(search):
+    """The study of a fitted LeNetSearchCV, or the Study itself."""
+    if isinstance(search, optuna.study.Study):
+        return search
+    check_is_fitted(search, "study_")
+    return search.study_
+
+
+@contextmanager
+def _optuna_style():
+    """Optuna's matplotlib plots, quietly: they are 'experimental' and switch
+    the global style to ggplot, which is restored afterwards."""
+    with matplotlib.rc_context(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
+def plot_intermediate_values(search):
+    """Validation accuracy per epoch of every trial; pruned trials dotted.
+
+    Parameters
+    ----------
+    search : LeNetSearchCV (fitted) or optuna.study.Study
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import optuna
+    >>> def objective(trial):
+    ...     trial.report(trial.suggest_float("x", 0, 1), step=0)
+    ...     return 1.0
+    >>> study = optuna.create_study(direction="maximize")
+    >>> study.optimize(objective, n_trials=2)
+    >>> plot_intermediate_values(study).get_xlabel()
+    'Step'
+    """
+    from optuna.visualization.matplotlib import plot_intermediate_values as plot
+
+    study = _study(search)
+    with _optuna_style():
+        ax = plot(study)
+    pruned = {f"Trial{t.number}" for t in study.get_trials(
+        deepcopy=False, states=(TrialState.PRUNED,))}
+    for line in ax.get_lines():
+        if line.get_label() in pruned:
+            line.set_linestyle(":")
+            line.set_label(f"{line.get_label()} (pruned)")
+    if ax.get_legend() is not None:
+        ax.legend(bbox_to_anchor=(1.05, 1), loc="upper left", borderaxespad=0.0)
+    if not isinstance(search, optuna.study.Study):
+        ax.set_xlabel("Epoch" if search.n_splits_ == 1
+                      else "Step (split x epochs + epoch)")
+        ax.set_ylabel("Validation accuracy")
+    return ax
+
+
+def plot_optimization_history(search):
+    """Score of every completed trial and the best so far.
+
+    Parameters
+    ----------
+    search : LeNetSearchCV (fitted) or optuna.study.Study
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import optuna
+    >>> study = optuna.create_study(direction="maximize")
+    >>> study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
+    >>> plot_optimization_history(study).get_title()
+    'Optimization History Plot'
+    """
+    from optuna.visualization.matplotlib import plot_optimization_history as plot
+
+    with _optuna_style():
+        return plot(_study(search))
+
+
+def plot_param_importances(search, random_state=None):
+    """fANOVA importance of each hyperparameter for the score.
+
+    Parameters
+    ----------
+    search : LeNetSearchCV (fitted) or optuna.study.Study
+        Needs at least two completed trials.
+    random_state : int or None, default=None
+        Seeds fANOVA's random forest.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import optuna
+    >>> def objective(trial):
+    ...     return trial.suggest_float("x", 0, 1) + trial.suggest_float("y", 0, 0.1)
+    >>> study = optuna.create_study(direction="maximize")
+    >>> study.optimize(objective, n_trials=4)
+    >>> plot_param_importances(study, random_state=0).get_title(loc="left")
+    'Hyperparameter Importances'
+    """
+    from optuna.importance import FanovaImportanceEvaluator
+    from optuna.visualization.matplotlib import plot_param_importances as plot
+
+    evaluator = FanovaImportanceEvaluator(seed=random_state)
+    with _optuna_style():
+        return plot(_study(search), evaluator=evaluator)

@@ -1,18 +1,25 @@
 """sklenet.plotting: each figure draws on the given axes and returns it."""
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import optuna
 import pandas as pd
 import pytest
 from matplotlib.patches import FancyBboxPatch
+from optuna.distributions import FloatDistribution
+from sklearn.exceptions import NotFittedError
+from sklearn.naive_bayes import GaussianNB
 
-from sklenet import LeNetClassifier, _search, build_lenet, plotting
+from sklenet import LeNetClassifier, LeNetSearchCV, _search, build_lenet, plotting
 from sklenet.plotting import (
     plot_architecture,
     plot_confusion_matrix,
     plot_convergence,
+    plot_intermediate_values,
     plot_learning_curve,
+    plot_optimization_history,
+    plot_param_importances,
     plot_roc_curves,
 )
 
@@ -157,11 +164,63 @@ def test_confusion_matrix_counts_and_normalisation():
 
 
 # ------------------------------------------------------------------ Optuna
-def test_optuna_figures_are_the_search_module_functions():
+def test_optuna_figures_live_in_plotting():
     for name in ("plot_intermediate_values", "plot_optimization_history",
                  "plot_param_importances"):
-        assert getattr(plotting, name) is getattr(_search, name)
         assert name in plotting.__all__
-    study = optuna.create_study(direction="maximize")
-    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
-    assert plotting.plot_optimization_history(study).get_title()
+        assert getattr(plotting, name).__module__ == "sklenet.plotting"
+        assert not hasattr(_search, name)
+
+
+def _pruned_study():
+    """3 trials reporting per epoch: trial 0 completes 2 epochs, trials 1
+    and 2 are pruned after their first."""
+
+    def objective(trial):
+        accuracy = trial.suggest_float("accuracy", 0.5, 0.9)
+        trial.report(accuracy, step=0)
+        if trial.number > 0:
+            raise optuna.TrialPruned()
+        trial.report(accuracy + 0.05, step=1)
+        return accuracy + 0.05
+
+    study = optuna.create_study(direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=3)
+    return study
+
+
+def test_intermediate_values_dot_pruned_trials_and_keep_the_style():
+    style = matplotlib.rcParams["axes.facecolor"]
+    ax = plot_intermediate_values(_pruned_study())
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["Trial0", "Trial1 (pruned)", "Trial2 (pruned)"]
+    assert [line.get_linestyle() for line in ax.get_lines()] == ["-", ":", ":"]
+    assert [len(line.get_xdata()) for line in ax.get_lines()] == [2, 1, 1]
+    assert matplotlib.rcParams["axes.facecolor"] == style  # no ggplot left
+
+
+def test_optimization_history_plots_the_scores_of_completed_trials():
+    study = _pruned_study()
+    ax = plot_optimization_history(study)
+    assert ax.get_title() == "Optimization History Plot"
+    # Pruned trials have no score.
+    assert ax.collections[0].get_offsets().tolist() == [[0, study.best_value]]
+
+
+@pytest.mark.parametrize("cv, xlabel", [(None, "Epoch"),
+                                        (2, "Step (split x epochs + epoch)")])
+def test_figures_of_a_fitted_search(digits, cv, xlabel):
+    X, y, _, _ = digits
+    search = LeNetSearchCV(GaussianNB(),
+                           {"var_smoothing": FloatDistribution(1e-3, 1.0, log=True)},
+                           n_trials=3, cv=cv, random_state=0).fit(X, y)
+    ax = plot_intermediate_values(search)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (xlabel, "Validation accuracy")
+    history = plot_optimization_history(search)
+    scores = history.collections[0].get_offsets()[:, 1]
+    np.testing.assert_allclose(scores, search.cv_results_["mean_test_score"])
+    importances = plot_param_importances(search, random_state=0)
+    assert [t.get_text() for t in importances.get_yticklabels()] == ["var_smoothing"]
+    with pytest.raises(NotFittedError):
+        plot_optimization_history(LeNetSearchCV())

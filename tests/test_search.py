@@ -1,14 +1,14 @@
-"""LeNetSearchCV: search spaces, validation, pruning, failures, storage, plots."""
+"""LeNetSearchCV: search spaces, validation, pruning, failures, storage."""
 
 import random
 
-import matplotlib
 import numpy as np
 import optuna
 import pandas as pd
 import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.trial import TrialState
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -18,14 +18,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklenet import LeNetClassifier
 from sklenet._ensemble import LeNetEnsembleClassifier
-from sklenet._search import (
-    LeNetSearchCV,
-    open_storage,
-    plot_intermediate_values,
-    plot_optimization_history,
-    plot_param_importances,
-)
+from sklenet._search import LeNetSearchCV
 from sklenet._search_space import EXTENDED_SEARCH_SPACE, STUDY_SEARCH_SPACE
+from sklenet._storage import open_storage
 
 from .conftest import assert_same_global_random_state
 
@@ -270,6 +265,70 @@ def test_error_score_number_raise_and_catch(digits):
     assert sorted(caught.cv_results_["state"]) == ["COMPLETE", "FAIL"]
 
 
+@pytest.mark.parametrize("error_score", [np.nan, 0.0])
+def test_refused_parameter_values_fail_the_trial(digits, error_score):
+    X, y, _, _ = digits
+    space = {"var_smoothing": [-1.0, 1e-9]}  # GaussianNB refuses a negative one
+
+    def search(**params):
+        return LeNetSearchCV(
+            GaussianNB(), space, n_trials=2, refit=False,
+            sampler=optuna.samplers.GridSampler(space, seed=0), **params)
+
+    with pytest.warns(FitFailedWarning, match="var_smoothing"):
+        fitted = search(error_score=error_score).fit(X, y)
+    trials = {t.params["var_smoothing"]: t for t in fitted.study_.trials}
+    # Failed, not scored error_score: the trial never trained.
+    assert trials[-1.0].state == TrialState.FAIL
+    assert "InvalidParameterError" in trials[-1.0].user_attrs["error"]
+    assert trials[1e-9].state == TrialState.COMPLETE
+    with pytest.raises(InvalidParameterError, match="var_smoothing"):
+        search(error_score="raise").fit(X, y)
+
+
+def test_negative_learning_rate_fails_the_trial_before_training(digits,
+                                                                no_training):
+    X, y, _, _ = digits
+    storage = optuna.storages.InMemoryStorage()
+    search = LeNetSearchCV(lenet(callbacks=[no_training]),
+                           {"learning_rate": FloatDistribution(-1.0, -0.1)},
+                           n_trials=1, storage=storage, study_name="lr",
+                           error_score=0.0)
+    with pytest.warns(FitFailedWarning, match="learning_rate"), \
+            pytest.raises(ValueError, match="No trial .* completed"):
+        search.fit(X, y)
+    (trial,) = optuna.load_study(study_name="lr", storage=storage).trials
+    assert trial.state == TrialState.FAIL
+    assert "learning_rate" in trial.user_attrs["error"]
+
+
+@pytest.mark.parametrize("bad, match", [
+    ("nan", "Input X contains NaN"),
+    ("inf", "Input X contains infinity"),
+    ("nan validation", "Input X contains NaN"),
+    ("narrow validation", "X has 100 features"),
+])
+def test_bad_data_is_refused_before_any_trial(tmp_path, digits, no_training, bad,
+                                              match):
+    X, y, X_val, y_val = digits
+    X, X_val = X / 255.0, X_val / 255.0
+    if bad == "nan":
+        X[0, 0] = np.nan
+    elif bad == "inf":
+        X[0, 0] = np.inf
+    elif bad == "nan validation":
+        X_val[0, 0] = np.nan
+    else:
+        X_val = X_val[:, :100]
+    path = tmp_path / "study.db"
+    search = LeNetSearchCV(lenet(callbacks=[no_training]), SPACE,
+                           storage=f"sqlite:///{path}", study_name="bad")
+    with pytest.raises(ValueError, match=match):
+        search.fit(X, y, validation_data=None if "validation" not in bad
+                   else (X_val, y_val))
+    assert not path.exists()  # no study, no FAIL records
+
+
 def test_nan_score_fails_the_trial_and_all_failed_is_an_error(digits):
     X, y, _, _ = digits
     with pytest.raises(ValueError, match=r"No trial .* completed \({'FAIL': 2}\)"):
@@ -289,6 +348,19 @@ def test_resume_continues_the_study(tmp_path, digits):
     assert [(t.number, t.params, t.value) for t in trials[:2]] == before
     assert second.n_trials_ == 4 and len(second.cv_results_["params"]) == 4
     assert second.best_score_ == max(t.value for t in trials)
+
+
+def test_resumed_seeded_search_proposes_new_parameters(tmp_path, digits):
+    X, y, _, _ = digits
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    for _ in range(2):  # stopped after 2 trials, then resumed with the same seed
+        resumed = bayes_search(storage=storage, study_name="nb",
+                               refit=False).fit(X, y)
+    proposed = [t.params["var_smoothing"] for t in resumed.study_.trials]
+    assert len(proposed) == 4 and len(set(proposed)) == 4
+    # The seed still fixes the trials: a new study proposes the same first two.
+    again = bayes_search(refit=False).fit(X, y)
+    assert [t.params["var_smoothing"] for t in again.study_.trials] == proposed[:2]
 
 
 def test_journal_file_storage(tmp_path, digits):
@@ -340,26 +412,7 @@ def test_clone_keeps_every_parameter():
     assert clone(search).storage == "study.log"
 
 
-# -------------------------------------------------------- plots, feedback
-def test_the_study_figures(pruned_search):
-    style = matplotlib.rcParams["axes.facecolor"]
-    ax = plot_intermediate_values(pruned_search)
-    labels = [line.get_label() for line in ax.get_lines()]
-    assert labels == ["Trial0", "Trial1 (pruned)", "Trial2 (pruned)"]
-    assert [line.get_linestyle() for line in ax.get_lines()] == ["-", ":", ":"]
-    assert ax.get_xlabel() == "Epoch"
-    assert plot_optimization_history(pruned_search).get_title() == \
-        "Optimization History Plot"
-    assert matplotlib.rcParams["axes.facecolor"] == style  # no ggplot left
-
-
-def test_param_importances_figure(digits):
-    X, y, _, _ = digits
-    search = bayes_search(n_trials=3).fit(X, y)
-    ax = plot_param_importances(search, random_state=0)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["var_smoothing"]
-
-
+# ----------------------------------------------------------------- feedback
 def test_progress_bar(digits, capsys):
     X, y, _, _ = digits
     bayes_search(show_progress_bar=True).fit(X, y)

@@ -1,0 +1,174 @@
+"""Where Optuna studies live: opening storages, their URLs, orphaned trials."""
+
+import os
+import warnings
+from pathlib import Path
+
+import optuna
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.trial import TrialState
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+# Heartbeat of RDB storages given as a URL: a killed worker's trial is failed
+# (and retried once) by the next worker that starts a trial 2 minutes later.
+_HEARTBEAT_INTERVAL = 60
+_GRACE_PERIOD = 120
+# The user attribute that marks a trial failed by fail_interrupted_trials.
+INTERRUPTED = "interrupted"
+
+
+def sqlite_url(path):
+    """The SQLAlchemy URL of the SQLite database file ``path``.
+
+    The path is made absolute, so that the URL names the same file whatever
+    the working directory of the process that opens it.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> sqlite_url("/tmp/study.db")
+    'sqlite:////tmp/study.db'
+    """
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def _shown(url):
+    """The URL with its password hidden, for messages.
+
+    Examples
+    --------
+    >>> _shown("postgresql://user:secret@dbhost/lenet")
+    'postgresql://user:***@dbhost/lenet'
+    >>> _shown("study.log")
+    'study.log'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def open_storage(storage):
+    """The Optuna storage that ``LeNetSearchCV(storage=...)`` uses.
+
+    Parameters
+    ----------
+    storage : None, str, path-like or optuna.storages.BaseStorage
+        None keeps the study in memory. A URL (``sqlite:///study.db``,
+        ``postgresql://user:password@host/db``, any SQLAlchemy URL) opens an
+        :class:`optuna.storages.RDBStorage` with a heartbeat: a trial whose
+        worker died is marked failed after 2 minutes without heartbeat and
+        retried once. A file path without ``://`` is an Optuna journal file
+        (created if missing), as with Optuna's command line and dashboard: the
+        choice for several processes on one machine. A storage object is used
+        as it is (to choose other heartbeat settings, pass your own
+        ``RDBStorage``).
+
+    Returns
+    -------
+    optuna.storages.BaseStorage or None
+
+    Raises
+    ------
+    ValueError
+        If the storage cannot be opened (unreachable server, bad URL,
+        missing directory), before any training.
+    ImportError
+        If the URL's database driver is not installed.
+
+    Examples
+    --------
+    >>> open_storage(None) is None
+    True
+    >>> type(open_storage("sqlite://")).__name__  # an in-memory SQLite database
+    'RDBStorage'
+    """
+    if storage is None or isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    location = os.fspath(storage)
+    try:
+        if "://" not in location:
+            return JournalStorage(JournalFileBackend(location))
+        engine_kwargs = {}
+        if make_url(location).get_backend_name() == "postgresql":
+            # Fail within seconds on an unreachable host, and replace
+            # connections a server dropped during a long trial.
+            engine_kwargs = {"connect_args": {"connect_timeout": 10},
+                             "pool_pre_ping": True}
+        with warnings.catch_warnings():
+            # The heartbeat is "experimental" in Optuna since 2.9.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                location,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=_HEARTBEAT_INTERVAL,
+                grace_period=_GRACE_PERIOD,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                    max_retry=1
+                ),
+            )
+    except ImportError as exc:
+        raise ImportError(
+            f"Cannot open the Optuna storage {_shown(location)!r}: its database "
+            f"driver is missing ({exc}). For PostgreSQL install psycopg "
+            "(pip install 'sklenet[postgres]')."
+        ) from exc
+    except (SQLAlchemyError, OSError) as exc:
+        raise ValueError(
+            f"Cannot open the Optuna storage {_shown(location)!r}: {exc}"
+        ) from exc
+
+
+def fail_interrupted_trials(storage, study_name):
+    """Mark failed the running trials of a study that no process runs.
+
+    Only for a study that one process at a time works on, such as the one of
+    ``sklenet reproduce``: when that process starts, a trial still RUNNING
+    belongs to a run that was killed. Optuna's heartbeat would notice it only
+    once it is 2 minutes old, and a killed run's trial would otherwise count
+    as running forever. Each such trial becomes FAIL with the user attribute
+    ``interrupted=True``; it is not run again.
+
+    Parameters
+    ----------
+    storage : optuna.storages.BaseStorage
+    study_name : str
+        A study that is missing is left alone.
+
+    Returns
+    -------
+    list of int
+        The numbers of the trials marked failed.
+
+    Examples
+    --------
+    >>> import optuna
+    >>> storage = optuna.storages.InMemoryStorage()
+    >>> study = optuna.create_study(storage=storage, study_name="s")
+    >>> _ = study.ask()  # a trial its process never told
+    >>> fail_interrupted_trials(storage, "s")
+    [0]
+    >>> study.trials[0].state.name, study.trials[0].user_attrs
+    ('FAIL', {'interrupted': True})
+    """
+    try:
+        study_id = storage.get_study_id_from_name(study_name)
+    except KeyError:
+        return []
+    running = storage.get_all_trials(study_id, deepcopy=False,
+                                     states=(TrialState.RUNNING,))
+    for trial in running:
+        trial_id = storage.get_trial_id_from_study_id_trial_number(
+            study_id, trial.number)
+        storage.set_trial_user_attr(trial_id, INTERRUPTED, True)
+        storage.set_trial_state_values(trial_id, TrialState.FAIL)
+    return [trial.number for trial in running]
