@@ -10,17 +10,21 @@ scikeras 0.13 is no longer maintained. Against scikit-learn >= 1.6 it
   "X has N features, but ... is expecting M features as input.";
 * converts sparse input to a LIL matrix that TensorFlow then chokes on;
 * maps every ``np.random.RandomState`` to seed 0 (``randint(low=1)``);
-* squeezes ``predict_proba`` of a single sample to shape ``(n_classes,)``.
+* squeezes ``predict_proba`` of a single sample to shape ``(n_classes,)``;
+* seeds through ``tensorflow_random_state``, which sets ``TF_DETERMINISTIC_OPS``
+  while TensorFlow may read it for the first time: op determinism then stays
+  on for the whole process and every later unseeded Keras fit of the user
+  fails ("Random ops require a seed ...").
 
 :class:`KerasClassifier` below fixes each of these and is the base of the
 sklenet estimators; ``tests/test_base.py`` guards every fix.
 """
 
 import contextlib
+import random
 
 import numpy as np
 import scipy.sparse as sp
-from scikeras.utils.random_state import tensorflow_random_state
 from scikeras.wrappers import KerasClassifier as _ScikerasClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
@@ -49,6 +53,39 @@ def derive_seed(random_state):
         f"random_state={random_state!r} must be None, an int or a "
         "numpy.random.RandomState instance."
     )
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Seed Python, NumPy and TensorFlow with ``seed`` and turn TensorFlow's op
+    determinism on, for the duration of the block only.
+
+    Afterwards Python's and NumPy's global random states, TensorFlow's global
+    seed and op determinism are as they were. ``TF_DETERMINISTIC_OPS`` is
+    never touched: TensorFlow reads it once, at its first determinism query,
+    so setting it even briefly could switch determinism on for the rest of
+    the process (scikeras' ``tensorflow_random_state`` does this).
+    """
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import config
+
+    python_state = random.getstate()
+    numpy_state = np.random.get_state()
+    tf_seed = context.global_seed()
+    was_deterministic = config.is_op_determinism_enabled()
+    try:
+        random.seed(seed)
+        np.random.seed(seed)
+        tf.random.set_seed(seed)
+        config.enable_op_determinism()
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        tf.random.set_seed(tf_seed)
+        if not was_deterministic:
+            config.disable_op_determinism()
 
 
 @contextlib.contextmanager
@@ -133,8 +170,19 @@ class KerasClassifier(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
         """Seed Python, NumPy and TensorFlow with ``self._random_state`` (their
         global states are restored afterwards) and release TensorFlow's
         per-fit trace memory (:func:`release_trace_memory`)."""
-        with tensorflow_random_state(self._random_state), release_trace_memory():
+        with seeded(self._random_state), release_trace_memory():
             yield
+
+    def _build_keras_model(self):
+        """scikeras' model building, seeded by :func:`seeded` instead of
+        scikeras' ``tensorflow_random_state`` (see the module docstring)."""
+        random_state, self._random_state = self._random_state, None
+        try:
+            with (seeded(random_state) if random_state is not None
+                  else contextlib.nullcontext()):
+                return super()._build_keras_model()
+        finally:
+            self._random_state = random_state
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         """sklearn's ``validate_data`` with a clear refusal of sparse input.
@@ -155,6 +203,8 @@ class KerasClassifier(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
             X, y = validate_data(self, X, y, reset=reset, **common)
         elif X is not None:
             X = validate_data(self, X, reset=reset, **common)
+        if X is not None:
+            self._check_pixels(X, reset=reset)
         if y is not None:
             check_classification_targets(y)
         return X, y
@@ -171,3 +221,6 @@ class KerasClassifier(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
     def _flatten_images(self, X, reset):
         """Hook: turn image-shaped X into (n_samples, n_features)."""
         return X
+
+    def _check_pixels(self, X, reset):
+        """Hook: check the values of validated X (2-D, numeric)."""

@@ -2,6 +2,8 @@
 
 import math
 import string
+import textwrap
+import warnings
 from collections import defaultdict
 
 import keras
@@ -10,11 +12,14 @@ from scikeras._utils import route_params
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import KerasClassifier, derive_seed
+from ._callbacks import CosineAnnealing
 from ._model import build_lenet
+from ._params import DOCSTRING, NETWORK_PARAMS, PARAMETER_CONSTRAINTS
 
 _ROUTING_PREFIXES = ("optimizer__", "fit__", "predict__", "callbacks__")
 
@@ -73,6 +78,42 @@ def infer_image_shape(n_features, image_shape=None):
     return shape
 
 
+def _as_hwc(shape):
+    """``(H, W)`` or ``(H, W, C)`` -> ``(H, W, C)``."""
+    shape = tuple(int(side) for side in shape)
+    return (*shape, 1) if len(shape) == 2 else shape
+
+
+def _numeric_objects(X):
+    """Object-dtype pixels as numbers: whole numbers become int64 (0-255 grey
+    levels, scaled by 1/255), anything else float64 (taken as scaled)."""
+    dtypes = X.dtypes if hasattr(X, "dtypes") else [getattr(X, "dtype", None)]
+    if not any(dtype == np.dtype(object) for dtype in dtypes):
+        return X
+    try:
+        numbers = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return X  # sklearn's validation names the non-numeric values
+    finite = numbers[np.isfinite(numbers)]
+    if np.isfinite(numbers).all() and np.array_equal(finite, np.round(finite)):
+        numbers = numbers.astype(np.int64)
+    if hasattr(X, "iloc"):
+        return type(X)(numbers, index=X.index, columns=X.columns)
+    return numbers
+
+
+def check_weights(weights, name):
+    """Refuse negative weights, or weights that sum to 0 (nothing to learn)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.size and (np.nanmin(weights) < 0 or not weights.sum() > 0):
+        raise ValueError(
+            f"{name} must be non-negative with a positive sum, but got values "
+            f"from {np.nanmin(weights):g} to {np.nanmax(weights):g} "
+            f"(sum {weights.sum():g})."
+        )
+    return weights
+
+
 class ImageEncoder(TransformerMixin, BaseEstimator):
     """Flat pixel rows -> float32 image batch ``(n, H, W, C)`` scaled by ``scale``.
 
@@ -106,72 +147,7 @@ _DOCSTRING_FRAGMENTS = {
         taken as 0-255 and divided by 255; float input is taken as already
         scaled and used as it is. Nothing is ever scaled twice. Labels may be
         of any kind (ints, strings); ``predict`` returns them via ``classes_``.""",
-    "hyperparameters": """conv1_filters, conv2_filters : int, default=6, 16
-        Filters of the two convolutions.
-    conv1_kernel_size, conv2_kernel_size : int, default=5, 5
-        Kernel side of the two convolutions (stride 1, "same" padding).
-    conv_activation : str, default="tanh"
-        Keras activation of both convolutions.
-    conv_l2 : float, default=0.0
-        L2 penalty on the convolution kernels.
-    pool1_size, pool2_size : int, default=2, 2
-        Window side of the two pooling layers ("valid" padding).
-    dense1_units, dense2_units : int, default=120, 84
-        Units of the two hidden dense layers.
-    dense_activation : str, default="tanh"
-        Keras activation of the hidden dense layers.
-    dense_l2 : float, default=0.0
-        L2 penalty on the hidden dense kernels.
-    pooling : {"average", "max"}, default="average"
-        Kind of the two pooling layers (the study: average).
-    pool_strides : int or None, default=None
-        Stride of both pooling layers; None means the window side, Keras'
-        default. The study's text says stride 1 "to downsample", which does
-        not downsample. On the offline MNIST sample (60/20/20 split, 3 seeds,
-        plain Keras, early stopping; ``bench/pool_strides.py``) stride =
-        window reached 0.939 +- 0.006 test accuracy in 44 s per fit, stride 1
-        0.922 +- 0.006 in 97 s, so stride = window is the default;
-        ``pool_strides=1`` gives the study's literal text.
-    global_pooling : bool, default=True
-        Global average pooling before the dense layers (the study); False
-        uses the classic Flatten.
-    image_shape : tuple of int or None, default=None
-        ``(H, W)`` or ``(H, W, C)`` of one image. None infers it: from the
-        array for 3-D/4-D X, else a square single-channel image when the
-        feature count is a perfect square (784 -> 28x28x1), else a one-row
-        image ``(1, n_features, 1)`` (pooling windows are then clipped to the
-        map, so any feature count works, as sklearn's estimator checks need).
-    learning_rate, beta_1, beta_2 : float, default=1e-3, 0.9, 0.999
-        Adam's settings. Other Adam arguments route with ``optimizer__``.
-    batch_size : int, default=32
-        Training mini-batch size.
-    steps_per_execution : int or "auto", default="auto"
-        Batches run per call into TensorFlow (Keras' ``compile`` argument of
-        that name); the trained weights are the same for every value, only
-        the per-batch overhead changes. "auto" uses 32 when the fit runs at
-        least 256 batches (epochs x batches per epoch), else 1: on a 2-core
-        CPU whole fits ran 1.0-1.5x faster than with 1, most on small data
-        sets (``bench/RESULTS.md``, section 3). Keras calls batch-level callbacks
-        (and the progress bar) once per execution, so pass 1 for callbacks
-        that must see every batch.
-    epochs : int, default=100
-        Maximum number of epochs.
-    early_stopping : bool, default=True
-        Stop when validation accuracy has not improved for
-        ``n_iter_no_change`` epochs and restore the best weights. The
-        validation set is ``validation_data`` given to :meth:`fit`, else a
-        stratified ``validation_fraction`` of the training data.
-    validation_fraction : float, default=0.1
-        Share of the training data held out for early stopping.
-    n_iter_no_change : int, default=5
-        Patience of early stopping, in epochs.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, as in sklearn.
-    predict_batch_size : int, default=1024
-        Batch size of ``predict``/``predict_proba`` (Keras' default of 32 is
-        1.6x slower on a 2-core CPU).
-    callbacks : list of keras.callbacks.Callback or None, default=None
-        Extra Keras callbacks for ``fit``.""",
+    "hyperparameters": textwrap.indent(DOCSTRING, "    ").lstrip(),
     "verbose_and_kwargs": """verbose : int, default=0
         Keras' verbosity during ``fit``.
     **kwargs
@@ -266,10 +242,17 @@ class LeNetClassifier(KerasClassifier):
         pooling="average",
         pool_strides=None,
         global_pooling=True,
+        batch_normalization=False,
+        dropout=0.0,
+        rotation_range=0.0,
+        shift_range=0.0,
+        zoom_range=0.0,
         image_shape=None,
         learning_rate=1e-3,
         beta_1=0.9,
         beta_2=0.999,
+        learning_rate_schedule=None,
+        label_smoothing=0.0,
         batch_size=32,
         steps_per_execution="auto",
         epochs=100,
@@ -298,10 +281,17 @@ class LeNetClassifier(KerasClassifier):
         self.pooling = pooling
         self.pool_strides = pool_strides
         self.global_pooling = global_pooling
+        self.batch_normalization = batch_normalization
+        self.dropout = dropout
+        self.rotation_range = rotation_range
+        self.shift_range = shift_range
+        self.zoom_range = zoom_range
         self.image_shape = image_shape
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
         self.beta_2 = beta_2
+        self.learning_rate_schedule = learning_rate_schedule
+        self.label_smoothing = label_smoothing
         self.batch_size = batch_size
         self.steps_per_execution = steps_per_execution
         self.epochs = epochs
@@ -322,20 +312,13 @@ class LeNetClassifier(KerasClassifier):
     loss = "sparse_categorical_crossentropy"
     shuffle = True
 
-    # ------------------------------------------------------------------ input
-    def _flatten_images(self, X, reset):
-        if not hasattr(X, "iloc") and not hasattr(X, "__array__"):
-            X = np.asarray(X)
-        ndim = getattr(X, "ndim", 2)
-        if ndim not in (3, 4):
-            if reset:
-                self._input_image_shape = None
-            return X
-        shape = tuple(X.shape[1:])
-        if reset:
-            self._input_image_shape = shape
-        return np.reshape(X, (X.shape[0], -1))
+    _parameter_constraints = {
+        **PARAMETER_CONSTRAINTS,
+        "random_state": ["random_state"],
+        "verbose": ["verbose", StrOptions({"auto"})],
+    }
 
+    # ------------------------------------------------------------------ input
     def _check_params(self):
         for key in vars(self):
             if not key.endswith("_") and "__" in key and not key.startswith(
@@ -345,22 +328,56 @@ class LeNetClassifier(KerasClassifier):
                     f"Unknown routed parameter {key!r}: routed parameters start "
                     f"with one of {list(_ROUTING_PREFIXES)}."
                 )
-        if not 0 < self.validation_fraction < 1:
+        self._validate_params()
+
+    def _flatten_images(self, X, reset):
+        """Image-shaped X -> pixel rows; object arrays -> numbers (see Input)."""
+        if not hasattr(X, "iloc") and not hasattr(X, "__array__"):
+            X = np.asarray(X)
+        X = _numeric_objects(X)
+        if reset:  # a previous fit's image shape no longer applies
+            vars(self).pop("image_shape_", None)
+        ndim = getattr(X, "ndim", 2)
+        if ndim not in (3, 4):
+            if reset:
+                self._input_image_shape = None
+            return X
+        shape = tuple(X.shape[1:])
+        if reset:
+            self._input_image_shape = shape
+        else:
+            self._check_image_shape(shape)
+        return np.reshape(X, (X.shape[0], -1))
+
+    def _check_image_shape(self, shape):
+        """Refuse images of another height x width than the fitted ones, even
+        when their pixel count is the same."""
+        expected = getattr(self, "image_shape_", None)
+        if expected is not None and _as_hwc(shape) != tuple(expected):
             raise ValueError(
-                f"validation_fraction={self.validation_fraction!r} must be "
-                "strictly between 0 and 1."
+                f"X holds images of shape {shape}, but {type(self).__name__} was "
+                f"fitted on images of shape {tuple(expected)}."
             )
-        for name in ("epochs", "batch_size", "n_iter_no_change", "predict_batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name}={value!r} must be a positive int.")
-        if self.steps_per_execution != "auto" and (
-            not isinstance(self.steps_per_execution, (int, np.integer))
-            or self.steps_per_execution < 1
-        ):
-            raise ValueError(
-                f"steps_per_execution={self.steps_per_execution!r} must be a "
-                'positive int or "auto".'
+
+    def _check_pixels(self, X, reset):
+        """The pixel rule of the Input section, checked on validated X."""
+        if X.size == 0:
+            return
+        if X.dtype.kind in "iu":
+            low, high = X.min(), X.max()
+            if low < 0 or high > 255:
+                raise ValueError(
+                    f"X holds integer pixels from {low} to {high}, but integer "
+                    "pixels must be 8-bit grey levels in 0-255. Pass other "
+                    "ranges as floats scaled to [0, 1] (for 16-bit images: "
+                    "X / 65535)."
+                )
+        elif X.dtype.kind == "f" and reset and np.nanmax(X) > 1:
+            warnings.warn(
+                f"X holds float pixels up to {np.nanmax(X):g}: floats are taken "
+                "as already scaled to [0, 1] and used as they are. Pass integer "
+                "pixels (0-255) to have them divided by 255.",
+                UserWarning, stacklevel=4,
             )
 
     @property
@@ -386,7 +403,9 @@ class LeNetClassifier(KerasClassifier):
         self.image_shape_ = infer_image_shape(
             X.shape[1], self.image_shape or self._input_image_shape
         )
-        self.input_scale_ = 1 / 255 if X.dtype.kind in "iub" else 1.0
+        # Integer pixels are 0-255 grey levels; bool pixels are 0/1 and float
+        # pixels already scaled.
+        self.input_scale_ = 1 / 255 if X.dtype.kind in "iu" else 1.0
         self.target_encoder_ = self.target_encoder.fit(y)
         vars(self).update(self.target_encoder_.get_metadata())
         if self.n_classes_ < 2:
@@ -401,17 +420,9 @@ class LeNetClassifier(KerasClassifier):
 
     # -------------------------------------------------------------- the model
     def _keras_build_fn(self):
-        hyperparameters = {
-            name: getattr(self, name)
-            for name in (
-                "conv1_filters", "conv1_kernel_size", "conv2_filters",
-                "conv2_kernel_size", "conv_activation", "conv_l2", "pool1_size",
-                "pool2_size", "dense1_units", "dense2_units", "dense_activation",
-                "dense_l2", "pooling", "pool_strides", "global_pooling",
-            )
-        }
+        hyperparameters = {name: getattr(self, name) for name in NETWORK_PARAMS}
         model = build_lenet(self.image_shape_, self.n_classes_,
-                            seed=self._random_state, **hyperparameters)
+                            seed=self.random_seed_, **hyperparameters)
         model.compile(**self._get_compile_kwargs())
         return model
 
@@ -425,11 +436,18 @@ class LeNetClassifier(KerasClassifier):
             beta_2=self.beta_2,
             **optimizer_args,
         )
-        return {
-            "optimizer": optimizer,
-            "loss": self.loss,
-            "metrics": ["accuracy"],
-        }
+        # Label smoothing needs one-hot targets (_keras_targets).
+        loss = (
+            keras.losses.CategoricalCrossentropy(label_smoothing=self.label_smoothing)
+            if self.label_smoothing else self.loss
+        )
+        return {"optimizer": optimizer, "loss": loss, "metrics": ["accuracy"]}
+
+    def _keras_targets(self, y):
+        """Encoded labels as the loss takes them: one-hot with label smoothing."""
+        if self.label_smoothing:
+            return keras.utils.to_categorical(y, self.n_classes_)
+        return y
 
     # -------------------------------------------------------------------- fit
     def fit(self, X, y, sample_weight=None, validation_data=None):
@@ -524,12 +542,16 @@ class LeNetClassifier(KerasClassifier):
         return X_val, y_val
 
     def _combined_sample_weight(self, y, sample_weight):
+        if sample_weight is not None:
+            check_weights(sample_weight, "sample_weight")
         if self.class_weight is None:
             return sample_weight
+        if isinstance(self.class_weight, dict):
+            check_weights(list(self.class_weight.values()), "class_weight")
         weights = compute_sample_weight(self.class_weight, y)
         if sample_weight is not None:
             weights = weights * np.asarray(sample_weight, dtype=np.float64)
-        return weights
+        return check_weights(weights, "class_weight x sample_weight")
 
     def _check_validation_split(self, y):
         """Refuse encoded ``y`` that cannot be split for early stopping."""
@@ -556,6 +578,18 @@ class LeNetClassifier(KerasClassifier):
         weight_train = parts[4] if sample_weight is not None else None
         return X_train, y_train, weight_train, (X_val, y_val)
 
+    def _schedule_callbacks(self, validated):
+        """The callbacks of ``learning_rate_schedule``."""
+        if self.learning_rate_schedule == "cosine":
+            return [CosineAnnealing(self.learning_rate, self.epochs)]
+        if self.learning_rate_schedule == "plateau":
+            # Patience below early stopping's, so that a lower rate gets a
+            # chance before training stops.
+            return [keras.callbacks.ReduceLROnPlateau(
+                monitor="val_accuracy" if validated else "accuracy", mode="max",
+                factor=0.5, patience=max(1, self.n_iter_no_change // 2))]
+        return []
+
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs,
                          initial_epoch, validation_data=None, **kwargs):
         fit_args = route_params(
@@ -571,6 +605,10 @@ class LeNetClassifier(KerasClassifier):
                 restore_best_weights=True,
             )
             callbacks.append(stopper)
+        callbacks += self._schedule_callbacks(validation_data is not None)
+        if validation_data is not None:
+            validation_data = (validation_data[0],
+                               self._keras_targets(validation_data[1]))
         fit_args.update(
             batch_size=self.batch_size,
             epochs=initial_epoch + epochs,
@@ -586,7 +624,7 @@ class LeNetClassifier(KerasClassifier):
         )
         try:
             with self._training_context():
-                hist = self.model_.fit(x=X, y=y, **fit_args)
+                hist = self.model_.fit(x=X, y=self._keras_targets(y), **fit_args)
         finally:
             # predict keeps one batch per call (its batches are large).
             self.model_.steps_per_execution = 1

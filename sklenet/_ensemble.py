@@ -3,7 +3,6 @@
 import os
 from numbers import Integral
 
-import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -12,7 +11,13 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._base import KerasClassifier, derive_seed
-from ._classifier import LeNetClassifier, _fill_docstring, infer_image_shape
+from ._callbacks import CosineAnnealing
+from ._classifier import (
+    LeNetClassifier,
+    _fill_docstring,
+    check_weights,
+    infer_image_shape,
+)
 
 # Parameters of the ensemble itself; every other parameter goes to the members.
 _ENSEMBLE_PARAMS = ("n_estimators", "n_jobs", "ensemble")
@@ -105,10 +110,10 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
+        **LeNetClassifier._parameter_constraints,
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "ensemble": [StrOptions({"independent", "snapshot"})],
-        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -129,10 +134,17 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
         pooling="average",
         pool_strides=None,
         global_pooling=True,
+        batch_normalization=False,
+        dropout=0.0,
+        rotation_range=0.0,
+        shift_range=0.0,
+        zoom_range=0.0,
         image_shape=None,
         learning_rate=1e-3,
         beta_1=0.9,
         beta_2=0.999,
+        learning_rate_schedule=None,
+        label_smoothing=0.0,
         batch_size=32,
         steps_per_execution="auto",
         epochs=100,
@@ -164,10 +176,17 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.pooling = pooling
         self.pool_strides = pool_strides
         self.global_pooling = global_pooling
+        self.batch_normalization = batch_normalization
+        self.dropout = dropout
+        self.rotation_range = rotation_range
+        self.shift_range = shift_range
+        self.zoom_range = zoom_range
         self.image_shape = image_shape
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
         self.beta_2 = beta_2
+        self.learning_rate_schedule = learning_rate_schedule
+        self.label_smoothing = label_smoothing
         self.batch_size = batch_size
         self.steps_per_execution = steps_per_execution
         self.epochs = epochs
@@ -225,6 +244,8 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
     # estimator that refused them).
     _validate_data = KerasClassifier._validate_data
     _flatten_images = LeNetClassifier._flatten_images
+    _check_image_shape = LeNetClassifier._check_image_shape
+    _check_pixels = LeNetClassifier._check_pixels
     _check_validation_data = LeNetClassifier._check_validation_data
 
     # --------------------------------------------------------------------- fit
@@ -274,7 +295,8 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
                 validation_data, np.unique(y)
             )
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+            sample_weight = check_weights(_check_sample_weight(sample_weight, X),
+                                          "sample_weight")
         self.image_shape_ = infer_image_shape(
             X.shape[1], self.image_shape or self._input_image_shape
         )
@@ -282,6 +304,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
         # LeNetClassifier's checks of the hyperparameters and of y, and one
         # network built, before any member trains.
         template = self._member(seeds[0]).initialize(X, y)
+        template._combined_sample_weight(y, sample_weight)
         if self.ensemble == "snapshot":
             seeds = seeds[:1] * self.n_estimators
             members = self._fit_snapshots(X, y, sample_weight, validation_data,
@@ -439,29 +462,18 @@ def _share_cores():
             pass
 
 
-class _Snapshots(keras.callbacks.Callback):
+class _Snapshots(CosineAnnealing):
     """Cosine annealing with warm restarts, keeping the weights of each cycle.
 
     The learning rate goes from ``learning_rate`` to 0 along a cosine over
-    ``cycle_epochs`` epochs, updated every batch, then restarts (Loshchilov &
-    Hutter's SGDR with equal cycles, as in Huang et al.'s snapshot
-    ensembles); ``weights`` collects the model's weights at every cycle's end.
+    ``cycle_epochs`` epochs, updated every batch, then restarts (as in Huang
+    et al.'s snapshot ensembles); ``weights`` collects the model's weights at
+    every cycle's end.
     """
 
     def __init__(self, learning_rate, cycle_epochs):
-        super().__init__()
-        self.learning_rate = learning_rate
-        self.cycle_epochs = cycle_epochs
+        super().__init__(learning_rate, cycle_epochs, restarts=True)
         self.weights = []
-
-    def on_train_begin(self, logs=None):
-        self.model.optimizer.learning_rate = (
-            keras.optimizers.schedules.CosineDecayRestarts(
-                self.learning_rate,
-                first_decay_steps=self.params["steps"] * self.cycle_epochs,
-                t_mul=1.0,
-            )
-        )
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.cycle_epochs == 0:

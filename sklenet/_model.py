@@ -6,38 +6,10 @@ Nothing here knows about scikit-learn; :class:`sklenet.LeNetClassifier` calls
 
 import keras
 
-#: The study's standard LeNet (SPEC, model 1); the defaults of ``LeNetClassifier``.
-STANDARD_PARAMS = {
-    "conv1_filters": 6,
-    "conv1_kernel_size": 5,
-    "conv2_filters": 16,
-    "conv2_kernel_size": 5,
-    "conv_activation": "tanh",
-    "conv_l2": 0.0,
-    "pool1_size": 2,
-    "pool2_size": 2,
-    "dense1_units": 120,
-    "dense2_units": 84,
-    "dense_activation": "tanh",
-    "dense_l2": 0.0,
-}
-
-#: The best hyperparameters the study's Optuna search found (SPEC, model 2):
-#: ``LeNetClassifier(**OPTIMIZED_PARAMS)`` is the optimised LeNet.
-OPTIMIZED_PARAMS = {
-    "conv1_filters": 13,
-    "conv1_kernel_size": 7,
-    "conv2_filters": 11,
-    "conv2_kernel_size": 7,
-    "conv_activation": "gelu",
-    "conv_l2": 0.000413,
-    "pool1_size": 2,
-    "pool2_size": 4,
-    "dense1_units": 64,
-    "dense2_units": 256,
-    "dense_activation": "gelu",
-    "dense_l2": 0.00143,
-}
+# Seeds of the random layers: seed + offset, distinct for every layer.
+_SEED_OFFSETS = {"conv1": 0, "conv2": 1, "dense1": 2, "dense2": 3, "output": 4,
+                 "rotation": 5, "shift": 6, "zoom": 7, "dropout1": 8,
+                 "dropout2": 9, "dropout3": 10}
 
 _POOLING_LAYERS = {
     "average": keras.layers.AveragePooling2D,
@@ -49,8 +21,13 @@ def _regularizer(l2):
     return keras.regularizers.L2(l2) if l2 else None
 
 
+def _seed(seed, layer):
+    """The seed of one random layer: ``seed`` + its offset, or None."""
+    return None if seed is None else seed + _SEED_OFFSETS[layer]
+
+
 def _kernel_initializer(seed, layer):
-    """Keras' default Glorot-uniform kernels, drawn from ``seed`` + ``layer``.
+    """Keras' default Glorot-uniform kernels, drawn from ``seed`` and ``layer``.
 
     Unseeded Keras initialisers draw their seeds from Python's global
     ``random``, which other threads of the process (a Dask worker's event
@@ -59,7 +36,31 @@ def _kernel_initializer(seed, layer):
     """
     if seed is None:
         return "glorot_uniform"
-    return keras.initializers.GlorotUniform(seed=seed + layer)
+    return keras.initializers.GlorotUniform(seed=_seed(seed, layer))
+
+
+def _augmentation(rotation_range, shift_range, zoom_range, seed):
+    """The random image transformations, or None when all are off.
+
+    Keras' preprocessing layers transform only while training: ``predict``
+    passes images through unchanged. Pixels moved in from outside the image
+    are 0 (background), not a reflection of the digit.
+    """
+    fill = {"fill_mode": "constant", "fill_value": 0.0}
+    layers = []
+    if rotation_range:
+        layers.append(keras.layers.RandomRotation(
+            rotation_range / 360, seed=_seed(seed, "rotation"), name="rotation",
+            **fill))
+    if shift_range:
+        layers.append(keras.layers.RandomTranslation(
+            shift_range, shift_range, seed=_seed(seed, "shift"), name="shift",
+            **fill))
+    if zoom_range:
+        layers.append(keras.layers.RandomZoom(
+            (-zoom_range, zoom_range), seed=_seed(seed, "zoom"), name="zoom",
+            **fill))
+    return keras.Sequential(layers, name="augmentation") if layers else None
 
 
 def _pooled_side(side, window, stride):
@@ -106,13 +107,20 @@ def build_lenet(
     pooling="average",
     pool_strides=None,
     global_pooling=True,
+    batch_normalization=False,
+    dropout=0.0,
+    rotation_range=0.0,
+    shift_range=0.0,
+    zoom_range=0.0,
     seed=None,
 ):
     """Build the (uncompiled) LeNet of the study.
 
-    Conv2D -> pooling -> Conv2D -> pooling -> global average pooling (or
-    Flatten) -> Dense -> Dense -> Dense(n_classes, softmax). Convolutions use
-    stride 1 and ``padding="same"``; pooling uses ``padding="valid"``.
+    [augmentation] -> Conv2D -> pooling -> Conv2D -> pooling -> global
+    average pooling (or Flatten) -> Dense -> Dense -> Dense(n_classes,
+    softmax). Convolutions use stride 1 and ``padding="same"``; pooling uses
+    ``padding="valid"``. The defaults are the study's standard LeNet; the
+    hyperparameters are documented once, in :class:`sklenet.LeNetClassifier`.
 
     Parameters
     ----------
@@ -120,33 +128,26 @@ def build_lenet(
         ``(height, width, channels)`` of one image.
     n_classes : int
         Number of output units (softmax).
-    conv1_filters, conv1_kernel_size, conv2_filters, conv2_kernel_size : int
-        Filters and kernel side of the two convolutions.
-    conv_activation, dense_activation : str
-        Keras activation names of the convolutions and of the two hidden dense
-        layers.
-    conv_l2, dense_l2 : float
-        L2 penalty on the kernels of the convolutions / hidden dense layers
-        (0 disables it).
-    pool1_size, pool2_size : int
-        Side of the two pooling windows.
-    dense1_units, dense2_units : int
-        Units of the two hidden dense layers.
-    pooling : {"average", "max"}
-        Kind of the two pooling layers.
-    pool_strides : int or None
-        Stride of both pooling layers; None means the window side (Keras'
-        default), 1 is the study's literal text.
-    global_pooling : bool
-        True: global average pooling before the dense layers (the study's
-        choice, 15,626 trainable parameters for the standard LeNet whatever
-        the strides); False: the classic Flatten.
+    conv1_filters, conv1_kernel_size, conv2_filters, conv2_kernel_size, \
+conv_activation, conv_l2, pool1_size, pool2_size, dense1_units, dense2_units, \
+dense_activation, dense_l2, pooling, pool_strides, global_pooling, \
+batch_normalization, dropout, rotation_range, shift_range, zoom_range
+        As in :class:`sklenet.LeNetClassifier`.
     seed : int or None
-        Seed of the initial weights; None lets Keras draw them.
+        Seed of the initial weights, the dropout masks and the augmentation;
+        None lets Keras draw them.
 
     Returns
     -------
     keras.Model
+        Its first layer after the input is a ``keras.Sequential`` named
+        ``"augmentation"`` when any augmentation is on (inactive at
+        inference).
+
+    Examples
+    --------
+    >>> build_lenet((28, 28, 1), 10, seed=0).count_params()
+    15626
     """
     if pooling not in _POOLING_LAYERS:
         raise ValueError(
@@ -154,22 +155,41 @@ def build_lenet(
             f"{sorted(_POOLING_LAYERS)}."
         )
     height, width = input_shape[0], input_shape[1]
-    conv = {"padding": "same", "activation": conv_activation,
-            "kernel_regularizer": _regularizer(conv_l2)}
     dense = {"activation": dense_activation,
              "kernel_regularizer": _regularizer(dense_l2)}
 
+    def convolution(x, name, filters, kernel_size):
+        # With batch normalisation the convolution's bias is redundant (the
+        # normalisation's beta replaces it) and the activation follows it.
+        x = keras.layers.Conv2D(
+            filters, kernel_size, padding="same", name=name,
+            activation=None if batch_normalization else conv_activation,
+            use_bias=not batch_normalization,
+            kernel_regularizer=_regularizer(conv_l2),
+            kernel_initializer=_kernel_initializer(seed, name))(x)
+        if batch_normalization:
+            x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+            x = keras.layers.Activation(conv_activation,
+                                        name=f"{name}_activation")(x)
+        return x
+
+    def dropped(x, index):
+        if not dropout:
+            return x
+        return keras.layers.Dropout(dropout, seed=_seed(seed, f"dropout{index}"),
+                                    name=f"dropout{index}")(x)
+
     inputs = keras.Input(shape=tuple(input_shape), name="image")
-    x = keras.layers.Conv2D(conv1_filters, conv1_kernel_size, name="conv1",
-                            kernel_initializer=_kernel_initializer(seed, 0),
-                            **conv)(inputs)
+    x = inputs
+    augmentation = _augmentation(rotation_range, shift_range, zoom_range, seed)
+    if augmentation is not None:
+        x = augmentation(x)
+    x = convolution(x, "conv1", conv1_filters, conv1_kernel_size)
     pool1, (height, width) = _pooling(
         pooling, pool1_size, pool_strides, height, width, "pool1"
     )
     x = pool1(x)
-    x = keras.layers.Conv2D(conv2_filters, conv2_kernel_size, name="conv2",
-                            kernel_initializer=_kernel_initializer(seed, 1),
-                            **conv)(x)
+    x = convolution(x, "conv2", conv2_filters, conv2_kernel_size)
     pool2, _ = _pooling(pooling, pool2_size, pool_strides, height, width, "pool2")
     x = pool2(x)
     if global_pooling:
@@ -177,11 +197,12 @@ def build_lenet(
     else:
         x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(dense1_units, name="dense1",
-                           kernel_initializer=_kernel_initializer(seed, 2),
-                           **dense)(x)
+                           kernel_initializer=_kernel_initializer(seed, "dense1"),
+                           **dense)(dropped(x, 1))
     x = keras.layers.Dense(dense2_units, name="dense2",
-                           kernel_initializer=_kernel_initializer(seed, 3),
-                           **dense)(x)
-    outputs = keras.layers.Dense(n_classes, activation="softmax", name="output",
-                                 kernel_initializer=_kernel_initializer(seed, 4))(x)
+                           kernel_initializer=_kernel_initializer(seed, "dense2"),
+                           **dense)(dropped(x, 2))
+    outputs = keras.layers.Dense(
+        n_classes, activation="softmax", name="output",
+        kernel_initializer=_kernel_initializer(seed, "output"))(dropped(x, 3))
     return keras.Model(inputs, outputs, name="lenet")

@@ -25,10 +25,11 @@ from optuna.distributions import CategoricalDistribution, IntDistribution
 from . import _published
 from ._classifier import infer_image_shape
 from ._io import atomic_write
-from ._model import OPTIMIZED_PARAMS, build_lenet
+from ._model import build_lenet
+from ._recipes import OPTIMIZED_PARAMS
 from ._reproduce import _STUDY_NAME, MODELS, PRESETS, frame_from_json
-from ._search import open_storage
 from ._search_space import STUDY_SEARCH_SPACE
+from ._storage import INTERRUPTED, open_storage
 from .evaluation import _mean_std
 from .plotting import (
     plot_architecture,
@@ -165,10 +166,22 @@ def search_table(results):
 
 def search_summary(results):
     result = results["search"]["result"]
-    states = frame_from_json(result["trials"])["state"].value_counts()
-    counts = ", ".join(f"{count} {state.lower()}" for state, count in states.items())
+    states = _trial_states(frame_from_json(result["trials"])).value_counts()
+    counts = ", ".join(f"{count} {state}" for state, count in states.items())
     return (f"{sum(states)} trials ({counts}); best validation accuracy "
             f"{result['best_score']:.4f}.")
+
+
+def _trial_states(trials):
+    """Each trial's state in words; "interrupted" for a trial whose run was
+    killed: failed as such by the next run, or left running by a cache of an
+    older version (the search had ended, so nothing was running it)."""
+    states = trials["state"].str.lower()
+    interrupted = states.eq("running")
+    column = f"user_attrs_{INTERRUPTED}"
+    if column in trials:
+        interrupted |= trials[column].eq(True)
+    return states.mask(interrupted, "interrupted")
 
 
 def learning_curve_table(results, settings):

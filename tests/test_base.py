@@ -1,5 +1,7 @@
 """Regression tests for what sklenet fixes in scikeras' KerasClassifier."""
 
+import os
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -106,3 +108,48 @@ def test_invalid_random_state_is_named(bad):
 
 def test_repr_is_sklearn_style():
     assert repr(LeNetClassifier(conv1_filters=3)) == "LeNetClassifier(conv1_filters=3)"
+
+
+def test_a_fit_leaves_later_plain_keras_code_working():
+    """In a fresh process with no TensorFlow work before it, a sklenet fit must
+    not switch on TensorFlow's op determinism (scikeras' seeding helper does,
+    through TF_DETERMINISTIC_OPS): a plain Keras fit with Dropout and
+    shuffling afterwards must train, and the global seeds stay as they were."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import os, random
+        import numpy as np
+        from sklenet import LeNetClassifier, LeNetEnsembleClassifier
+        from sklenet.datasets import load_sample_digits
+
+        X, y = load_sample_digits(return_X_y=True)
+        python_state, numpy_state = random.getstate(), np.random.get_state()
+        LeNetClassifier(epochs=1, early_stopping=False).fit(X[::25], y[::25])
+        LeNetEnsembleClassifier(n_estimators=1, epochs=1,
+                                random_state=3).fit(X[::25], y[::25])
+        assert random.getstate() == python_state
+        assert np.array_equal(np.random.get_state()[1], numpy_state[1])
+        assert "TF_DETERMINISTIC_OPS" not in os.environ
+
+        import keras
+        import tensorflow as tf
+        from tensorflow.python.eager import context
+        from tensorflow.python.framework import config
+
+        assert not config.is_op_determinism_enabled()
+        assert context.global_seed() is None
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8),
+                                  keras.layers.Dropout(0.5), keras.layers.Dense(2)])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        history = model.fit(np.random.rand(64, 4), np.random.randint(0, 2, 64),
+                            epochs=2, shuffle=True, verbose=0)
+        assert len(history.history["loss"]) == 2
+        print("trained")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                            text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("trained")

@@ -1,0 +1,38 @@
+"""Keras callbacks of the LeNet estimators' training loop."""
+
+import keras
+
+
+class CosineAnnealing(keras.callbacks.Callback):
+    """Cosine learning-rate decay to 0, updated every batch.
+
+    Parameters
+    ----------
+    learning_rate : float
+        The rate at the start of a cycle.
+    cycle_epochs : int
+        Epochs over which the rate goes down to 0.
+    restarts : bool
+        False: one decay (Keras' ``CosineDecay``), the rate stays at 0
+        afterwards. True: the cycle restarts every ``cycle_epochs`` epochs
+        (Loshchilov & Hutter's SGDR with equal cycles, Keras'
+        ``CosineDecayRestarts``).
+
+    The schedule is a function of the optimizer's step counter, so a training
+    continued by ``partial_fit`` continues the same curve.
+    """
+
+    def __init__(self, learning_rate, cycle_epochs, restarts=False):
+        super().__init__()
+        self.learning_rate = learning_rate
+        self.cycle_epochs = cycle_epochs
+        self.restarts = restarts
+
+    def on_train_begin(self, logs=None):
+        # The number of batches per epoch is known only now.
+        steps = self.params["steps"] * self.cycle_epochs
+        schedules = keras.optimizers.schedules
+        self.model.optimizer.learning_rate = (
+            schedules.CosineDecayRestarts(self.learning_rate, steps, t_mul=1.0)
+            if self.restarts else schedules.CosineDecay(self.learning_rate, steps)
+        )
