@@ -25,7 +25,8 @@ from sklearn.model_selection import train_test_split
 
 from ._classifier import LeNetClassifier
 from ._io import atomic_write
-from ._search import LeNetSearchCV, open_storage
+from ._search import LeNetSearchCV
+from ._storage import fail_interrupted_trials, open_storage, sqlite_url
 from .evaluation import (
     deployment_split,
     evaluation_split,
@@ -253,23 +254,29 @@ class Reproduction:
         }
 
     def _search(self):
-        storage = open_storage(f"sqlite:///{(self.out / 'search.db').resolve()}")
-        finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        storage = open_storage(sqlite_url(self.out / "search.db"))
+        # Runs are one process at a time: a trial still running now is one
+        # that a killed run left behind.
+        fail_interrupted_trials(storage, _STUDY_NAME)
         try:
             study = optuna.load_study(study_name=_STUDY_NAME, storage=storage)
-            n_done = len(study.get_trials(deepcopy=False, states=finished))
         except KeyError:
-            n_done = 0
-        if n_done < self.settings.n_trials:
-            search = LeNetSearchCV(
+            study = None
+        trials = [] if study is None else study.get_trials(deepcopy=False)
+        # Failed and interrupted trials are not done: new trials replace them.
+        n_missing = self.settings.n_trials - sum(
+            trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
+            for trial in trials)
+        completed = any(trial.state == TrialState.COMPLETE for trial in trials)
+        if n_missing > 0 or not completed:  # a best trial needs a completed one
+            study = LeNetSearchCV(
                 LeNetClassifier(epochs=self.settings.epochs,
                                 random_state=self.settings.random_state),
-                n_trials=self.settings.n_trials - n_done, storage=storage,
+                n_trials=max(n_missing, 1), storage=storage,
                 study_name=_STUDY_NAME, random_state=self.settings.random_state,
                 refit=False, show_progress_bar=True,
             ).fit(self.X_train, self.y_train,
-                  validation_data=(self.X_val, self.y_val))
-            study = search.study_
+                  validation_data=(self.X_val, self.y_val)).study_
         trials = study.trials_dataframe(
             attrs=("number", "state", "value", "duration", "params", "user_attrs"))
         trials["duration"] = trials["duration"].dt.total_seconds()
