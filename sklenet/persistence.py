@@ -72,6 +72,7 @@ import hmac
 import importlib
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import re
@@ -753,12 +754,85 @@ def load(path):
                 ) from exc
     try:
         estimator = cls._from_persistent_state(params, attributes, models)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise InvalidArchiveError(
             f"Refusing to load {shown}: its parameters or attributes do not fit "
             f"{cls.__qualname__} ({type(exc).__name__}: {exc})."
         ) from exc
+    disagreement = _disagreement(estimator)
+    if disagreement:
+        raise InvalidArchiveError(
+            f"Refusing to load {shown}: its fitted attributes disagree with its "
+            f"models: {disagreement}."
+        )
     return estimator
+
+
+def _disagreement(estimator):
+    """How ``estimator``'s fitted attributes contradict its models, or None.
+
+    The hashes prove nothing about a crafted archive, and a LeNet whose
+    ``classes_`` do not match its output units predicts garbage without an
+    error. Generic over the sklenet estimators: a LeNet (``model_``,
+    ``classes_``, ``image_shape_``, ``n_features_in_``) and an ensemble of
+    them (``estimators_``, ``random_seeds_``); checks apply where the
+    attributes exist.
+    """
+    members = getattr(estimator, "estimators_", None)
+    nodes = [("", estimator)]
+    if members is not None:
+        nodes += [(f"estimators_[{i}].", m) for i, m in enumerate(members)]
+    for where, node in nodes:
+        shape = getattr(node, "image_shape_", None)
+        n_features = getattr(node, "n_features_in_", None)
+        # Sizes first, so that no product below multiplies strings or lists.
+        if shape is not None and not (
+            isinstance(shape, tuple) and all(type(s) is int and s > 0 for s in shape)
+        ):
+            return f"{where}image_shape_={shape!r} is not a tuple of positive ints"
+        if n_features is not None and type(n_features) is not int:
+            return f"{where}n_features_in_={n_features!r} is not an int"
+        if shape is not None and n_features is not None:
+            if math.prod(shape) != n_features:
+                return (f"{where}image_shape_={tuple(shape)} holds "
+                        f"{math.prod(shape)} pixels, {where}n_features_in_ is "
+                        f"{n_features}")
+        names = getattr(node, "feature_names_in_", None)
+        if names is not None and len(names) != n_features:
+            return (f"{where}feature_names_in_ has {len(names)} names, "
+                    f"{where}n_features_in_ is {n_features}")
+        scale = getattr(node, "input_scale_", 1.0)
+        if not (isinstance(scale, float | int) and 0 < scale < math.inf):
+            return f"{where}input_scale_={scale!r} is not a positive number"
+        model = getattr(node, "model_", None)
+        if model is None:
+            continue
+        inputs = [tuple(tensor.shape[1:]) for tensor in model.inputs or ()]
+        if shape is not None and inputs != [tuple(shape)]:
+            return (f"{where}model_ takes images of shape {inputs}, "
+                    f"{where}image_shape_ is {tuple(shape)}")
+        outputs = [tuple(tensor.shape[1:]) for tensor in model.outputs or ()]
+        classes = getattr(node, "classes_", None)
+        if classes is not None and np.ndim(classes) != 1:
+            return f"{where}classes_ is not a list of labels"
+        if classes is not None and outputs != [(len(classes),)]:
+            return (f"{where}model_ outputs {outputs}, one unit per class, but "
+                    f"{where}classes_ holds {len(classes)} classes")
+    if members is None:
+        return None
+    n_estimators = getattr(estimator, "n_estimators", len(members))
+    seeds = getattr(estimator, "random_seeds_", members)
+    if not len(members) == len(seeds) == n_estimators:
+        return (f"n_estimators={n_estimators}, but it holds {len(members)} "
+                f"members and {len(seeds)} random_seeds_")
+    for where, member in nodes[1:]:
+        for name in ("classes_", "image_shape_", "n_features_in_"):
+            if hasattr(estimator, name) and not np.array_equal(
+                getattr(member, name, None), getattr(estimator, name)
+            ):
+                return (f"{where}{name}={getattr(member, name, None)!r} differs "
+                        f"from {name}={getattr(estimator, name)!r}")
+    return None
 
 
 def _warn_on_other_versions(manifest, shown):

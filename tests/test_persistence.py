@@ -721,3 +721,98 @@ def test_save_keeps_permissions_of_existing_archive(fitted, tmp_path):
     save(fitted, path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert set(_members(path)) == MEMBERS
+
+
+# ------------------------------------------------- attributes against models
+def _rewrite_consistently(src, dst, member, edit):
+    """Copy archive src to dst with JSON ``member`` edited and the manifest's
+    digest and size updated: an archive only its contents can refuse."""
+    members = _members(src)
+    data = json.loads(members[member])
+    edit(data)
+    members[member] = json.dumps(data).encode()
+    manifest = json.loads(members["manifest.json"])
+    manifest["members"][member] = {
+        "sha256": hashlib.sha256(members[member]).hexdigest(),
+        "size": len(members[member]),
+    }
+    members["manifest.json"] = json.dumps(manifest).encode()
+    _write_members(dst, members)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def ensemble_archive(tmp_path_factory):
+    from sklenet import LeNetEnsembleClassifier
+
+    X, y = _data()
+    ensemble = LeNetEnsembleClassifier(n_estimators=2, **FAST).fit(X, y)
+    path = tmp_path_factory.mktemp("ensemble") / "ensemble.sklenet"
+    save(ensemble, path)
+    return ensemble, path
+
+
+def test_ensemble_round_trip_passes_the_checks(ensemble_archive, X):
+    ensemble, path = ensemble_archive
+    restored = load(path)
+    assert np.array_equal(restored.predict_proba(X), ensemble.predict_proba(X))
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda a: a.update(classes=["a", "b", "c", "d", "e", "f"]),
+     r"model_ outputs \[\(3,\)\], one unit per class, but classes_ holds 6"),
+    (lambda a: a.update(classes=["cat", "dog"]),
+     r"model_ outputs \[\(3,\)\], one unit per class, but classes_ holds 2"),
+    (lambda a: a.update(image_shape=[14, 56, 1]),
+     r"model_ takes images of shape \[\(28, 28, 1\)\], image_shape_ is "
+     r"\(14, 56, 1\)"),
+    (lambda a: a.update(n_features_in=100),
+     r"image_shape_=\(28, 28, 1\) holds 784 pixels, n_features_in_ is 100"),
+    (lambda a: a.update(feature_names_in=["a", "b"]),
+     r"feature_names_in_ has 2 names, n_features_in_ is 784"),
+    (lambda a: a.update(image_shape=["x", 10**9]),
+     r"image_shape_=\('x', 1000000000\) is not a tuple of positive ints"),
+    (lambda a: a.update(n_features_in=784.0), r"n_features_in_=784\.0 is not an int"),
+    (lambda a: a.update(input_scale=-1.0), r"input_scale_=-1\.0 is not a positive"),
+    (lambda a: a.update(input_scale=float("nan")), r"input_scale_=nan is not"),
+])
+def test_attributes_that_contradict_the_model_are_refused(archive, tmp_path,
+                                                          edit, match):
+    """Before, a 6-class archive of a 3-unit model loaded and predict_proba
+    returned 2 rows per image."""
+    path = _rewrite_consistently(archive, tmp_path / "a", "attributes.json", edit)
+    with pytest.raises(InvalidArchiveError,
+                       match="fitted attributes disagree with its models: " + match):
+        load(path)
+
+
+def _drop_member(attributes):
+    del attributes["members"][1], attributes["random_seeds"][1]
+
+
+@pytest.mark.parametrize("member, edit, match", [
+    ("attributes.json",
+     lambda a: a["members"][1].update(classes=["x", "y", "z"]),
+     r"disagree .* estimators_\[1\]\.classes_=array\(\['x', 'y', 'z'\].* differs "
+     r"from classes_="),
+    ("attributes.json",
+     lambda a: a["members"][1].update(classes=["a", "b", "c", "d"]),
+     r"disagree .* estimators_\[1\]\.model_ outputs \[\(3,\)\].* holds 4 classes"),
+    ("attributes.json", lambda a: a.update(image_shape=[14, 56, 1]),
+     r"disagree .* estimators_\[0\]\.image_shape_=\(28, 28, 1\) differs from "
+     r"image_shape_=\(14, 56, 1\)"),
+    ("params.json", lambda p: p.update(n_estimators=3),
+     r"disagree .* n_estimators=3, but it holds 2 members and 2 random_seeds_"),
+    ("attributes.json", _drop_member,
+     r"disagree .* n_estimators=2, but it holds 1 members and 1 random_seeds_"),
+    ("attributes.json", lambda a: a["random_seeds"].append(7),
+     r"do not fit LeNetEnsembleClassifier \(ValueError: zip\(\)"),
+    ("attributes.json", lambda a: a.update(members=[], random_seeds=[]),
+     r"do not fit LeNetEnsembleClassifier \(IndexError"),
+])
+def test_ensemble_attributes_that_contradict_the_models_are_refused(
+        ensemble_archive, tmp_path, member, edit, match):
+    _, archive = ensemble_archive
+    path = _rewrite_consistently(archive, tmp_path / "a", member, edit)
+    with pytest.raises(InvalidArchiveError, match=match):
+        load(path)
