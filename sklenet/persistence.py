@@ -135,11 +135,13 @@ class InvalidArchiveError(ValueError):
     Raised by :func:`load` and :func:`read_manifest`, before anything inside
     the file is deserialised, for: a file that is not a zip archive or is
     truncated; a missing, duplicated or unexpected member; an unknown format
-    name or version; a member whose SHA-256 differs from the manifest; an
-    estimator class outside the ``sklenet`` package or one that does not
-    implement the persistence protocol. Also raised when a (hash-verified)
-    member then fails to decode, e.g. a model that Keras refuses in safe mode.
-    A subclass of ``ValueError``.
+    name or version; a member larger than its declared size or the limits, or
+    whose SHA-256 differs from the manifest; an estimator class outside the
+    ``sklenet`` package or one that does not implement the persistence
+    protocol. Also raised when a (hash-verified) member then fails to decode,
+    e.g. a model that Keras refuses in safe mode, and when the fitted
+    attributes contradict the models (e.g. more ``classes_`` than output
+    units). A subclass of ``ValueError``.
     """
 
 
