@@ -389,7 +389,9 @@ def register_skl2onnx_converters():
     preceding step outputs) is embedded after the other steps. As for every
     skl2onnx classifier the outputs are ``label`` (``classes_``, integers or
     strings) and ``probabilities``, as a list of dicts unless the option
-    ``{"zipmap": False}`` is given. A search is converted through its
+    ``{"zipmap": False}`` is given (ONNX's ZipMap takes float32 only, so
+    float64 input needs ``{"zipmap": False}``, as for every skl2onnx
+    classifier). For a fitted :class:`LeNetSearchCV`, convert its
     ``best_estimator_``.
 
     Returns
