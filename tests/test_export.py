@@ -162,6 +162,26 @@ def test_search_exports_its_best_estimator(images, run_onnx, tmp_path):
     assert metadata["estimator"] == "LeNetClassifier"
 
 
+@pytest.mark.parametrize("format", ["onnx", "tflite"])
+def test_augmentation_dropout_and_batch_norm_act_as_at_inference(
+    format, images, request, tmp_path
+):
+    run = request.getfixturevalue(f"run_{format}")
+    X, y, X_test = images
+    clf = LeNetClassifier(rotation_range=15, shift_range=0.1, zoom_range=0.1,
+                          dropout=0.3, batch_normalization=True, **fast())
+    clf.fit(X, y)
+    assert clf.model_.get_layer("augmentation")
+    path = tmp_path / f"regularised.{format}"
+    export(clf, path, format=format)
+    proba, _ = run(path, X_test)
+    np.testing.assert_allclose(proba, clf.predict_proba(X_test), rtol=0, atol=ATOL)
+    if format == "onnx":
+        onnx = _runtime("onnx")
+        ops = {node.op_type for node in onnx.load(path).graph.node}
+        assert not any("Random" in op or op == "Dropout" for op in ops), ops
+
+
 def test_augmentation_layer_is_left_out(fitted, run_onnx, tmp_path):
     clf, X = fitted
     expected = clf.predict_proba(X)
