@@ -27,14 +27,14 @@ import optuna
 from sklearn.model_selection import train_test_split
 
 from sklenet import LeNetClassifier
-from sklenet._search import (
-    LeNetSearchCV,
+from sklenet._search import LeNetSearchCV
+from sklenet._search_space import EXTENDED_SEARCH_SPACE, STUDY_SEARCH_SPACE
+from sklenet.datasets import load_sample_digits
+from sklenet.plotting import (
     plot_intermediate_values,
     plot_optimization_history,
     plot_param_importances,
 )
-from sklenet._search_space import EXTENDED_SEARCH_SPACE, STUDY_SEARCH_SPACE
-from sklenet.datasets import load_sample_digits
 
 
 def split_60_20_20(seed=0):

@@ -29,7 +29,7 @@ from ._model import build_lenet
 from ._recipes import OPTIMIZED_PARAMS
 from ._reproduce import _STUDY_NAME, MODELS, PRESETS, frame_from_json
 from ._search_space import STUDY_SEARCH_SPACE
-from ._storage import INTERRUPTED, open_storage
+from ._storage import INTERRUPTED, open_storage, sqlite_url
 from .evaluation import _mean_std
 from .plotting import (
     plot_architecture,
@@ -326,7 +326,7 @@ def _figures(reproduction, results, folder):
     ])
     study = optuna.load_study(
         study_name=_STUDY_NAME,
-        storage=open_storage(f"sqlite:///{(reproduction.out / 'search.db').resolve()}"),
+        storage=open_storage(sqlite_url(reproduction.out / "search.db")),
     )
     draw("Optuna search (figure 4)", [
         ("intermediate values", "optuna_intermediate_values",
