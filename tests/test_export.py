@@ -163,13 +163,17 @@ def test_search_exports_its_best_estimator(images, run_onnx, tmp_path):
 
 
 @pytest.mark.parametrize("format", ["onnx", "tflite"])
-def test_augmentation_dropout_and_batch_norm_act_as_at_inference(
+def test_augmentation_dropout_batch_norm_and_gelu_export(
     format, images, request, tmp_path
 ):
+    """Augmentation and dropout act as at inference; the optimised LeNet's
+    exact GELU converts (TensorFlow computes it with Erfc, which tf2onnx
+    lacks)."""
     run = request.getfixturevalue(f"run_{format}")
     X, y, X_test = images
     clf = LeNetClassifier(rotation_range=15, shift_range=0.1, zoom_range=0.1,
-                          dropout=0.3, batch_normalization=True, **fast())
+                          dropout=0.3, batch_normalization=True,
+                          conv_activation="gelu", dense_activation="gelu", **fast())
     clf.fit(X, y)
     assert clf.model_.get_layer("augmentation")
     path = tmp_path / f"regularised.{format}"
@@ -263,6 +267,29 @@ def test_failed_export_leaves_the_old_file(format, fitted, request, monkeypatch,
         export(clf, path, format=format)
     assert path.read_bytes() == b"old model"
     assert os.listdir(tmp_path) == [path.name]
+
+
+def test_graph_that_no_runtime_loads_is_refused(fitted, ort, monkeypatch, tmp_path):
+    onnx = _runtime("onnx")
+    clf, _ = fitted
+    path = tmp_path / "model.onnx"
+
+    def export_unknown_op(model, filepath, **kwargs):
+        # What tf2onnx writes for a TensorFlow op it has no handler for.
+        helper = onnx.helper
+        node = helper.make_node("NoSuchOp", ["pixels"], ["probabilities"])
+        graph = helper.make_graph(
+            [node], "g",
+            [helper.make_tensor_value_info("pixels", onnx.TensorProto.FLOAT, [1])],
+            [helper.make_tensor_value_info("probabilities", onnx.TensorProto.FLOAT,
+                                           [1])],
+        )
+        onnx.save(helper.make_model(graph), filepath)
+
+    monkeypatch.setattr(keras.Model, "export", export_unknown_op)
+    with pytest.raises(ValueError, match="could not convert.*NoSuchOp"):
+        export(clf, path)
+    assert os.listdir(tmp_path) == []
 
 
 def test_saved_model_never_replaces_other_folders(fitted, tmp_path):
