@@ -382,7 +382,8 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         choices. Names are parameters of ``estimator`` (nested ones with
         ``__``). None means :data:`sklenet.STUDY_SEARCH_SPACE`, the study's 12
         dimensions; :data:`sklenet.EXTENDED_SEARCH_SPACE` adds pooling type,
-        head, learning rate and batch size.
+        head, learning rate, batch size and the training options
+        (augmentation, dropout, batch normalisation, schedule, smoothing).
     n_trials : int or None, default=10
         Trials this call of :meth:`fit` runs (Optuna's meaning): ``k`` workers
         on one study run exactly ``k * n_trials`` trials, and a resumed study

@@ -30,13 +30,23 @@ STUDY_SEARCH_SPACE = {
     "dense_l2": FloatDistribution(1e-6, 1e-2, log=True),
 }
 
-#: The study's space plus what it kept fixed: max vs average pooling, the
-#: classic Flatten head vs global average pooling, Adam's learning rate and the
-#: batch size. Classic LeNet-5 (max pooling, flattened head) lies inside it.
+#: The study's space plus what it kept fixed (max vs average pooling, the
+#: classic Flatten head vs global average pooling, Adam's learning rate, the
+#: batch size) and the training options beyond the study (augmentation,
+#: dropout, batch normalisation, learning-rate schedule, label smoothing).
+#: Classic LeNet-5 (max pooling, flattened head) lies inside it, and so does
+#: the study's standard LeNet (every option at 0 / off).
 EXTENDED_SEARCH_SPACE = {
     **STUDY_SEARCH_SPACE,
     "pooling": CategoricalDistribution(["average", "max"]),
     "global_pooling": CategoricalDistribution([True, False]),
     "learning_rate": FloatDistribution(1e-4, 1e-2, log=True),
     "batch_size": CategoricalDistribution([16, 32, 64, 128]),
+    "batch_normalization": CategoricalDistribution([False, True]),
+    "dropout": FloatDistribution(0.0, 0.5),
+    "rotation_range": FloatDistribution(0.0, 15.0),
+    "shift_range": FloatDistribution(0.0, 0.15),
+    "zoom_range": FloatDistribution(0.0, 0.15),
+    "learning_rate_schedule": CategoricalDistribution([None, "plateau", "cosine"]),
+    "label_smoothing": FloatDistribution(0.0, 0.2),
 }

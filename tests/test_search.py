@@ -82,6 +82,15 @@ def test_study_space_is_the_spec_space():
 def test_extended_space_adds_what_the_study_kept_fixed():
     added = set(EXTENDED_SEARCH_SPACE) - set(STUDY_SEARCH_SPACE)
     assert {"pooling", "global_pooling", "learning_rate", "batch_size"} <= added
+    training_options = {"batch_normalization", "dropout", "rotation_range",
+                        "shift_range", "zoom_range", "learning_rate_schedule",
+                        "label_smoothing"}
+    assert training_options <= added
+    # Every option can be off: the study's standard LeNet lies in the space.
+    for name in training_options:
+        assert EXTENDED_SEARCH_SPACE[name]._contains(
+            EXTENDED_SEARCH_SPACE[name].to_internal_repr(
+                LeNetClassifier().get_params()[name]))
     assert set(EXTENDED_SEARCH_SPACE) <= set(LeNetClassifier().get_params())
     assert _choices(EXTENDED_SEARCH_SPACE["pooling"]) == ["average", "max"]
 
