@@ -55,6 +55,22 @@ def derive_seed(random_state):
     )
 
 
+def spawn_seeds(random_state, n):
+    """``n`` distinct int seeds, children of ``random_state``'s SeedSequence.
+
+    Child ``i`` depends on ``random_state`` and ``i`` only, so more seeds
+    extend fewer with the same ``random_state`` (a larger ensemble extends a
+    smaller one, more repeats extend fewer).
+
+    Examples
+    --------
+    >>> spawn_seeds(0, 3)[:2] == spawn_seeds(0, 2)
+    True
+    """
+    root = np.random.SeedSequence(derive_seed(random_state))
+    return [int(child.generate_state(1)[0]) for child in root.spawn(n)]
+
+
 @contextlib.contextmanager
 def seeded(seed):
     """Seed Python, NumPy and TensorFlow with ``seed`` and turn TensorFlow's op

@@ -103,11 +103,12 @@ def _numeric_objects(X):
 
 
 def check_weights(weights, name):
-    """Refuse negative weights, or weights that sum to 0 (nothing to learn)."""
+    """Refuse negative weights, and weights that are all zero (nothing to
+    learn)."""
     weights = np.asarray(weights, dtype=np.float64)
     if weights.size and (np.nanmin(weights) < 0 or not weights.sum() > 0):
         raise ValueError(
-            f"{name} must be non-negative with a positive sum, but got values "
+            f"{name} must be non-negative and not all zero, but got values "
             f"from {np.nanmin(weights):g} to {np.nanmax(weights):g} "
             f"(sum {weights.sum():g})."
         )

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._base import KerasClassifier, derive_seed
+from ._base import KerasClassifier, spawn_seeds
 from ._callbacks import CosineAnnealing
 from ._classifier import (
     LeNetClassifier,
@@ -228,16 +228,6 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
             **{**params, "image_shape": self.image_shape_, "random_state": seed}
         )
 
-    def _member_seeds(self):
-        """``n_estimators`` seeds, children of ``random_state``'s SeedSequence.
-
-        Child ``i`` depends on ``random_state`` and ``i`` only, so a larger
-        ensemble extends a smaller one with the same ``random_state``.
-        """
-        root = np.random.SeedSequence(derive_seed(self.random_state))
-        return [int(child.generate_state(1)[0])
-                for child in root.spawn(self.n_estimators)]
-
     # ------------------------------------------------------------------- input
     # LeNetClassifier's own input checks, bound to this class: both accept the
     # same inputs and refuse bad ones with the same messages (naming the
@@ -295,12 +285,12 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
                 validation_data, np.unique(y)
             )
         if sample_weight is not None:
-            sample_weight = check_weights(_check_sample_weight(sample_weight, X),
-                                          "sample_weight")
+            check_weights(sample_weight, "sample_weight")
+            sample_weight = _check_sample_weight(sample_weight, X)
         self.image_shape_ = infer_image_shape(
             X.shape[1], self.image_shape or self._input_image_shape
         )
-        seeds = self._member_seeds()
+        seeds = spawn_seeds(self.random_state, self.n_estimators)
         # LeNetClassifier's checks of the hyperparameters and of y, and one
         # network built, before any member trains.
         template = self._member(seeds[0]).initialize(X, y)

@@ -1,5 +1,6 @@
 """scikit-learn's own estimator checks over every estimator sklenet exports."""
 
+import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -15,6 +16,12 @@ from sklenet import LeNetClassifier, LeNetEnsembleClassifier, LeNetSearchCV
 ESTIMATORS = [
     LeNetClassifier(epochs=10, learning_rate=0.01, early_stopping=False,
                     random_state=0),
+    # Every training option of the accuracy recipe on (mild augmentation:
+    # sklearn's blobs are one-row "images" of a few pixels).
+    LeNetClassifier(epochs=10, learning_rate=0.01, early_stopping=False,
+                    rotation_range=5.0, shift_range=0.05, zoom_range=0.05,
+                    dropout=0.1, batch_normalization=True, label_smoothing=0.05,
+                    learning_rate_schedule="cosine", random_state=0),
     # One snapshot training per fit; the independent configuration passes the
     # same checks in 230 s instead of 123 s (tests/test_ensemble.py covers it).
     LeNetEnsembleClassifier(n_estimators=2, epochs=10, learning_rate=0.01,
@@ -35,6 +42,16 @@ _MINIBATCH_SGD = (
     "fits differ (sklearn marks SGDClassifier and MLPClassifier likewise)"
 )
 
+_FLOAT32_ORDER = (
+    "predict_proba of one image differs by up to ~2e-8 with the order of the "
+    "rows on some x86 CPUs (batched float32 kernels), above the check's 1e-9; "
+    "it passes on others, so it is not a strict expected failure. "
+    "tests/test_estimators.py asserts order invariance at 1e-6"
+)
+# Checks whose outcome depends on the CPU: run, and reported as xfail (not
+# strict) where they fail.
+CPU_DEPENDENT_CHECKS = {"check_methods_sample_order_invariance": _FLOAT32_ORDER}
+
 EXPECTED_FAILED_CHECKS = {
     "LeNetClassifier": {
         "check_estimator_tags_renamed": _SCIKERAS_MORE_TAGS,
@@ -53,4 +70,11 @@ EXPECTED_FAILED_CHECKS = {
     xfail_strict=True,
 )
 def test_sklearn_compatible_estimator(estimator, check):
+    name = getattr(check, "func", check).__name__
+    if name in CPU_DEPENDENT_CHECKS and not isinstance(estimator, LeNetSearchCV):
+        try:
+            check(estimator)
+        except AssertionError:
+            pytest.xfail(CPU_DEPENDENT_CHECKS[name])
+        return
     check(estimator)

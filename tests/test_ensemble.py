@@ -20,6 +20,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from sklenet import LeNetClassifier
+from sklenet._base import spawn_seeds
 from sklenet._ensemble import LeNetEnsembleClassifier
 from sklenet.persistence import read_manifest, save
 
@@ -127,10 +128,8 @@ def test_members_have_distinct_recorded_seeds_and_own_histories(fitted):
     weights = [m.model_.get_weights()[0] for m in ensemble.estimators_]
     assert not np.array_equal(weights[0], weights[1])
     # Seeds depend on random_state only: a bigger ensemble extends a smaller one.
-    bigger = LeNetEnsembleClassifier(n_estimators=4, random_state=0)
-    assert list(seeds) == bigger._member_seeds()[:2]
-    other = LeNetEnsembleClassifier(n_estimators=4, random_state=1)
-    assert not set(seeds) & set(other._member_seeds())
+    assert list(seeds) == spawn_seeds(0, 4)[:2]
+    assert not set(seeds) & set(spawn_seeds(1, 4))
 
 
 def test_same_random_state_same_predictions_whatever_the_input_layout(fitted,
