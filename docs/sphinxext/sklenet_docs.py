@@ -14,6 +14,8 @@
   one entry per line.
 * ``.. sklenet-help:: COMMAND``: the ``--help`` text of a ``sklenet``
   command, taken from the installed command line so that it never goes stale.
+* ``.. sklenet-hyperparameters::``: the table of the LeNet hyperparameters,
+  from their one declaration (``sklenet._params.HYPERPARAMETERS``).
 """
 
 import os
@@ -170,8 +172,24 @@ class SklenetHelp(SphinxDirective):
         return [nodes.literal_block(result.stdout, result.stdout, language="text")]
 
 
+class SklenetHyperparameters(SphinxDirective):
+    """``.. sklenet-hyperparameters::``: name, default and meaning of every
+    hyperparameter the LeNet estimators share, from its declaration."""
+
+    def run(self):
+        from sklenet._params import HYPERPARAMETERS
+
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 25 15 60", "",
+                 "   * - parameter", "     - default", "     - meaning"]
+        for hp in HYPERPARAMETERS:
+            lines += [f"   * - ``{hp.name}``", f"     - ``{hp.default!r}``",
+                      f"     - {hp.doc}"]
+        return self.parse_text_to_nodes("\n".join(lines))
+
+
 def setup(app):
     app.add_directive("sklenet-help", SklenetHelp)
+    app.add_directive("sklenet-hyperparameters", SklenetHyperparameters)
     app.connect("autodoc-process-docstring", plain_sklearn_references)
     # After numpydoc (priority 500), which cannot read a constant's docstring.
     app.connect("autodoc-process-docstring", document_constant, priority=600)
