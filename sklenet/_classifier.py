@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import KerasClassifier, derive_seed
 from ._callbacks import CosineAnnealing
+from ._checks import check_weights, validation_pair
 from ._model import build_lenet
 from ._params import DOCSTRING, NETWORK_PARAMS, PARAMETER_CONSTRAINTS
 
@@ -100,19 +101,6 @@ def _numeric_objects(X):
     if hasattr(X, "iloc"):
         return type(X)(numbers, index=X.index, columns=X.columns)
     return numbers
-
-
-def check_weights(weights, name):
-    """Refuse negative weights, and weights that are all zero (nothing to
-    learn)."""
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.size and (np.nanmin(weights) < 0 or not weights.sum() > 0):
-        raise ValueError(
-            f"{name} must be non-negative and not all zero, but got values "
-            f"from {np.nanmin(weights):g} to {np.nanmax(weights):g} "
-            f"(sum {weights.sum():g})."
-        )
-    return weights
 
 
 class ImageEncoder(TransformerMixin, BaseEstimator):
@@ -526,12 +514,7 @@ class LeNetClassifier(KerasClassifier):
         return _AUTO_STEPS_PER_EXECUTION if n_steps >= _AUTO_MIN_TRAIN_STEPS else 1
 
     def _check_validation_data(self, validation_data, classes):
-        try:
-            X_val, y_val = validation_data
-        except (TypeError, ValueError):
-            raise ValueError(
-                "validation_data must be a tuple (X_val, y_val)."
-            ) from None
+        X_val, y_val = validation_pair(validation_data)
         # Checked against the feature count of the training X just validated.
         X_val, y_val = self._validate_data(X_val, y_val, reset=False)
         unseen = np.setdiff1d(np.unique(y_val), classes)

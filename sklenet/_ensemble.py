@@ -12,10 +12,10 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._base import KerasClassifier, spawn_seeds
 from ._callbacks import CosineAnnealing
+from ._checks import check_weights
 from ._classifier import (
     LeNetClassifier,
     _fill_docstring,
-    check_weights,
     infer_image_shape,
 )
 

@@ -40,6 +40,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, indexable
 
 from ._base import derive_seed
+from ._checks import validation_pair
 from ._classifier import LeNetClassifier
 from ._search_space import STUDY_SEARCH_SPACE
 from ._storage import open_storage
@@ -113,7 +114,7 @@ def _check_data(estimator, X, y, validation_data):
     checker = clone(estimator)
     checker._validate_data(X, y, reset=True)
     if validation_data is not None:
-        checker._validate_data(*validation_data, reset=False)
+        checker._validate_data(*validation_pair(validation_data), reset=False)
 
 
 def _sampler_seed(random_state, n_trials):
@@ -723,13 +724,7 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
                     f"{self.cv!r}: with cross-validation each split's held-out "
                     "part is the validation set. Drop one of them."
                 )
-            try:
-                X_val, y_val = validation_data
-            except (TypeError, ValueError):
-                raise ValueError(
-                    "validation_data must be a tuple (X_val, y_val)."
-                ) from None
-            return [(X, y, X_val, y_val)]
+            return [(X, y, *validation_pair(validation_data))]
         classifier = is_classifier(estimator)
         if self.cv is None:
             fraction = estimator.get_params().get(
