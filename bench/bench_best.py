@@ -1,0 +1,256 @@
+"""``BEST_PARAMS`` against the study's LeNets and MLPClassifier.
+
+The protocol of RESULTS.md section 4 (``bench_baselines.py``): the same
+splits (sample 3,000 / 1,000 / 1,000; Fashion-MNIST 9,600 / 2,400 / 10,000),
+seeds 0-2, early stopping on the validation part (patience 5, best weights),
+the standard LeNet measured in the same run, interleaved seed by seed with
+the other LeNets, so that the fit-time ratio compares like with like.
+
+Two modes:
+
+- ``--screen``: the candidates of :data:`CANDIDATES`, one or more seeds,
+  scored on the VALIDATION part only (the choice of ``BEST_PARAMS`` never
+  looks at the test part). ``--screen-train N`` screens on the first N
+  training images (and a proportional share of validation images) to save
+  time on Fashion-MNIST.
+- default: the final table, test accuracy mean ± std over the seeds, epochs,
+  median fit time and its ratio to the standard LeNet's.
+
+Run::
+
+    python bench/bench_best.py --screen --data sample --seeds 1
+    python bench/bench_best.py --data sample --models standard best ensemble
+    python bench/bench_best.py --data fashion --models standard best --seeds 3
+"""
+
+import argparse
+import os
+import time
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+from bench_baselines import fashion_split, sample_split  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.neural_network import MLPClassifier  # noqa: E402
+
+from sklenet import (  # noqa: E402
+    BEST_PARAMS,
+    OPTIMIZED_PARAMS,
+    LeNetClassifier,
+    LeNetEnsembleClassifier,
+)
+
+MAX_EPOCHS = 100  # the study's cap; recipes that set "epochs" keep theirs
+
+#: What the modern options share in every candidate: a classic LeNet-5 body
+#: (ReLU, max pooling, Flatten head), batch normalisation, dropout, label
+#: smoothing, large batches with a larger learning rate and a cosine decay.
+_MODERN = {
+    "conv_activation": "relu",
+    "dense_activation": "relu",
+    "pooling": "max",
+    "global_pooling": False,
+    "batch_normalization": True,
+    "dropout": 0.3,
+    "label_smoothing": 0.1,
+    "batch_size": 128,
+    "learning_rate": 3e-3,
+    "learning_rate_schedule": "cosine",
+    "epochs": 30,
+}
+_AUGMENT = {"rotation_range": 10.0, "shift_range": 0.1, "zoom_range": 0.1}
+
+#: The screened candidates (validation accuracy in RESULTS.md).
+CANDIDATES = {
+    "A: 16/32 k5, dense 128/64, augmented": {
+        **_MODERN, **_AUGMENT,
+        "conv1_filters": 16, "conv2_filters": 32,
+        "dense1_units": 128, "dense2_units": 64,
+    },
+    "B: A without augmentation": {
+        **_MODERN,
+        "conv1_filters": 16, "conv2_filters": 32,
+        "dense1_units": 128, "dense2_units": 64,
+    },
+    "C: 20/40 k3, dense 128/64, augmented": {
+        **_MODERN, **_AUGMENT,
+        "conv1_filters": 20, "conv1_kernel_size": 3,
+        "conv2_filters": 40, "conv2_kernel_size": 3,
+        "dense1_units": 128, "dense2_units": 64,
+    },
+    "D: 32/64 k3, dense 256/128, augmented": {
+        **_MODERN, **_AUGMENT,
+        "conv1_filters": 32, "conv1_kernel_size": 3,
+        "conv2_filters": 64, "conv2_kernel_size": 3,
+        "dense1_units": 256, "dense2_units": 128,
+    },
+    "E: A with batch 64, learning rate 2e-3": {
+        **_MODERN, **_AUGMENT,
+        "conv1_filters": 16, "conv2_filters": 32,
+        "dense1_units": 128, "dense2_units": 64,
+        "batch_size": 64, "learning_rate": 2e-3,
+    },
+    "F: A with patience 10": {
+        **_MODERN, **_AUGMENT,
+        "conv1_filters": 16, "conv2_filters": 32,
+        "dense1_units": 128, "dense2_units": 64,
+        "n_iter_no_change": 10,
+    },
+    "G: A without batch normalisation": {
+        **_MODERN, **_AUGMENT,
+        "conv1_filters": 16, "conv2_filters": 32,
+        "dense1_units": 128, "dense2_units": 64,
+        "batch_normalization": False,
+    },
+    "H: E with patience 10": {
+        **_MODERN, **_AUGMENT,
+        "conv1_filters": 16, "conv2_filters": 32,
+        "dense1_units": 128, "dense2_units": 64,
+        "batch_size": 64, "learning_rate": 2e-3, "n_iter_no_change": 10,
+    },
+}
+
+
+def _lenet(params):
+    def fit(seed, X_train, y_train, X_val, y_val):
+        clf = LeNetClassifier(**{"epochs": MAX_EPOCHS, **params},
+                              random_state=seed)
+        clf.fit(X_train, y_train, validation_data=(X_val, y_val))
+        return clf, clf.n_epochs_
+    return fit
+
+
+def fit_ensemble(seed, X_train, y_train, X_val, y_val):
+    clf = LeNetEnsembleClassifier(**{"epochs": MAX_EPOCHS, **BEST_PARAMS},
+                                  n_estimators=5, random_state=seed)
+    clf.fit(X_train, y_train, validation_data=(X_val, y_val))
+    return clf, sum(member.n_epochs_ for member in clf.estimators_)
+
+
+class _ScaledMLP:
+    """MLPClassifier as in section 4: input scaled to [0, 1], the
+    validation share held out by its own early stopping."""
+
+    def __init__(self, clf):
+        self.clf = clf
+
+    def predict(self, X):
+        return self.clf.predict(X / 255.0)
+
+
+def fit_mlp(seed, X_train, y_train, X_val, y_val):
+    X = np.concatenate([X_train, X_val]) / 255.0
+    y = np.concatenate([y_train, y_val])
+    clf = MLPClassifier(early_stopping=True, validation_fraction=len(y_val) / len(y),
+                        n_iter_no_change=5, max_iter=MAX_EPOCHS, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    return _ScaledMLP(clf), clf.n_iter_
+
+
+MODELS = {
+    "standard": ("standard LeNet (study defaults)", _lenet({})),
+    "optimized": ("OPTIMIZED_PARAMS (study's model 2)", _lenet(OPTIMIZED_PARAMS)),
+    "best": ("BEST_PARAMS", _lenet(BEST_PARAMS)),
+    "ensemble": ("ensemble of 5 BEST_PARAMS", fit_ensemble),
+    "mlp": ("MLPClassifier (sklearn defaults + early stopping)", fit_mlp),
+}
+
+
+def _splits(args):
+    return {"sample": sample_split,
+            "fashion": lambda: fashion_split(args.fashion_train)}
+
+
+def screen(args):
+    """Validation accuracy of each candidate (the standard LeNet first)."""
+    candidates = {name: params for name, params in CANDIDATES.items()
+                  if not args.candidates or name.split(":")[0] in args.candidates}
+    candidates = {"standard LeNet": {}, **candidates}
+    print("| data | candidate | validation accuracy (mean ± std) | epochs | "
+          "fit s | fit time vs standard |")
+    print("|---|---|---|---|---|---|")
+    for data in args.data:
+        X_train, y_train, X_val, y_val, _, _ = _splits(args)[data]()
+        if args.screen_train:
+            n_val = args.screen_train * len(y_val) // len(y_train)
+            X_train, y_train = X_train[:args.screen_train], y_train[:args.screen_train]
+            X_val, y_val = X_val[:n_val], y_val[:n_val]
+        base_time = None
+        for name, params in candidates.items():
+            scores, epochs, times = [], [], []
+            for seed in range(args.seeds):
+                start = time.perf_counter()
+                clf, n_epochs = _lenet(params)(seed, X_train, y_train, X_val, y_val)
+                times.append(time.perf_counter() - start)
+                scores.append(np.mean(clf.predict(X_val) == y_val))
+                epochs.append(n_epochs)
+            fit_time = np.median(times)
+            base_time = base_time or fit_time
+            print(f"| {data} ({len(y_train)} / {len(y_val)}) | {name} | "
+                  f"{np.mean(scores):.4f} ± {np.std(scores):.4f} | "
+                  f"{round(np.mean(epochs))} | {fit_time:.1f} | "
+                  f"{fit_time / base_time:.2f} |", flush=True)
+
+
+def final(args):
+    """Test accuracy of the chosen models, seeds interleaved."""
+    print("| data | model | test accuracy (mean ± std) | epochs | fit s | "
+          "fit time vs standard LeNet |")
+    print("|---|---|---|---|---|---|")
+    for data in args.data:
+        X_train, y_train, X_val, y_val, X_test, y_test = _splits(args)[data]()
+        results = {key: ([], [], []) for key in args.models}
+        for seed in range(args.seeds):
+            # Seed by seed, so that a change of machine load hits every model.
+            for key in args.models:
+                if key == "ensemble" and seed >= args.ensemble_seeds:
+                    continue
+                scores, epochs, times = results[key]
+                start = time.perf_counter()
+                clf, n_epochs = MODELS[key][1](seed, X_train, y_train, X_val, y_val)
+                times.append(time.perf_counter() - start)
+                scores.append(np.mean(clf.predict(X_test) == y_test))
+                epochs.append(n_epochs)
+                if key == "ensemble":
+                    members = [np.mean(m.predict(X_test) == y_test)
+                               for m in clf.estimators_]
+                    print(f"<!-- {data} seed {seed}: ensemble {scores[-1]:.4f}, "
+                          f"members {np.round(members, 4).tolist()}, mean "
+                          f"{np.mean(members):.4f}, gain "
+                          f"{scores[-1] - np.mean(members):+.4f} -->", flush=True)
+        base = np.median(results["standard"][2]) if "standard" in results else None
+        for key, (scores, epochs, times) in results.items():
+            ratio = f"{np.median(times) / base:.2f}" if base else "n/a"
+            print(f"| {data} ({len(y_train)} train / {len(y_val)} val / "
+                  f"{len(y_test)} test) | {MODELS[key][0]} | {np.mean(scores):.4f} "
+                  f"± {np.std(scores):.4f} | {round(np.mean(epochs))} | "
+                  f"{np.median(times):.1f} | {ratio} |", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--screen", action="store_true",
+                        help="score CANDIDATES on the validation part")
+    parser.add_argument("--candidates", nargs="+",
+                        help="screen only these candidate letters (the "
+                             "standard LeNet is always screened first)")
+    parser.add_argument("--screen-train", type=int, default=None,
+                        help="screen on the first N training images")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--ensemble-seeds", type=int, default=3,
+                        help="fit the ensemble for the first N seeds only")
+    parser.add_argument("--fashion-train", type=int, default=12000)
+    parser.add_argument("--data", nargs="+", default=["sample", "fashion"],
+                        choices=["sample", "fashion"])
+    parser.add_argument("--models", nargs="+", default=list(MODELS),
+                        choices=list(MODELS))
+    args = parser.parse_args()
+    screen(args) if args.screen else final(args)
+
+
+if __name__ == "__main__":
+    main()
