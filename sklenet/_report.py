@@ -26,11 +26,18 @@ from . import _published
 from ._classifier import infer_image_shape
 from ._io import atomic_write
 from ._model import build_lenet
-from ._recipes import OPTIMIZED_PARAMS
-from ._reproduce import _STUDY_NAME, MODELS, PRESETS, frame_from_json
+from ._params import NETWORK_PARAMS
+from ._recipes import BEST_PARAMS, MODEL_TITLES, OPTIMIZED_PARAMS
+from ._reproduce import (
+    CONVERGENCE_SPLITS,
+    MODELS,
+    PRESETS,
+    STUDY_MODELS,
+    STUDY_NAME,
+    frame_from_json,
+)
 from ._search_space import STUDY_SEARCH_SPACE
 from ._storage import INTERRUPTED, open_storage, sqlite_url
-from .evaluation import _mean_std
 from .plotting import (
     plot_architecture,
     plot_confusion_matrix,
@@ -54,8 +61,20 @@ def _pm(mean, std, digits=4):
 
 
 def _model_name(model, settings):
-    name = _published.MODEL_NAMES[model]
+    name = MODEL_TITLES[model]
     return f"{name} of {settings.n_estimators}" if model == "ensemble" else name
+
+
+def _networks(model, settings):
+    """Networks one training of ``model`` trains."""
+    return settings.n_estimators if model == "ensemble" else 1
+
+
+def _capped(runs, model, settings):
+    """"none", or how many of the networks ``runs`` trained hit the epoch cap."""
+    hits = int(runs["epoch_cap_hits"].sum())
+    total = len(runs) * _networks(model, settings)
+    return "none" if hits == 0 else f"{hits} of {total} (cap {settings.epochs})"
 
 
 def _versions():
@@ -86,14 +105,16 @@ def _value(value):
 
 
 # ----------------------------------------------------------------- tables
+def _frame(results, step, name):
+    """The DataFrame ``name`` ("runs", "summary") of a cached step."""
+    return frame_from_json(results[step]["result"][name])
+
+
 def _summaries(results):
-    """model -> summary DataFrame of its repeated evaluation."""
-    return {
-        model: _mean_std(frame_from_json(
-            results[f"{model}_evaluation"]["result"]["runs"]
-        ).drop(columns="random_state"))
-        for model in MODELS
-    }
+    """model -> the summary that :func:`~sklenet.evaluation.repeated_evaluation`
+    returned for it."""
+    return {model: _frame(results, f"{model}_evaluation", "summary")
+            for model in MODELS}
 
 
 def _lowest_auc(aucs):
@@ -111,17 +132,21 @@ def accuracy_table(results, settings):
     summaries = _summaries(results)
     for model in MODELS:
         summary = summaries[model]
+        runs = _frame(results, f"{model}_evaluation", "runs")
         classes = results[f"{model}_evaluation"]["result"]["classes"]
         auc, label = _lowest_auc(_measured_aucs(summary, classes))
         rows.append({
             "model": _model_name(model, settings),
-            "source": f"measured ({settings.n_repeats} trainings)",
+            "source": f"measured ({len(runs)} trainings)",
             **{f"{split} accuracy": _pm(*summary.loc[f"{split}_accuracy"])
                for split in _SPLITS},
             "lowest per-class ROC AUC": f"{auc:.4f} (class {label})",
-            "epochs": f"{summary.loc['n_epochs', 'mean']:.1f}",
+            "epochs": f"{summary.loc['n_epochs', 'mean']:.0f}",
+            "stopped at the epoch cap": _capped(runs, model, settings),
             "fit time (s)": f"{summary.loc['fit_time', 'mean']:.0f}",
         })
+        if model not in STUDY_MODELS:
+            continue  # sklenet's own recipe: the study has no numbers for it
         published = dict(enumerate(_published.ROC_AUC[model]))
         auc, label = _lowest_auc(published)
         rows.append({
@@ -131,6 +156,7 @@ def accuracy_table(results, settings):
                for split in _SPLITS},
             "lowest per-class ROC AUC": f"{auc:g} (digit {label})",
             "epochs": "",
+            "stopped at the epoch cap": "",
             "fit time (s)": "",
         })
     return pd.DataFrame(rows)
@@ -145,7 +171,9 @@ def roc_auc_table(results, settings):
         measured = _measured_aucs(summaries[model], classes)
         name = _model_name(model, settings)
         table[f"{name}, measured"] = [f"{measured[label]:.4f}" for label in classes]
-        table[f"{_published.MODEL_NAMES[model]}, study"] = [
+        if model not in STUDY_MODELS:
+            continue
+        table[f"{MODEL_TITLES[model]}, study"] = [
             f"{_published.ROC_AUC[model][label]:g}"
             if isinstance(label, int) and 0 <= label < 10 else ""
             for label in classes
@@ -169,7 +197,9 @@ def search_summary(results):
     states = _trial_states(frame_from_json(result["trials"])).value_counts()
     counts = ", ".join(f"{count} {state}" for state, count in states.items())
     return (f"{sum(states)} trials ({counts}); best validation accuracy "
-            f"{result['best_score']:.4f}.")
+            f"{result['best_score']:.4f}. The first trial is the study's best "
+            "hyperparameters; each trial trains up to the epoch cap with early "
+            "stopping, and the median pruner stops unpromising ones.")
 
 
 def _trial_states(trials):
@@ -185,19 +215,23 @@ def _trial_states(trials):
 
 
 def learning_curve_table(results, settings):
+    """Train and test accuracy per training-set size, from the summaries that
+    :func:`~sklenet.evaluation.repeated_learning_curve` returned."""
     rows = []
     for model in MODELS:
-        runs = frame_from_json(results[f"{model}_learning_curve"]["result"]["runs"])
-        grouped = runs.groupby("train_size")
-        for size, group in grouped:
+        step = f"{model}_learning_curve"
+        runs, summary = _frame(results, step, "runs"), _frame(results, step, "summary")
+        for size, row in summary.iterrows():
+            trainings = runs[runs["train_size"] == size]
             rows.append({
                 "model": _model_name(model, settings),
                 "training images": size,
-                "train accuracy": _pm(group["train_accuracy"].mean(),
-                                      group["train_accuracy"].std(ddof=0)),
-                "test accuracy": _pm(group["test_accuracy"].mean(),
-                                     group["test_accuracy"].std(ddof=0)),
-                "trainings": len(group),
+                "train accuracy": _pm(row["train_accuracy_mean"],
+                                      row["train_accuracy_std"]),
+                "test accuracy": _pm(row["test_accuracy_mean"],
+                                     row["test_accuracy_std"]),
+                "trainings": len(trainings),
+                "stopped at the epoch cap": _capped(trainings, model, settings),
             })
     return pd.DataFrame(rows)
 
@@ -209,43 +243,79 @@ def convergence_table(results, settings):
         epochs = [len(history["loss"]) for history in result["histories"]]
         best = [int(np.argmax(history["val_accuracy"])) + 1
                 for history in result["histories"]]
+        capped = sum(n >= settings.epochs for n in epochs)
         rows.append({
             "model": _model_name(model, settings),
             "epochs trained": ", ".join(map(str, epochs)),
             "best epoch": ", ".join(map(str, best)),
+            "stopped at the epoch cap": "none" if not capped else
+            f"{capped} of {len(epochs)} (cap {settings.epochs})",
             "validation accuracy": f"{result['validation_accuracy']:.4f}",
         })
     return pd.DataFrame(rows)
 
 
+def _preset_settings(settings):
+    """What ``settings`` does, in the words of the settings table."""
+    return {
+        "images used": ("all" if settings.max_samples is None
+                        else f"at most {settings.max_samples:,}"),
+        "repeats per model": settings.n_repeats,
+        "search trials": settings.n_trials,
+        "ensemble members": settings.n_estimators,
+        "learning-curve trainings per size": settings.learning_curve_repeats,
+        "learning-curve sizes": ", ".join(
+            f"{size:g}" for size in settings.learning_curve_sizes)
+        + " of the training part",
+        "max epochs": settings.epochs,
+        "early-stopping patience": "5 (10 for learning curves)",
+        "convergence curves": CONVERGENCE_SPLITS[settings.convergence_split],
+        "random_state": settings.random_state,
+    }
+
+
 def settings_table(reproduction, preset):
-    s = reproduction.settings
+    """The settings of this run, of every preset and of the study."""
     description = reproduction.description()
     train, val, test = description["evaluation_split"]
     deploy, deploy_val = description["deployment_split"]
-    measured = {
+    this_run = f"this run (preset {preset})"
+    data = {
         "data": f"{reproduction.data_name}, {description['n_samples']:,} images",
         "evaluation split": f"{train:,} / {val:,} / {test:,}",
         "deployment split": f"{deploy:,} / {deploy_val:,}",
-        "repeats per model": s.n_repeats,
-        "search trials": s.n_trials,
-        "ensemble members": s.n_estimators,
-        "learning-curve trainings per size": s.learning_curve_repeats,
-        "max epochs": s.epochs,
-        "early-stopping patience": "5 (10 for learning curves)",
     }
-    rows = [{"setting": name, f"this run (preset {preset})": str(value),
-             "study": str(_published.SETTINGS[name])}
-            for name, value in measured.items()]
-    rows += [
-        {"setting": "learning-curve sizes",
-         f"this run (preset {preset})": ", ".join(
-             f"{size:g}" for size in s.learning_curve_sizes) + " of the training part",
-         "study": "not published"},
-        {"setting": "random_state", f"this run (preset {preset})": str(s.random_state),
-         "study": "not published"},
-    ]
-    return pd.DataFrame(rows)
+    rows = [{"setting": name, this_run: value, "study": _published.SETTINGS[name]}
+            for name, value in data.items()]
+    presets = {name: _preset_settings(settings) for name, settings in PRESETS.items()}
+    for name, value in _preset_settings(reproduction.settings).items():
+        rows.append({"setting": name, this_run: value,
+                     **{f"preset {preset_name}": described[name]
+                        for preset_name, described in presets.items()},
+                     "study": _published.SETTINGS[name]})
+    columns = ["setting", this_run, *(f"preset {name}" for name in PRESETS), "study"]
+    return pd.DataFrame(rows, columns=columns).fillna("").astype(str)
+
+
+def capped_trainings(results, settings):
+    """[(step, networks at the epoch cap, networks trained)] of every step
+    with a network that trained to its epoch cap instead of stopping early."""
+    counts = []
+    for model in MODELS:
+        for kind in ("evaluation", "learning_curve"):
+            runs = _frame(results, f"{model}_{kind}", "runs")
+            counts.append((f"{model}_{kind}", int(runs["epoch_cap_hits"].sum()),
+                           len(runs) * _networks(model, settings)))
+        if settings.convergence_split == "deployment":  # else the evaluation's
+            epochs = [len(history["loss"]) for history in
+                      results[f"{model}_convergence"]["result"]["histories"]]
+            counts.append((f"{model}_convergence",
+                           sum(n >= settings.epochs for n in epochs), len(epochs)))
+    trials = frame_from_json(results["search"]["result"]["trials"])
+    if "user_attrs_n_epochs" in trials:
+        epochs = trials["user_attrs_n_epochs"].dropna()
+        counts.append(("search", int((epochs >= settings.epochs).sum()), len(epochs)))
+    return [count for count in counts if count[1]]
 
 
 def timing_table(results, total):
@@ -287,12 +357,17 @@ def _figures(reproduction, results, folder):
     classes = results["standard_evaluation"]["result"]["classes"]
     shape = infer_image_shape(reproduction.X.shape[1])
     best = results["search"]["result"]["best_params"]
+    network = {name: BEST_PARAMS[name] for name in NETWORK_PARAMS
+               if name in BEST_PARAMS}
     draw("Architecture (figure 1)", [
         ("standard LeNet", "architecture_standard",
          lambda: _architecture(build_lenet(shape, len(classes)), "standard LeNet")),
         ("optimized LeNet (best found)", "architecture_optimized",
          lambda: _architecture(build_lenet(shape, len(classes), **best),
                                "optimized LeNet (best found)")),
+        (names["best"], "architecture_best",
+         lambda: _architecture(build_lenet(shape, len(classes), **network),
+                               names["best"])),
     ])
     draw("Learning curves (figures 2, 7, 9)", [
         (names[model], f"learning_curve_{model}",
@@ -300,7 +375,8 @@ def _figures(reproduction, results, folder):
              results[f"{model}_learning_curve"]["result"]["runs"])), names[model]))
         for model in MODELS
     ])
-    draw("Convergence on the deployment split (figures 3, 8, 10)", [
+    draw(f"Convergence: {CONVERGENCE_SPLITS[settings.convergence_split]} "
+         "(figures 3, 8, 10)", [
         (names[model], f"convergence_{model}",
          lambda model=model: _titled(plot_convergence(
              results[f"{model}_convergence"]["result"]["histories"]), names[model]))
@@ -325,7 +401,7 @@ def _figures(reproduction, results, folder):
         for model in MODELS
     ])
     study = optuna.load_study(
-        study_name=_STUDY_NAME,
+        study_name=STUDY_NAME,
         storage=open_storage(sqlite_url(reproduction.out / "search.db")),
     )
     draw("Optuna search (figure 4)", [
@@ -378,6 +454,8 @@ def _export(results, tables, folder):
         evaluation = results[f"{model}_evaluation"]["result"]
         runs = frame_from_json(evaluation["runs"])
         atomic_write(folder / f"{model}_evaluation_runs.csv", runs.to_csv())
+        atomic_write(folder / f"{model}_evaluation_summary.csv",
+                     frame_from_json(evaluation["summary"]).to_csv())
         proba = pd.DataFrame(evaluation["test_proba"],
                              columns=[f"proba_{c}" for c in evaluation["classes"]])
         proba.insert(0, "y_true", evaluation["y_test"])
@@ -407,10 +485,24 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left;
          font-variant-numeric: tabular-nums; }
 th { background: #f0f0f0; }
 .note { background: #fff6d9; border-left: 4px solid #e0b000; padding: 0.5em 1em; }
+.warning { background: #fde2e1; border-left: 4px solid #c0392b; padding: 0.5em 1em; }
 .figures { display: grid; gap: 1em;
            grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); }
 figure { margin: 0; } figure img { max-width: 100%; }
 """
+
+
+def _cap_warning(results, settings):
+    """The warning that some trainings stopped at their epoch cap, or None."""
+    capped = capped_trainings(results, settings)
+    if not capped:
+        return None
+    where = "; ".join(f"{step.replace('_', ' ')}: {hits} of {total}"
+                      for step, hits, total in capped)
+    return (f"Warning: some trainings stopped at the epoch cap (epochs="
+            f"{settings.epochs}) instead of by early stopping ({where}). Their "
+            "accuracies measure the cap, not the model; raise --epochs to let them "
+            "converge.")
 
 
 def _note(reproduction, preset):
@@ -430,7 +522,9 @@ def _note(reproduction, preset):
     return (f"Preset {preset!r} with {' and '.join(reasons)}: expect lower "
             "accuracies and wider spreads than the study's. "
             "sklenet reproduce --preset full --data train.csv runs the study's "
-            "protocol on Kaggle's train.csv.")
+            "protocol on Kaggle's train.csv. "
+            f"{MODEL_TITLES['best']!r} is sklenet's own recipe, not part of the "
+            "study: the study has no numbers for it.")
 
 
 def write_report(reproduction, results, preset, total_seconds):
@@ -459,8 +553,13 @@ def write_report(reproduction, results, preset, total_seconds):
         "title": "sklenet: the LeNet digit study, reproduced",
         "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": " ".join(["sklenet", *sys.argv[1:]]) if sys.argv else "sklenet",
+        "warning": _cap_warning(results, settings),
         "note": _note(reproduction, preset),
         "search_summary": search_summary(results),
+        "convergence_text": "Train and validation accuracy per epoch of "
+        f"{CONVERGENCE_SPLITS[settings.convergence_split]}, for the ensemble of "
+        "each member; the best epoch is the one whose weights early stopping "
+        "restored.",
     }
     atomic_write(out / "report.md", _markdown(tables, sections, context))
     atomic_write(out / "report.html", _html(tables, sections, context, out / "figures"))
@@ -475,7 +574,7 @@ _SECTIONS = (
     ("Hyperparameter search", "search", "search_summary"),
     ("Learning curves", "learning_curves",
      "Early-stopping patience 10; each repeat draws a new train/test split."),
-    ("Convergence on the deployment split (70/30)", "convergence", None),
+    ("Convergence", "convergence", "convergence_text"),
 )
 _APPENDIX = (("Settings", "settings"), ("Library versions", "versions"),
              ("Time per step", "timings"))
@@ -484,8 +583,9 @@ _APPENDIX = (("Settings", "settings"), ("Library versions", "versions"),
 def _markdown(tables, sections, context):
     lines = [f"# {context['title']}", "",
              f"Created {context['created']} by `{context['command']}`.", ""]
-    if context["note"]:
-        lines += [f"> {context['note']}", ""]
+    for key in ("warning", "note"):
+        if context[key]:
+            lines += [f"> {context[key]}", ""]
     for heading, name, text in _SECTIONS:
         lines += [f"## {heading}", ""]
         if text:
@@ -506,8 +606,9 @@ def _html(tables, sections, context, figures):
     body = [f"<h1>{e(context['title'])}</h1>",
             f"<p>Created {e(context['created'])} by "
             f"<code>{e(context['command'])}</code>.</p>"]
-    if context["note"]:
-        body.append(f'<p class="note">{e(context["note"])}</p>')
+    for key in ("warning", "note"):
+        if context[key]:
+            body.append(f'<p class="{key}">{e(context[key])}</p>')
     for heading, name, text in _SECTIONS:
         body.append(f"<h2>{e(heading)}</h2>")
         if text:

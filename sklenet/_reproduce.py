@@ -3,7 +3,8 @@
 The steps are those of the study: repeated evaluation of the standard LeNet,
 the Optuna search, repeated evaluation of the optimised LeNet and of the
 ensemble, their learning curves and their convergence curves on the
-deployment split. Each step stores its result in ``OUT/cache/<step>.json``
+deployment split; and the same for sklenet's own recipe, "best", which is not
+part of the study. Each step stores its result in ``OUT/cache/<step>.json``
 (written atomically) and is skipped when that file exists, so an
 interrupted run continues where it stopped; the Optuna study lives in
 ``OUT/search.db`` and resumes trial by trial. The report is rebuilt from the
@@ -14,6 +15,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -23,8 +25,8 @@ import pandas as pd
 from optuna.trial import TrialState
 from sklearn.model_selection import train_test_split
 
-from ._classifier import LeNetClassifier
 from ._io import atomic_write
+from ._recipes import OPTIMIZED_PARAMS, make_estimator
 from ._search import LeNetSearchCV
 from ._storage import fail_interrupted_trials, open_storage, sqlite_url
 from .evaluation import (
@@ -38,7 +40,13 @@ from .persistence import save
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """What a run of the study does; a preset is one of these."""
+    """What a run of the study does; a preset is one of these.
+
+    ``convergence_split`` is where the convergence curves come from:
+    "deployment" trains every model once more on the 70/30 deployment split
+    (the study's protocol), "evaluation" plots the first evaluation training
+    of each model instead, which saves those trainings.
+    """
 
     n_repeats: int
     n_trials: int
@@ -48,7 +56,20 @@ class Settings:
     epochs: int
     max_samples: int | None = None
     random_state: int = 0
+    convergence_split: str = "deployment"
 
+    def __post_init__(self):
+        if self.convergence_split not in CONVERGENCE_SPLITS:
+            raise ValueError(
+                f"convergence_split={self.convergence_split!r} is not one of "
+                f"{list(CONVERGENCE_SPLITS)}.")
+
+
+#: convergence_split -> how the report describes it.
+CONVERGENCE_SPLITS = {
+    "deployment": "a training on the deployment split (70/30)",
+    "evaluation": "the first evaluation training (60/20/20 split)",
+}
 
 PRESETS = {
     # The study's protocol (SPEC): hours to days on a CPU.
@@ -56,20 +77,31 @@ PRESETS = {
                      learning_curve_repeats=20,
                      learning_curve_sizes=(0.1, 0.325, 0.55, 0.775, 1.0),
                      epochs=100),
-    # Every step, scaled to about 10 minutes on the 5,000-digit sample and
-    # 2 CPU cores.
-    "quick": Settings(n_repeats=2, n_trials=6, n_estimators=2,
-                      learning_curve_repeats=2,
-                      learning_curve_sizes=(0.1, 0.4, 1.0),
-                      epochs=10),
-    # A smoke test of the pipeline in seconds (the command-line tests).
+    # Every step on the 5,000-digit sample in under 10 minutes on 2 idle CPU
+    # cores, every training ended by early stopping: the study's epoch cap, so
+    # fewer trainings instead (2 repeats train in parallel on 2 cores). The
+    # smallest learning-curve size stays large enough (1,200 images) for a
+    # converged LeNet, and 3 members let the ensemble beat its members.
+    "quick": Settings(n_repeats=2, n_trials=4, n_estimators=3,
+                      learning_curve_repeats=1,
+                      learning_curve_sizes=(0.4, 1.0),
+                      epochs=100, convergence_split="evaluation"),
+    # A smoke test of the pipeline in seconds (the command-line tests); its
+    # one-epoch trainings all stop at their cap.
     "tiny": Settings(n_repeats=1, n_trials=1, n_estimators=1,
                      learning_curve_repeats=1, learning_curve_sizes=(0.5, 1.0),
                      epochs=1, max_samples=500),
 }
 
-MODELS = ("standard", "optimized", "ensemble")
-_STUDY_NAME = "sklenet-reproduce"
+#: The study's three models, then sklenet's own recipe (not in the study).
+STUDY_MODELS = ("standard", "optimized", "ensemble")
+MODELS = (*STUDY_MODELS, "best")
+#: The Optuna study's name in ``OUT/search.db``.
+STUDY_NAME = "sklenet-reproduce"
+_STUDY_NAME = STUDY_NAME  # the name tests/test_cli.py still imports
+#: Version of what the cache holds; caches of another version are refused.
+CACHE_FORMAT = 2
+_LOGGER = logging.getLogger(__name__)
 _LEARNING_CURVE_PATIENCE = 10  # the study's; 5 elsewhere (LeNet's default)
 
 
@@ -137,6 +169,7 @@ class Reproduction:
     def description(self):
         """The settings and data that the cached results belong to."""
         return {
+            "cache_format": CACHE_FORMAT,
             "settings": dataclasses.asdict(self.settings),
             "data": self.data_name,
             "data_sha256": self.data_sha256,
@@ -151,6 +184,13 @@ class Reproduction:
         if not path.exists():
             return
         cached = json.loads(path.read_text())
+        if cached.get("cache_format") != CACHE_FORMAT:
+            raise ValueError(
+                f"{self.out} holds the results of another sklenet version (cache "
+                f"format {cached.get('cache_format', 1)}, this version writes "
+                f"{CACHE_FORMAT}). Use another --out folder, or delete this one "
+                "to start over."
+            )
         cached["settings"]["learning_curve_sizes"] = tuple(
             cached["settings"]["learning_curve_sizes"])
         current = self.description()
@@ -191,18 +231,24 @@ class Reproduction:
                   lambda: self._evaluation("optimized")),
                  ("ensemble_evaluation",
                   f"ensemble of {s.n_estimators}, {evaluations}",
-                  lambda: self._evaluation("ensemble"))]
+                  lambda: self._evaluation("ensemble")),
+                 ("best_evaluation", f"sklenet best, {evaluations}",
+                  lambda: self._evaluation("best"))]
         for model in MODELS:
             steps.append((f"{model}_learning_curve", f"{model} learning curve, {curve}",
                           lambda model=model: self._learning_curve(model)))
         for model in MODELS:
             steps.append((f"{model}_convergence",
-                          f"{model} convergence, deployment split",
+                          f"{model} convergence, {s.convergence_split} split",
                           lambda model=model: self._convergence(model)))
         return steps
 
-    def run(self, log=print):
-        """Run the steps that are not cached yet; return {step: cached entry}."""
+    def run(self, log=_LOGGER.info):
+        """Run the steps that are not cached yet; return {step: cached entry}.
+
+        ``log`` receives one line per step (by default the ``sklenet._reproduce``
+        logger, at INFO level).
+        """
         self.cache.mkdir(parents=True, exist_ok=True)
         self.check_cache()
         atomic_write(self.cache / "run.json", json.dumps(self.description(), indent=1))
@@ -225,20 +271,21 @@ class Reproduction:
         return results
 
     def estimator(self, model):
-        """An unfitted estimator of ``model`` ("standard", "optimized",
-        "ensemble") with the run's settings."""
-        params = {"epochs": self.settings.epochs}
-        if model != "standard":
-            params.update(self.load("search")["result"]["best_params"])
-        if model == "ensemble":
-            from ._ensemble import LeNetEnsembleClassifier
+        """An unfitted estimator of ``model`` (one of :data:`MODELS`) with the
+        run's settings; "optimized" and "ensemble" get the search's best
+        parameters."""
+        searched = model in ("optimized", "ensemble")
+        return make_estimator(
+            model, self.load("search")["result"]["best_params"] if searched else None,
+            n_estimators=self.settings.n_estimators, epochs=self.settings.epochs)
 
-            return LeNetEnsembleClassifier(n_estimators=self.settings.n_estimators,
-                                           **params)
-        return LeNetClassifier(**params)
+    def _save_model(self, estimator, model):
+        models = self.out / "models"
+        models.mkdir(exist_ok=True)
+        save(estimator, models / f"{model}.sklenet")
 
     def _evaluation(self, model):
-        runs, _, estimators = repeated_evaluation(
+        runs, summary, estimators = repeated_evaluation(
             self.estimator(model), self.X_train, self.y_train, self.X_test,
             self.y_test, validation_data=(self.X_val, self.y_val),
             n_repeats=self.settings.n_repeats,
@@ -246,20 +293,26 @@ class Reproduction:
             return_estimator=True, verbose=1,
         )
         first = estimators[0]
+        if self.settings.convergence_split == "evaluation":
+            # The convergence step plots this training and keeps its model.
+            self._save_model(first, model)
         return {
             "runs": _frame_to_json(runs),
+            "summary": _frame_to_json(summary),
             "classes": first.classes_.tolist(),
             "y_test": self.y_test.tolist(),
             "test_proba": np.round(first.predict_proba(self.X_test), 6).tolist(),
+            "histories": _histories(first),
+            "validation_accuracy": float(runs["validation_accuracy"].iloc[0]),
         }
 
     def _search(self):
         storage = open_storage(sqlite_url(self.out / "search.db"))
         # Runs are one process at a time: a trial still running now is one
         # that a killed run left behind.
-        fail_interrupted_trials(storage, _STUDY_NAME)
+        fail_interrupted_trials(storage, STUDY_NAME)
         try:
-            study = optuna.load_study(study_name=_STUDY_NAME, storage=storage)
+            study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
         except KeyError:
             study = None
         trials = [] if study is None else study.get_trials(deepcopy=False)
@@ -268,12 +321,19 @@ class Reproduction:
             trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
             for trial in trials)
         completed = any(trial.state == TrialState.COMPLETE for trial in trials)
+        if study is None:
+            # The search starts from the study's best hyperparameters: with the
+            # few trials of a quick run, random draws alone (TPE's first ten)
+            # can leave a weak optimum for the optimised LeNet and ensemble.
+            study = optuna.create_study(storage=storage, study_name=STUDY_NAME,
+                                        direction="maximize")
+            study.enqueue_trial(OPTIMIZED_PARAMS)
         if n_missing > 0 or not completed:  # a best trial needs a completed one
             study = LeNetSearchCV(
-                LeNetClassifier(epochs=self.settings.epochs,
-                                random_state=self.settings.random_state),
+                make_estimator("standard", epochs=self.settings.epochs,
+                               random_state=self.settings.random_state),
                 n_trials=max(n_missing, 1), storage=storage,
-                study_name=_STUDY_NAME, random_state=self.settings.random_state,
+                study_name=STUDY_NAME, random_state=self.settings.random_state,
                 refit=False, show_progress_bar=True,
             ).fit(self.X_train, self.y_train,
                   validation_data=(self.X_val, self.y_val)).study_
@@ -289,7 +349,7 @@ class Reproduction:
     def _learning_curve(self, model):
         X = np.concatenate([self.X_train, self.X_test])
         y = np.concatenate([self.y_train, self.y_test])
-        runs, _ = repeated_learning_curve(
+        runs, summary = repeated_learning_curve(
             self.estimator(model), X, y,
             train_sizes=self.settings.learning_curve_sizes,
             n_repeats=self.settings.learning_curve_repeats,
@@ -297,21 +357,28 @@ class Reproduction:
             n_iter_no_change=_LEARNING_CURVE_PATIENCE,
             random_state=self.settings.random_state, n_jobs=self.n_jobs, verbose=1,
         )
-        return {"runs": _frame_to_json(runs)}
+        return {"runs": _frame_to_json(runs), "summary": _frame_to_json(summary)}
 
     def _convergence(self, model):
+        if self.settings.convergence_split == "evaluation":
+            evaluation = self.load(f"{model}_evaluation")["result"]
+            return {"histories": evaluation["histories"],
+                    "validation_accuracy": evaluation["validation_accuracy"]}
         estimator = self.estimator(model).set_params(
             random_state=self.settings.random_state)
         if model == "ensemble":
             estimator.set_params(n_jobs=self.n_jobs)
         estimator.fit(self.X_deploy, self.y_deploy,
                       validation_data=(self.X_deploy_val, self.y_deploy_val))
-        members = getattr(estimator, "estimators_", [estimator])
-        models = self.out / "models"
-        models.mkdir(exist_ok=True)
-        save(estimator, models / f"{model}.sklenet")
+        self._save_model(estimator, model)
         return {
-            "histories": [member.history_ for member in members],
+            "histories": _histories(estimator),
             "validation_accuracy": estimator.score(self.X_deploy_val,
                                                    self.y_deploy_val),
         }
+
+
+def _histories(estimator):
+    """The per-epoch history of each network: one, or each ensemble member's."""
+    return [member.history_ for member in getattr(estimator, "estimators_",
+                                                  [estimator])]

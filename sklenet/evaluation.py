@@ -12,11 +12,12 @@
 
 Each returns pandas DataFrames: one row per training and a summary of means
 and standard deviations (NumPy's ``ddof=0``). The seed of repeat ``i`` is
-derived from ``random_state`` with :class:`numpy.random.SeedSequence`, so an
-int ``random_state`` makes a whole experiment reproducible.
+child ``i`` of ``random_state``'s :class:`numpy.random.SeedSequence` (the
+scheme that seeds ensemble members), so an int ``random_state`` makes a whole
+experiment reproducible. Every row records the epochs trained and how many
+networks stopped at their epoch cap instead of by early stopping.
 """
 
-import inspect
 import math
 import time
 from numbers import Integral, Real
@@ -26,14 +27,12 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, roc_auc_score
-from sklearn.model_selection import (
-    StratifiedShuffleSplit,
-    learning_curve,
-    train_test_split,
-)
+from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import has_fit_parameter, indexable
 from tqdm.auto import tqdm
 
-from ._base import _SEED_BOUND, derive_seed
+from ._base import spawn_seeds
 
 __all__ = [
     "deployment_split",
@@ -164,10 +163,7 @@ def _repeat_seeds(random_state, n_repeats):
         n_repeats < 1
     ):
         raise ValueError(f"n_repeats={n_repeats!r} must be a positive int.")
-    states = np.random.SeedSequence(derive_seed(random_state)).generate_state(
-        n_repeats, dtype=np.uint64
-    )
-    return [int(state % _SEED_BOUND) for state in states]
+    return spawn_seeds(random_state, n_repeats)
 
 
 def _seeded_clone(estimator, seed, **params):
@@ -182,9 +178,7 @@ def _seeded_clone(estimator, seed, **params):
 
 def _validation_fit_params(estimator, validation_data):
     """``{"validation_data": ...}`` for estimators whose ``fit`` takes it."""
-    if validation_data is None:
-        return {}
-    if "validation_data" not in inspect.signature(estimator.fit).parameters:
+    if validation_data is None or not has_fit_parameter(estimator, "validation_data"):
         return {}
     X_val, y_val = validation_data
     return {"validation_data": (X_val, y_val)}
@@ -250,26 +244,37 @@ def split_scores(estimator, X, y):
 
 
 def _epochs_run(estimator):
-    """Epochs trained: ``n_epochs_``, the members' mean for an ensemble, or NaN."""
-    if hasattr(estimator, "n_epochs_"):
-        return estimator.n_epochs_
-    members = getattr(estimator, "estimators_", [])
-    epochs = [member.n_epochs_ for member in members if hasattr(member, "n_epochs_")]
-    return float(np.mean(epochs)) if epochs and len(epochs) == len(members) else np.nan
+    """``(n_epochs, epoch_cap_hits)`` of a fitted estimator.
+
+    ``n_epochs`` is ``n_epochs_`` (the members' mean for an ensemble) and
+    ``epoch_cap_hits`` the number of networks that trained for their whole
+    ``epochs`` cap, so that early stopping never ended them: their accuracy
+    measures the cap rather than the model. Both are NaN for estimators that
+    do not train by epochs.
+    """
+    networks = ([estimator] if hasattr(estimator, "n_epochs_")
+                else list(getattr(estimator, "estimators_", [])))
+    if not networks or not all(hasattr(net, "n_epochs_") for net in networks):
+        return np.nan, np.nan
+    epochs = [net.n_epochs_ for net in networks]
+    n_epochs = epochs[0] if len(epochs) == 1 else float(np.mean(epochs))
+    if not all(isinstance(getattr(net, "epochs", None), Integral) for net in networks):
+        return n_epochs, np.nan
+    return n_epochs, sum(net.n_epochs_ >= net.epochs for net in networks)
 
 
-def _fit_and_evaluate(estimator, seed, X, y, fit_params, datasets):
+def _fit_and_evaluate(estimator, seed, X, y, fit_params, datasets,
+                      return_estimator=True):
+    """Fit ``estimator``; return its row of scores on ``datasets`` and, if
+    asked, the fitted estimator (else None: joblib need not send it back)."""
     start = time.perf_counter()
     estimator.fit(X, y, **fit_params)
-    row = {
-        "random_state": seed,
-        "fit_time": time.perf_counter() - start,
-        "n_epochs": _epochs_run(estimator),
-    }
+    row = {"random_state": seed, "fit_time": time.perf_counter() - start}
+    row["n_epochs"], row["epoch_cap_hits"] = _epochs_run(estimator)
     for name, (X_split, y_split) in datasets.items():
         scores = split_scores(estimator, X_split, y_split)
         row.update({f"{name}_{metric}": value for metric, value in scores.items()})
-    return row, estimator
+    return row, estimator if return_estimator else None
 
 
 def repeated_evaluation(
@@ -324,7 +329,9 @@ def repeated_evaluation(
     runs : DataFrame
         One row per run (index ``repeat``): ``random_state``, ``fit_time``
         (seconds), ``n_epochs`` (epochs trained, the members' mean for an
-        ensemble, NaN for estimators without epochs), and for each split
+        ensemble), ``epoch_cap_hits`` (networks that trained for their whole
+        ``epochs`` cap instead of stopping early; both NaN for estimators
+        without epochs), and for each split
         ``train``, ``validation`` (if given) and ``test``:
         ``<split>_accuracy`` and ``<split>_roc_auc_<class>``, the one-vs-rest
         ROC AUC of each class (:func:`~sklearn.metrics.roc_auc_score`).
@@ -353,7 +360,7 @@ def repeated_evaluation(
     ...     KNeighborsClassifier(), X_train, y_train, X_test, y_test,
     ...     validation_data=(X_val, y_val), n_repeats=2, random_state=0)
     >>> runs.shape
-    (2, 36)
+    (2, 37)
     >>> summary.loc["test_accuracy", "mean"] > 0.7
     np.True_
     """
@@ -366,7 +373,7 @@ def repeated_evaluation(
     jobs = (
         delayed(_fit_and_evaluate)(
             _seeded_clone(estimator, seed), seed, X_train, y_train, fit_params,
-            datasets,
+            datasets, return_estimator,
         )
         for seed in seeds
     )
@@ -380,21 +387,41 @@ def repeated_evaluation(
 
 
 # ------------------------------------------------- repeated learning curve
-def _learning_curve_repeat(estimator, X, y, train_sizes, test_size, seed,
-                           fit_params):
-    """One repeat: sklearn's learning curve on a new stratified split."""
-    sizes, train_scores, test_scores, fit_times, _ = learning_curve(
-        estimator, X, y, train_sizes=train_sizes,
-        cv=StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed),
-        scoring="accuracy", error_score="raise", return_times=True,
-        params=fit_params,
-    )
-    return [
-        {"train_size": int(size), "train_accuracy": train_score,
-         "test_accuracy": test_score, "fit_time": fit_time, "random_state": seed}
-        for size, train_score, test_score, fit_time in zip(
-            sizes, train_scores[:, 0], test_scores[:, 0], fit_times[:, 0])
-    ]
+def _absolute_train_sizes(train_sizes, n_max):
+    """Distinct training-set sizes in samples, as sklearn's ``learning_curve``
+    reads ``train_sizes``: floats are shares of ``n_max`` (rounded down),
+    ints numbers of samples."""
+    sizes = np.asarray(train_sizes)
+    if sizes.ndim != 1 or sizes.size == 0:
+        raise ValueError(f"train_sizes={train_sizes!r} must be a non-empty list.")
+    if np.issubdtype(sizes.dtype, np.floating):
+        if sizes.min() <= 0 or sizes.max() > 1:
+            raise ValueError(
+                f"train_sizes={train_sizes!r}: shares must be in (0, 1].")
+        sizes = np.clip(np.floor(sizes * n_max).astype(int), 1, n_max)
+    elif sizes.min() < 1 or sizes.max() > n_max:
+        raise ValueError(
+            f"train_sizes={train_sizes!r}: numbers of samples must be between 1 "
+            f"and the {n_max} samples of the training part.")
+    return sorted({int(size) for size in sizes})
+
+
+def _learning_curve_jobs(estimator, X, y, train_sizes, test_size, seeds, fit_params):
+    """One job per (repeat, size), so that parallel workers share every size of
+    every repeat: each repeat draws a stratified train/test split with its
+    seed, as sklearn's ``learning_curve`` does, and a size trains on the first
+    ``size`` samples of the shuffled training part."""
+    for repeat, seed in enumerate(seeds):
+        train, test = next(StratifiedShuffleSplit(
+            n_splits=1, test_size=test_size, random_state=seed).split(X, y))
+        test_set = (_safe_indexing(X, test), _safe_indexing(y, test))
+        for size in _absolute_train_sizes(train_sizes, len(train)):
+            subset = train[:size]
+            X_train, y_train = _safe_indexing(X, subset), _safe_indexing(y, subset)
+            yield repeat, size, delayed(_fit_and_evaluate)(
+                estimator(seed), seed, X_train, y_train, fit_params,
+                {"train": (X_train, y_train), "test": test_set}, False,
+            )
 
 
 def repeated_learning_curve(
@@ -444,16 +471,18 @@ def repeated_learning_curve(
     random_state : int, RandomState instance or None, default=None
         Seeds the splits and the estimators.
     n_jobs : int or None, default=None
-        Repeats trained in parallel by joblib (None: one at a time).
+        Trainings (every size of every repeat) run in parallel by joblib
+        (None: one at a time).
     verbose : int, default=0
-        If positive, show a tqdm progress bar over the repeats.
+        If positive, show a tqdm progress bar over the trainings.
 
     Returns
     -------
     runs : DataFrame
         One row per training: ``repeat``, ``train_size`` (samples),
-        ``train_accuracy``, ``test_accuracy``, ``fit_time`` (seconds) and
-        ``random_state``.
+        ``train_accuracy``, ``test_accuracy``, ``fit_time`` (seconds),
+        ``n_epochs``, ``epoch_cap_hits`` (as in :func:`repeated_evaluation`)
+        and ``random_state``.
     summary : DataFrame
         Indexed by ``train_size``: ``train_accuracy_mean``,
         ``train_accuracy_std``, ``test_accuracy_mean`` and
@@ -481,18 +510,17 @@ def repeated_learning_curve(
     seeds = _repeat_seeds(random_state, n_repeats)
     params = {} if n_iter_no_change is None else {"n_iter_no_change": n_iter_no_change}
     fit_params = _validation_fit_params(estimator, validation_data)
-    jobs = (
-        delayed(_learning_curve_repeat)(
-            _seeded_clone(estimator, seed, **params), X, y, train_sizes, test_size,
-            seed, fit_params,
-        )
-        for seed in seeds
-    )
-    results = _parallel(jobs, n_jobs, n_repeats,
+    X, y = indexable(X, y)
+    repeats, sizes, jobs = zip(*_learning_curve_jobs(
+        lambda seed: _seeded_clone(estimator, seed, **params), X, y, train_sizes,
+        test_size, seeds, fit_params))
+    results = _parallel(jobs, n_jobs, len(jobs),
                         f"{type(estimator).__name__} learning curve", verbose)
-    rows = [{"repeat": repeat, **row}
-            for repeat, repeat_rows in enumerate(results) for row in repeat_rows]
-    runs = pd.DataFrame(rows)
+    runs = pd.DataFrame([row for row, _ in results], columns=[
+        "train_accuracy", "test_accuracy", "fit_time", "n_epochs", "epoch_cap_hits",
+        "random_state"])
+    runs.insert(0, "train_size", sizes)
+    runs.insert(0, "repeat", repeats)
     grouped = runs.groupby("train_size")
     summary = pd.DataFrame({
         f"{metric}_{stat}": column

@@ -9,6 +9,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.tree import DecisionTreeClassifier
 
 from sklenet import LeNetClassifier
+from sklenet._base import spawn_seeds
 from sklenet.evaluation import (
     deployment_split,
     evaluation_split,
@@ -42,6 +43,29 @@ class _RecordingTree(DecisionTreeClassifier):
         self.validation_sizes_ = None if validation_data is None else len(
             validation_data[1])
         return super().fit(X, y)
+
+
+class _EpochTree(DecisionTreeClassifier):
+    """A tree that reports epochs as a network does: it "trains" for
+    ``min(epochs, stops_at)`` epochs, so ``stops_at >= epochs`` hits the cap."""
+
+    def __init__(self, *, epochs=3, stops_at=2, random_state=None):
+        super().__init__(max_depth=2, random_state=random_state)
+        self.epochs = epochs
+        self.stops_at = stops_at
+
+    def fit(self, X, y):
+        self.n_epochs_ = min(self.epochs, self.stops_at)
+        return super().fit(X, y)
+
+
+class _EpochForest(_EpochTree):
+    """Members with their own epochs, as LeNetEnsembleClassifier's."""
+
+    def fit(self, X, y):
+        self.estimators_ = [_EpochTree(epochs=self.epochs, stops_at=stops_at).fit(X, y)
+                            for stops_at in (self.stops_at, self.epochs)]
+        return DecisionTreeClassifier.fit(self, X, y)
 
 
 class _RecordingSGD(SGDClassifier):
@@ -106,6 +130,7 @@ def test_repeated_evaluation_rows_columns_and_summary(blobs):
         assert [f"{split}_roc_auc_{c}" for c in range(3)] == [
             c for c in runs if c.startswith(f"{split}_roc_auc")]
     assert runs["n_epochs"].isna().all()  # a tree has no epochs
+    assert runs["epoch_cap_hits"].isna().all()
     assert (runs["fit_time"] > 0).all()
     assert list(summary.columns) == ["mean", "std"]
     assert "random_state" not in summary.index
@@ -130,6 +155,35 @@ def test_repeated_evaluation_seeds_each_run_reproducibly(blobs):
     pd.testing.assert_frame_equal(runs.drop(columns="fit_time"),
                                   again.drop(columns="fit_time"))
     assert "validation_accuracy" not in runs
+
+
+def test_repeated_evaluation_seeds_are_the_ensembles_spawned_seeds(blobs):
+    X_train, y_train, X_test, y_test, _ = _parts(blobs)
+    runs, _ = repeated_evaluation(DecisionTreeClassifier(), X_train, y_train,
+                                  X_test, y_test, n_repeats=3, random_state=7)
+    # One seeding scheme: more repeats extend fewer, as more members do.
+    assert runs["random_state"].tolist() == spawn_seeds(7, 3)
+
+
+@pytest.mark.parametrize("stops_at, n_epochs, hits", [(2, 2, 0), (3, 3, 1), (9, 3, 1)])
+def test_repeated_evaluation_counts_trainings_at_the_epoch_cap(
+    blobs, stops_at, n_epochs, hits
+):
+    X_train, y_train, X_test, y_test, _ = _parts(blobs)
+    runs, summary = repeated_evaluation(
+        _EpochTree(epochs=3, stops_at=stops_at), X_train, y_train, X_test, y_test,
+        n_repeats=2, random_state=0)
+    assert runs["n_epochs"].tolist() == [n_epochs] * 2
+    assert runs["epoch_cap_hits"].tolist() == [hits] * 2
+    assert summary.loc["epoch_cap_hits", "mean"] == hits
+
+
+def test_repeated_evaluation_counts_ensemble_members_at_the_epoch_cap(blobs):
+    X_train, y_train, X_test, y_test, _ = _parts(blobs)
+    runs, _ = repeated_evaluation(_EpochForest(epochs=3, stops_at=1), X_train,
+                                  y_train, X_test, y_test, n_repeats=1)
+    # Members stopped at epochs 1 and 3 (the cap): their mean, one at the cap.
+    assert runs.loc[0, ["n_epochs", "epoch_cap_hits"]].tolist() == [2.0, 1]
 
 
 def test_repeated_evaluation_random_state_instance_draws_new_seeds(blobs):
@@ -213,6 +267,7 @@ def test_repeated_evaluation_of_lenet(digits):
         X_test[50:], y_test[50:], validation_data=validation, n_repeats=2,
         random_state=0, return_estimator=True)
     assert runs["n_epochs"].tolist() == [2, 2]
+    assert runs["epoch_cap_hits"].tolist() == [1, 1]  # epochs=2 ended them
     assert [est.random_seed_ for est in fitted] == runs["random_state"].tolist()
     # Early stopping monitored the 50 given images, not 10 % of X_train (30).
     for accuracy in fitted[0].history_["val_accuracy"]:
@@ -240,6 +295,43 @@ def test_repeated_learning_curve_rows_and_summary(blobs):
         n_repeats=3, test_size=0.2, random_state=0)
     pd.testing.assert_frame_equal(runs.drop(columns="fit_time"),
                                   again.drop(columns="fit_time"))
+
+
+def test_repeated_learning_curve_records_epochs_and_runs_sizes_in_parallel(blobs):
+    X, y = blobs
+    estimator = _EpochTree(epochs=3, stops_at=3)
+    runs, _ = repeated_learning_curve(estimator, X, y, train_sizes=[0.5, 1.0],
+                                      n_repeats=2, n_iter_no_change=None,
+                                      random_state=0)
+    assert runs.columns.tolist() == [
+        "repeat", "train_size", "train_accuracy", "test_accuracy", "fit_time",
+        "n_epochs", "epoch_cap_hits", "random_state"]
+    assert runs[["repeat", "train_size"]].values.tolist() == [
+        [0, 225], [0, 450], [1, 225], [1, 450]]
+    assert runs["epoch_cap_hits"].eq(1).all() and runs["n_epochs"].eq(3).all()
+    assert runs["test_accuracy"].min() > 0.6  # chance: 1/3
+    # Each size of each repeat is one job: two workers share one repeat.
+    with parallel_config(backend="threading"):
+        parallel, _ = repeated_learning_curve(
+            estimator, X, y, train_sizes=[0.5, 1.0], n_repeats=2,
+            n_iter_no_change=None, random_state=0, n_jobs=2)
+    pd.testing.assert_frame_equal(runs.drop(columns="fit_time"),
+                                  parallel.drop(columns="fit_time"))
+
+
+@pytest.mark.parametrize("train_sizes, message", [
+    ([0.0, 1.0], r"train_sizes=\[0.0, 1.0\]: shares must be in \(0, 1\]"),
+    ([10, 1000], r"train_sizes=\[10, 1000\]: numbers of samples must be between 1 "
+                 "and the 450 samples"),
+    ([], "must be a non-empty list"),
+])
+def test_repeated_learning_curve_rejects_bad_train_sizes_before_training(
+    blobs, train_sizes, message, no_training
+):
+    with pytest.raises(ValueError, match=message):
+        repeated_learning_curve(LeNetClassifier(callbacks=[no_training]), *blobs,
+                                train_sizes=train_sizes,
+                                n_repeats=1)
 
 
 def test_repeated_learning_curve_sets_patience_and_validation_data(blobs):

@@ -1,4 +1,6 @@
-"""sklenet reproduce's search step: it resumes from any interruption."""
+"""sklenet reproduce: presets whose trainings converge, a report that marks the
+trainings that did not, the fourth model, and a search that resumes from any
+interruption."""
 
 import contextlib
 import dataclasses
@@ -10,15 +12,182 @@ import sys
 import time
 
 import optuna
+import pandas as pd
 import pytest
 from optuna.trial import TrialState
+from sklearn.tree import DecisionTreeClassifier
 
-from sklenet._report import search_summary
-from sklenet._reproduce import _STUDY_NAME, PRESETS, Reproduction, frame_from_json
+from sklenet._recipes import MODEL_TITLES, OPTIMIZED_PARAMS
+from sklenet._report import (
+    _cap_warning,
+    accuracy_table,
+    convergence_table,
+    learning_curve_table,
+    roc_auc_table,
+    search_summary,
+    settings_table,
+)
+from sklenet._reproduce import (
+    MODELS,
+    PRESETS,
+    STUDY_NAME,
+    Reproduction,
+    _frame_to_json,
+    frame_from_json,
+)
 from sklenet._search_space import STUDY_SEARCH_SPACE
 from sklenet._storage import sqlite_url
 from sklenet.cli import main
 from sklenet.datasets import load_sample_digits
+
+
+# ----------------------------------------------------------------- presets
+def test_quick_preset_trains_to_the_studys_epoch_cap():
+    # A lower cap stopped every quick training before it converged (issue 11).
+    quick, full = PRESETS["quick"], PRESETS["full"]
+    assert quick.epochs == full.epochs == 100
+    assert quick.n_estimators >= 3  # enough members to beat a single LeNet
+    assert min(quick.learning_curve_sizes) >= 0.3  # a size a LeNet learns from
+
+
+def test_settings_refuse_an_unknown_convergence_split():
+    with pytest.raises(ValueError, match="convergence_split='train' is not one of"):
+        dataclasses.replace(PRESETS["quick"], convergence_split="train")
+
+
+# ------------------------------------------------------------------ report
+class _EpochTree(DecisionTreeClassifier):
+    """Stands in for a network that trains ``n_epochs_`` of ``epochs``."""
+
+    def __init__(self, *, epochs=100, n_epochs=20, random_state=None):
+        super().__init__(max_depth=3, random_state=random_state)
+        self.epochs = epochs
+        self.n_epochs = n_epochs
+
+    def fit(self, X, y, validation_data=None):
+        self.n_epochs_ = min(self.n_epochs, self.epochs)
+        self.history_ = {"loss": [1.0] * self.n_epochs_,
+                         "val_accuracy": [0.5] * self.n_epochs_}
+        return super().fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """A Reproduction of 300 sample images (splits only; nothing trained)."""
+    X, y = load_sample_digits(return_X_y=True)
+    settings = dataclasses.replace(PRESETS["tiny"], max_samples=300, epochs=3)
+    return Reproduction(X, y, settings, tmp_path_factory.mktemp("run"), "sample")
+
+
+def _results(run, monkeypatch, n_epochs):
+    """What the steps of ``run`` cache, every training ``n_epochs`` long."""
+    from sklenet.evaluation import repeated_evaluation, repeated_learning_curve
+
+    monkeypatch.setattr(run, "estimator", lambda model: _EpochTree(
+        epochs=run.settings.epochs, n_epochs=n_epochs))
+    monkeypatch.setattr("sklenet._reproduce.repeated_evaluation",
+                        lambda *args, **kwargs: repeated_evaluation(
+                            *args, **{**kwargs, "n_jobs": None}))
+    monkeypatch.setattr("sklenet._reproduce.repeated_learning_curve",
+                        lambda *args, **kwargs: repeated_learning_curve(
+                            *args, **{**kwargs, "n_jobs": None}))
+    results = {}
+    for model in MODELS:
+        results[f"{model}_evaluation"] = {"result": run._evaluation(model)}
+        results[f"{model}_learning_curve"] = {"result": run._learning_curve(model)}
+        results[f"{model}_convergence"] = {"result": {
+            "histories": results[f"{model}_evaluation"]["result"]["histories"],
+            "validation_accuracy": 0.5}}
+    trials = pd.DataFrame({"number": [0], "state": ["COMPLETE"], "value": [0.5],
+                           "user_attrs_n_epochs": [n_epochs]})
+    results["search"] = {"result": {"trials": _frame_to_json(trials),
+                                    "best_params": OPTIMIZED_PARAMS,
+                                    "best_score": 0.5}}
+    return results
+
+
+def test_report_marks_trainings_that_stopped_at_the_epoch_cap(small_run, monkeypatch):
+    settings = small_run.settings
+    results = _results(small_run, monkeypatch, n_epochs=3)  # the cap: epochs=3
+    accuracy = accuracy_table(results, settings).set_index("source")
+    measured = accuracy.loc["measured (1 trainings)"]
+    assert measured["epochs"].tolist() == ["3"] * len(MODELS)  # integers
+    assert measured["stopped at the epoch cap"].tolist() == ["1 of 1 (cap 3)"] * len(
+        MODELS)
+    curves = learning_curve_table(results, settings)
+    assert curves["stopped at the epoch cap"].eq("1 of 1 (cap 3)").all()
+    convergence = convergence_table(results, settings)
+    assert convergence["stopped at the epoch cap"].eq("1 of 1 (cap 3)").all()
+    warning = _cap_warning(results, settings)
+    assert warning.startswith("Warning: some trainings stopped at the epoch cap")
+    assert "standard evaluation: 1 of 1" in warning and "search: 1 of 1" in warning
+    # Trainings that early stopping ended are not marked.
+    results = _results(small_run, monkeypatch, n_epochs=2)
+    assert _cap_warning(results, settings) is None
+    accuracy = accuracy_table(results, settings)
+    assert set(accuracy["stopped at the epoch cap"]) == {"none", ""}
+    assert learning_curve_table(results, settings)["stopped at the epoch cap"].eq(
+        "none").all()
+
+
+def test_report_shows_the_fourth_model_without_published_numbers(
+    small_run, monkeypatch
+):
+    settings = small_run.settings
+    results = _results(small_run, monkeypatch, n_epochs=2)
+    best = MODEL_TITLES["best"]
+    assert best == "sklenet best (beyond the study)"
+    accuracy = accuracy_table(results, settings)
+    # One measured row per model, a study row for the study's three only.
+    assert accuracy["model"].tolist() == [
+        "standard LeNet", "", "optimized LeNet", "", "ensemble of 1", "", best]
+    assert accuracy["source"].tolist()[-1] == "measured (1 trainings)"
+    roc = roc_auc_table(results, settings)
+    assert f"{best}, measured" in roc and not any(
+        column.startswith(best) and column.endswith("study") for column in roc)
+    assert best in set(learning_curve_table(results, settings)["model"])
+    assert best in set(convergence_table(results, settings)["model"])
+    # The accuracies are the summaries that repeated_evaluation returned.
+    summary = frame_from_json(results["best_evaluation"]["result"]["summary"])
+    mean, std = summary.loc["test_accuracy"]
+    assert accuracy["test accuracy"].tolist()[-1] == f"{mean:.4f} ± {std:.4f}"
+    assert mean > 0.25  # a depth-3 tree on 180 digits; chance is 0.1
+
+
+def test_report_states_every_presets_settings(small_run):
+    table = settings_table(small_run, "tiny").set_index("setting")
+    assert list(table) == ["this run (preset tiny)", "preset full", "preset quick",
+                           "preset tiny", "study"]
+    assert table.loc["max epochs"].tolist() == ["3", "100", "100", "1", "100"]
+    assert table.loc["ensemble members", "preset quick"] == str(
+        PRESETS["quick"].n_estimators)
+    assert table.loc["convergence curves", "preset quick"].startswith(
+        "the first evaluation training")
+    assert table.loc["images used", "this run (preset tiny)"] == "at most 300"
+
+
+@pytest.mark.slow
+def test_tiny_run_at_one_epoch_warns_that_every_training_hit_the_cap(tmp_path):
+    out = tmp_path / "report"
+    assert main(["reproduce", "--preset", "tiny", "--n-jobs", "1", "--max-samples",
+                 "300", "--n-trials", "1", "--out", str(out)]) == 0
+    markdown = (out / "report.md").read_text()
+    assert "> Warning: some trainings stopped at the epoch cap (epochs=1)" in markdown
+    assert "| sklenet best (beyond the study) | measured (1 trainings)" in markdown
+    assert "1 of 1 (cap 1)" in markdown
+    page = (out / "report.html").read_text()
+    assert '<p class="warning">Warning: some trainings stopped' in page
+    assert (out / "models" / "best.sklenet").is_file()
+
+
+# ------------------------------------------------------------------ search
+def test_the_search_starts_from_the_studys_best_hyperparameters(small_run):
+    trials = frame_from_json(small_run._search()["trials"])
+    first = trials.iloc[0]
+    # Optuna stores log-scale floats through their logarithm: 1e-16 apart.
+    assert [first[f"params_{name}"] for name in OPTIMIZED_PARAMS] == [
+        pytest.approx(value) if isinstance(value, float) else value
+        for value in OPTIMIZED_PARAMS.values()]
 
 
 def test_failed_and_interrupted_trials_are_not_done(tmp_path):
@@ -27,7 +196,7 @@ def test_failed_and_interrupted_trials_are_not_done(tmp_path):
     reproduction = Reproduction(X, y, settings, tmp_path, "sample")
     # What killed runs leave: trials their heartbeat failed, one still running.
     study = optuna.create_study(storage=sqlite_url(tmp_path / "search.db"),
-                                study_name=_STUDY_NAME, direction="maximize")
+                                study_name=STUDY_NAME, direction="maximize")
     for _ in range(2):
         study.tell(study.ask(), state=TrialState.FAIL)
     study.ask()
