@@ -14,7 +14,7 @@ SavedModel, and reports
   call each, interleaved round robin, median of --repeats; the ratio is
   ``predict_proba`` time / runtime time (> 1: the runtime is faster).
 
-Run: python bench/bench_export.py [--repeats 5] [--n 10000]
+Run: python bench/bench_export.py [--repeats 3] [--n 10000]
 """
 
 import argparse
@@ -35,7 +35,7 @@ def folder_size(path):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n", type=int, default=10_000)
     args = parser.parse_args()
 
