@@ -1,17 +1,23 @@
 """The sklenet command line: reproduce (tiny preset), train, evaluate, predict,
-tune, --help, and user errors reported in one line without a traceback."""
+tune, export, --help and --version without TensorFlow, no TensorFlow logs on
+stderr, user errors reported in one line without a traceback, Ctrl-C."""
 
 import dataclasses
+import importlib
+import importlib.metadata
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
 
-from sklenet import LeNetClassifier, load
+import sklenet
+from sklenet import LeNetClassifier, load, save
 from sklenet._reproduce import (
     _STUDY_NAME,
     PRESETS,
@@ -20,14 +26,10 @@ from sklenet._reproduce import (
 )
 from sklenet._search import LeNetSearchCV
 from sklenet._search_space import STUDY_SEARCH_SPACE
-from sklenet.cli import main
+from sklenet.cli import _EXPORT_FORMATS, main
 from sklenet.datasets import load_sample_digits
 
 TINY = ["reproduce", "--preset", "tiny", "--n-jobs", "1"]
-STEPS = ["standard_evaluation", "search", "optimized_evaluation",
-         "ensemble_evaluation", "standard_learning_curve",
-         "optimized_learning_curve", "ensemble_learning_curve",
-         "standard_convergence", "optimized_convergence", "ensemble_convergence"]
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +93,13 @@ def test_reproduce_writes_raw_results_and_models(tiny_run):
     X, _ = load_sample_digits(return_X_y=True)
     assert model.predict(X[:3]).shape == (3,)
     assert sorted(p.stem for p in (tiny_run / "cache").glob("*.json")) == sorted(
-        [*STEPS, "run"])
+        [*_step_names(tiny_run), "run"])
+
+
+def _step_names(out):
+    X, y = load_sample_digits(return_X_y=True)
+    return [name for name, _, _ in
+            Reproduction(X, y, PRESETS["tiny"], out, "sample").steps()]
 
 
 def test_reproduce_resumes_after_an_interruption(tiny_run, monkeypatch, capsys):
@@ -102,7 +110,11 @@ def test_reproduce_resumes_after_an_interruption(tiny_run, monkeypatch, capsys):
 
     monkeypatch.setattr(Reproduction, "_convergence", interrupt)
     assert main([*TINY, "--out", str(tiny_run)]) == 130
-    _one_error_line(capsys, "interrupted. Run the same command again")
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == ("sklenet reproduce: interrupted. Run the same "
+                                    "command again to continue from the cached "
+                                    "steps.")
     assert not list((tiny_run / "cache").glob("standard_convergence*"))
 
     def fail(*args):
@@ -112,9 +124,14 @@ def test_reproduce_resumes_after_an_interruption(tiny_run, monkeypatch, capsys):
     for step in ("_evaluation", "_search", "_learning_curve"):
         monkeypatch.setattr(Reproduction, step, fail)
     assert main([*TINY, "--out", str(tiny_run)]) == 0
-    out = capsys.readouterr().out
-    assert out.count(": cached (") == 9
-    assert "[8/10] standard convergence, deployment split: done in" in out
+    captured = capsys.readouterr()
+    names = _step_names(tiny_run)
+    assert captured.err.count(": cached (") == len(names) - 1  # progress: stderr
+    number = names.index("standard_convergence") + 1
+    assert re.search(rf"\[{number}/{len(names)}\] standard convergence.*: done in",
+                     captured.err)
+    assert "| standard LeNet" in captured.out  # results: stdout
+    assert "cached" not in captured.out
     assert (tiny_run / "cache" / "standard_convergence.json").is_file()
 
 
@@ -159,8 +176,14 @@ def test_train_evaluate_predict(lenet_file, kaggle_files, tmp_path, capsys):
     assert scores["n_samples"] == 300 and 0 <= scores["accuracy"] <= 1
     assert "roc_auc_9" in scores and "ROC AUC" in capsys.readouterr().out
     submission = tmp_path / "submission.csv"
-    assert main(["predict", "--model", str(lenet_file), "--data", str(test_csv),
-                 "--out", str(submission)]) == 0
+    predict = ["predict", "--model", str(lenet_file), "--data", str(test_csv),
+               "--out", str(submission)]
+    assert main(predict) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"20 predictions written to {submission}\n"
+    assert main([*predict, "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
     frame = pd.read_csv(submission)
     assert list(frame.columns) == ["ImageId", "Label"]
     assert frame["ImageId"].tolist() == list(range(1, 21))
@@ -190,6 +213,16 @@ def test_train_an_ensemble_with_tuned_params(tmp_path, capsys):
 
 
 # -------------------------------------------------------------- user errors
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    """A LeNet fitted on 400-pixel images of the digits 0-4 only."""
+    X, y = load_sample_digits(return_X_y=True)
+    X, y = X[y < 5][::10, :400], y[y < 5][::10]
+    path = tmp_path_factory.mktemp("small") / "small.sklenet"
+    save(LeNetClassifier(epochs=1, early_stopping=False).fit(X, y), path)
+    return path
+
+
 @pytest.fixture
 def bad_csv(tmp_path):
     path = tmp_path / "bad.csv"
@@ -210,12 +243,32 @@ def bad_csv(tmp_path):
       "--out", "{tmp}/no/submission.csv"], r"the folder of .* does not exist"),
     (["tune", "--storage", "nosuchdialect://x", "--max-samples", "300"],
      r"Cannot open the Optuna storage"),
+    # issue 12, item 6
+    (["predict", "--model", "{small}", "--data", "sample", "--out", "{tmp}/s.csv"],
+     r"--data sample: X has 784 features, but LeNetClassifier is expecting 400"),
+    (["evaluate", "--model", "{small}", "--out", "{tmp}/metrics.json"],
+     r"--data sample has labels the model does not know: \[5, 6, 7, 8, 9\]; its "
+     r"classes are \[0, 1, 2, 3, 4\]"),
+    (["train", "--model", "{tmp}/m.sklenet", "--max-samples", "5"],
+     r"--max-samples 5: too few images for the stratified 70/30 split"),
+    (["train", "--model", "{tmp}/m.sklenet", "--max-samples", "300", "--params",
+      '{{"learning_rate": -1}}'], r"'learning_rate' parameter .* Got -1"),
+    (["train", "--model", "{tmp}/m.sklenet", "--params", "{tmp}/missing.json"],
+     r"--params .*missing.json: .*No such file"),
+    (["tune", "--max-samples", "20"],  # creates no sklenet-tune.db
+     r"--max-samples 20: too few images for the stratified 60/20/20 split"),
+    (["export", "--model", "{tmp}/missing.sklenet", "--out", "{tmp}/m.onnx"],
+     r"--model .*missing.sklenet"),
+    (["export", "--model", "{small}", "--out", "{tmp}/no/m.onnx"],
+     r"the folder of .* does not exist"),
+    (["export", "--model", "{small}", "--out", "{tmp}"], r"is a folder"),
 ])
 def test_user_errors_are_one_line_without_output(argv, expected, tmp_path, bad_csv,
-                                                 capsys):
+                                                 small_model, capsys):
     params = tmp_path / "params.json"
     params.write_text('{"filters": 3}')
-    argv = [arg.format(tmp=tmp_path, bad_csv=bad_csv, params=params) for arg in argv]
+    argv = [arg.format(tmp=tmp_path, bad_csv=bad_csv, params=params,
+                       small=small_model) for arg in argv]
     before = sorted(os.listdir(tmp_path))
     cwd = os.getcwd()
     os.chdir(tmp_path)
@@ -233,6 +286,9 @@ def test_user_errors_are_one_line_without_output(argv, expected, tmp_path, bad_c
     (["reproduce", "--n-repeats", "0"], r"'0' is not a positive integer"),
     (["reproduce", "--learning-curve-sizes", "0.5,2"], r"not a comma-separated"),
     (["predict", "--model", "m.sklenet"], r"the following arguments are required"),
+    (["tune", "--timeout", "-1"], r"'-1' is not a positive number"),
+    (["train", "--model-type", "huge"], r"invalid choice: 'huge'"),
+    (["export", "--format", "pickle"], r"invalid choice: 'pickle'"),
 ])
 def test_usage_errors_exit_2_in_one_line(argv, expected, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -242,7 +298,7 @@ def test_usage_errors_exit_2_in_one_line(argv, expected, capsys):
 
 
 @pytest.mark.parametrize("command", ["reproduce", "train", "evaluate", "predict",
-                                     "tune"])
+                                     "tune", "export"])
 def test_help_of_every_command(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -253,7 +309,8 @@ def test_help_of_every_command(command, capsys):
 def test_no_command_prints_the_commands(capsys):
     assert main([]) == 2
     err = capsys.readouterr().err
-    assert all(name in err for name in ("reproduce", "train", "predict", "tune"))
+    assert all(name in err for name in ("reproduce", "train", "predict", "tune",
+                                        "export"))
 
 
 def test_python_dash_m_sklenet_reports_errors_without_traceback(tmp_path):
@@ -266,4 +323,179 @@ def test_python_dash_m_sklenet_reports_errors_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(
         "sklenet predict: error: --model missing.sklenet")
+    assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------- a fast, quiet command line (issue 13)
+HEAVY = ("tensorflow", "keras", "optuna")
+
+
+def _environment():
+    """The environment of a user who has not quieted TensorFlow."""
+    return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+
+def _python(code, *args, **kwargs):
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, timeout=120, env=_environment(), **kwargs)
+
+
+@pytest.mark.parametrize("command", [[], ["reproduce"], ["train"], ["evaluate"],
+                                     ["predict"], ["tune"], ["export"]])
+def test_help_imports_no_tensorflow_and_writes_no_stderr(command):
+    result = _python(
+        "import json, sys\n"
+        "from sklenet.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(json.dumps([name for name in {HEAVY} if name in sys.modules]))",
+        *command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    *help_lines, heavy = result.stdout.splitlines()
+    assert help_lines[0].startswith(f"usage: sklenet {' '.join(command)}".rstrip())
+    assert json.loads(heavy) == []
+
+
+def test_import_sklenet_is_lazy():
+    result = _python(
+        "import json, sys\n"
+        "from sklenet import OPTIMIZED_PARAMS, __version__\n"
+        f"print(json.dumps([name for name in {HEAVY} if name in sys.modules]))")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_every_public_name_resolves():
+    assert set(sklenet.__all__) <= set(dir(sklenet))
+    for name in sklenet.__all__:
+        assert getattr(sklenet, name) is not None, name
+    assert sklenet.export is sklenet._export.export
+    with pytest.raises(AttributeError, match="has no attribute 'nonesuch'"):
+        _ = sklenet.nonesuch
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+    installed = importlib.metadata.version("sklenet")
+    assert sklenet.__version__ == installed
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr() == (f"sklenet {installed}\n", "")
+
+
+def test_export_formats_are_those_of_sklenet_export():
+    assert _EXPORT_FORMATS == importlib.import_module("sklenet._export").FORMATS
+
+
+# Lines that TensorFlow writes to stderr: absl/glog C++ logs, absl's notice,
+# Python loggers.
+TENSORFLOW_LOG = re.compile(r"^[IWEF]\d{4} |absl|tensorflow|oneDNN|cuInit|cuda|"
+                            r"NodeDef|retracing", re.MULTILINE | re.IGNORECASE)
+
+
+def test_train_writes_progress_to_stderr_and_no_tensorflow_log(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sklenet", "train", "--model", "m.sklenet",
+         "--max-samples", "300", "--epochs", "1"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env=_environment())
+    assert result.returncode == 0, result.stderr
+    assert not TENSORFLOW_LOG.search(result.stderr), result.stderr
+    progress = result.stderr.splitlines()
+    assert len(progress) == 2, result.stderr
+    assert progress[0].startswith("training the standard LeNet on 210 images")
+    assert progress[1].startswith("trained in ")
+    assert re.fullmatch(r"validation accuracy 0\.\d{4} \(90 images\)\n",
+                        result.stdout)
+    assert load(tmp_path / "m.sklenet").n_epochs_ == 1
+
+
+def _wait_for_tensorflow_import(process):
+    """Return once ``process`` has mapped TensorFlow's library (it then spends
+    seconds importing it); Linux only."""
+    maps = f"/proc/{process.pid}/maps"
+    if not os.path.exists(maps):
+        pytest.skip("needs /proc to see when TensorFlow is being imported")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        with open(maps) as f:
+            if "tensorflow" in f.read():
+                return
+        time.sleep(0.01)
+    raise AssertionError("the command did not start importing TensorFlow")
+
+
+@pytest.mark.parametrize("when", ["importing TensorFlow", "training"])
+def test_ctrl_c_prints_one_line_and_exits_130(when, tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sklenet", "train", "--model", "m.sklenet",
+         "--max-samples", "1000", "--epochs", "100"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env=_environment())
+    try:
+        if when == "training":
+            progress = process.stderr.readline()
+            assert progress.startswith("training the standard LeNet"), progress
+            time.sleep(1)
+        else:
+            _wait_for_tensorflow_import(process)
+            progress = ""
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert (out, progress + err) == ("", progress + "sklenet train: interrupted.\n")
+    assert os.listdir(tmp_path) == []  # no model, no temporary file
+
+
+def test_tune_removes_the_database_it_created_when_it_fails(tmp_path, monkeypatch,
+                                                             capsys):
+    import optuna
+
+    def fail(self, X, y, validation_data=None):
+        optuna.create_study(storage=self.storage, study_name=self.study_name)
+        raise ValueError("the data is refused")
+
+    monkeypatch.setattr(LeNetSearchCV, "fit", fail)
+    database = tmp_path / "study.db"
+    assert main(["tune", "--storage", f"sqlite:///{database}", "--max-samples",
+                 "300"]) == 1
+    _one_error_line(capsys, "sklenet tune: error: the data is refused")
+    assert os.listdir(tmp_path) == []
+    # A database that was there before, or that holds trials, stays.
+    optuna.create_study(storage=f"sqlite:///{database}", study_name="other")
+    assert main(["tune", "--storage", f"sqlite:///{database}", "--max-samples",
+                 "300"]) == 1
+    assert os.listdir(tmp_path) == ["study.db"]
+
+
+def test_export_writes_a_graph_and_prints_its_metadata(lenet_file, tmp_path,
+                                                      capsys):
+    pytest.importorskip("tf2onnx")
+    onnx = pytest.importorskip("onnx")
+    out = tmp_path / "lenet.onnx"
+    assert main(["export", "--model", str(lenet_file), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["classes"] == list(range(10))
+    assert captured.err == f"onnx written to {out}\n"
+    labels = {p.key: p.value for p in onnx.load(out).metadata_props}["classes"]
+    assert json.loads(labels) == list(range(10))
+
+
+def test_export_without_its_extra_is_one_line(lenet_file, tmp_path, monkeypatch,
+                                              capsys):
+    def missing(*args, **kwargs):
+        raise ImportError("Exporting to onnx needs the 'tf2onnx' package: pip "
+                          'install "sklenet[export]"')
+
+    monkeypatch.setattr(importlib.import_module("sklenet._export"), "export",
+                        missing)
+    assert main(["export", "--model", str(lenet_file), "--out",
+                 str(tmp_path / "m.onnx")]) == 1
+    _one_error_line(capsys,
+                    r'needs the .tf2onnx. package: pip install "sklenet\[export\]"')
     assert os.listdir(tmp_path) == []
