@@ -1,8 +1,11 @@
-import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
 from sklenet.datasets import load_sample_digits
+
+# Re-exported for the test modules that still import them from here; new code
+# imports them from .helpers.
+from .helpers import assert_same_global_random_state, fast  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -13,11 +16,6 @@ def digits():
         X, y, train_size=300, test_size=100, stratify=y, random_state=0
     )
     return X_train, y_train, X_test, y_test
-
-
-def fast(**params):
-    """Keyword arguments for a LeNetClassifier that trains in about a second."""
-    return {"epochs": 1, "early_stopping": False, "random_state": 0, **params}
 
 
 @pytest.fixture
@@ -32,10 +30,22 @@ def no_training():
     return _NoTraining()
 
 
-def assert_same_global_random_state(before):
-    import random
+@pytest.fixture
+def worker_recorder():
+    """A Keras callback recording, for each training it sees, the process it
+    ran in and TensorFlow's intra-op thread count there."""
+    import os
 
-    python_state, numpy_state = before
-    assert random.getstate() == python_state
-    after = np.random.get_state()
-    assert all(np.array_equal(a, b) for a, b in zip(after, numpy_state))
+    import keras
+    import tensorflow as tf
+
+    class _RecordWorker(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.trainings = []
+
+        def on_train_begin(self, logs=None):
+            threads = tf.config.threading.get_intra_op_parallelism_threads()
+            self.trainings.append((os.getpid(), threads))
+
+    return _RecordWorker()

@@ -4,7 +4,6 @@ import os
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from scikeras.wrappers import KerasClassifier as ScikerasClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier
 from sklearn.utils import get_tags
@@ -13,7 +12,7 @@ from sklearn.utils.estimator_checks import check_mixin_order
 from sklenet import LeNetClassifier
 from sklenet._base import derive_seed
 
-from .conftest import fast
+from .helpers import fast
 
 
 def test_is_still_a_scikeras_classifier():
@@ -52,14 +51,6 @@ def test_feature_count_mismatch_uses_sklearn_message(digits):
         match="X has 700 features, but LeNetClassifier is expecting 784 features",
     ):
         clf.predict(X_test[:, :700])
-
-
-@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil"])
-def test_sparse_input_is_refused_by_name(digits, fmt, no_training):
-    X, y, _, _ = digits
-    clf = LeNetClassifier(**fast(callbacks=[no_training]))
-    with pytest.raises(TypeError, match="does not accept sparse input.*toarray"):
-        clf.fit(sp.random(len(y), 784, format=fmt, random_state=0), y)
 
 
 @pytest.mark.parametrize("n_classes", [2, 10])

@@ -7,12 +7,11 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.exceptions import NotFittedError
 
 from sklenet import OPTIMIZED_PARAMS, STANDARD_PARAMS, LeNetClassifier
 from sklenet._classifier import infer_image_shape
 
-from .conftest import assert_same_global_random_state, fast
+from .helpers import assert_same_global_random_state, fast
 
 
 def _trainable(model):
@@ -62,12 +61,6 @@ def test_routed_optimizer_arguments_reach_adam(digits):
     assert float(optimizer.learning_rate) == pytest.approx(0.01)
 
 
-def test_unknown_routed_parameter_is_named(digits):
-    X, y, _, _ = digits
-    with pytest.raises(ValueError, match="'model__units'"):
-        LeNetClassifier(model__units=3).fit(X, y)
-
-
 # ------------------------------------------------------------ input forms
 @pytest.mark.parametrize(
     "n_features, image_shape, expected",
@@ -76,13 +69,6 @@ def test_unknown_routed_parameter_is_named(digits):
 )
 def test_image_shape_inference(n_features, image_shape, expected):
     assert infer_image_shape(n_features, image_shape) == expected
-
-
-def test_image_shape_mismatch_names_both_numbers(digits, no_training):
-    X, y, _, _ = digits
-    clf = LeNetClassifier(image_shape=(20, 20), callbacks=[no_training])
-    with pytest.raises(ValueError, match="holds 400 pixels, but X has 784 features"):
-        clf.fit(X, y)
 
 
 def test_all_input_layouts_give_the_same_model(digits):
@@ -159,14 +145,6 @@ def test_internal_split_is_stratified_and_sized(digits):
     assert clf_no_stop.best_epoch_ is None
 
 
-def test_early_stopping_without_enough_samples_per_class(no_training):
-    X = np.random.RandomState(0).randint(0, 255, (11, 16)).astype(np.uint8)
-    y = np.array([0] * 10 + [1])
-    clf = LeNetClassifier(epochs=2, callbacks=[no_training])
-    with pytest.raises(ValueError, match="early_stopping needs a stratified"):
-        clf.fit(X, y)
-
-
 def test_sample_and_class_weights(digits):
     X, y, X_test, _ = digits
     weights = np.linspace(0.5, 1.5, len(y))
@@ -236,66 +214,6 @@ def test_fit_leaves_global_random_state_untouched(digits, random_state):
     before = (random.getstate(), np.random.get_state())
     LeNetClassifier(**fast(random_state=random_state)).fit(X, y).predict(X_test)
     assert_same_global_random_state(before)
-
-
-# -------------------------------------------------------------- bad input
-def _bad_inputs(X, y):
-    X_nan = X.astype(float)
-    X_nan[0, 0] = np.nan
-    X_inf = X.astype(float)
-    X_inf[0, 0] = np.inf
-    return {
-        "nan": (X_nan, y, "NaN"),
-        "inf": (X_inf, y, "infinity"),
-        "one class": (X, np.zeros_like(y), "only one class"),
-        "empty": (X[:0], y[:0], "0 sample"),
-        "1-D": (X[0], y[:1], "Expected 2D array"),
-        "complex": (X.astype(complex), y, "Complex data not supported"),
-        "strings": (np.full(X.shape, "junk", dtype=object), y, "could not convert"),
-        "length": (X, y[:-1], "inconsistent numbers of samples"),
-        "regression target": (X, np.linspace(0, 1, len(y)), "Unknown label type"),
-    }
-
-
-@pytest.mark.parametrize("case", list(_bad_inputs(np.zeros((2, 4)), np.arange(2))))
-def test_bad_training_input_is_refused_before_training(digits, case, no_training):
-    X, y, _, _ = digits
-    X_bad, y_bad, message = _bad_inputs(X, y)[case]
-    with pytest.raises(ValueError, match=message):
-        LeNetClassifier(**fast(callbacks=[no_training])).fit(X_bad, y_bad)
-
-
-def test_bad_validation_data_is_refused_before_training(digits, no_training):
-    X, y, X_test, y_test = digits
-    clf = LeNetClassifier(**fast(callbacks=[no_training]))
-    keep = y < 9
-    with pytest.raises(ValueError, match=r"not present in the training y: \[9\]"):
-        clf.fit(X[keep], y[keep], validation_data=(X_test, y_test))
-    with pytest.raises(ValueError, match="X has 700 features"):
-        clf.fit(X, y, validation_data=(X_test[:, :700], y_test))
-    with pytest.raises(ValueError, match=r"tuple \(X_val, y_val\)"):
-        clf.fit(X, y, validation_data=X_test)
-
-
-@pytest.mark.parametrize("method", ["predict", "predict_proba", "score"])
-def test_predict_before_fit(digits, method):
-    X, y, _, _ = digits
-    args = (X, y) if method == "score" else (X,)
-    with pytest.raises(NotFittedError):
-        getattr(LeNetClassifier(), method)(*args)
-
-
-@pytest.mark.parametrize(
-    "param, value",
-    [("epochs", 0), ("batch_size", -1), ("validation_fraction", 1.0),
-     ("n_iter_no_change", 0), ("pooling", "median"),
-     ("steps_per_execution", 0), ("steps_per_execution", "fast")],
-)
-def test_invalid_hyperparameters_are_named(digits, param, value, no_training):
-    X, y, _, _ = digits
-    clf = LeNetClassifier(callbacks=[no_training], **{param: value})
-    with pytest.raises(ValueError, match=param):
-        clf.fit(X, y)
 
 
 # ------------------------------------------------------ steps_per_execution

@@ -13,8 +13,6 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
-import tensorflow as tf
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
@@ -24,8 +22,7 @@ from sklenet._base import spawn_seeds
 from sklenet._ensemble import LeNetEnsembleClassifier
 from sklenet.persistence import read_manifest, save
 
-from .conftest import assert_same_global_random_state, fast
-from .test_classifier import _bad_inputs
+from .helpers import assert_same_global_random_state, fast
 
 NAMES = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
                   "eight", "nine"])
@@ -43,18 +40,6 @@ class _RecordLearningRate(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         self.learning_rates.append(float(self.model.optimizer.learning_rate))
-
-
-class _RecordWorker(keras.callbacks.Callback):
-    """Where and with how many TensorFlow threads each training ran."""
-
-    def __init__(self):
-        super().__init__()
-        self.trainings = []
-
-    def on_train_begin(self, logs=None):
-        threads = tf.config.threading.get_intra_op_parallelism_threads()
-        self.trainings.append((os.getpid(), threads))
 
 
 class _DivergeAtTraining(keras.callbacks.Callback):
@@ -144,11 +129,10 @@ def test_same_random_state_same_predictions_whatever_the_input_layout(fitted,
                                   proba)
 
 
-def test_parallel_members_equal_sequential_ones(fitted, digits):
+def test_parallel_members_equal_sequential_ones(fitted, digits, worker_recorder):
     ensemble, proba = fitted
     X, y, X_test, _ = digits
-    recorder = _RecordWorker()
-    parallel = clone(ensemble).set_params(n_jobs=2, callbacks=[recorder])
+    parallel = clone(ensemble).set_params(n_jobs=2, callbacks=[worker_recorder])
     parallel.fit(X, NAMES[y])
     np.testing.assert_array_equal(parallel.random_seeds_, ensemble.random_seeds_)
     np.testing.assert_allclose(parallel.predict_proba(X_test), proba, atol=1e-6)
@@ -235,66 +219,24 @@ def test_a_failing_member_fails_the_fit_and_leaves_it_unfitted(fitted, digits,
         check_is_fitted(ensemble)
 
 
-# -------------------------------------------------------------- bad input
-@pytest.mark.parametrize("case", list(_bad_inputs(np.zeros((2, 4)), np.arange(2))))
-def test_bad_training_input_is_refused_before_training(digits, case, no_training):
-    X, y, _, _ = digits
-    X_bad, y_bad, message = _bad_inputs(X, y)[case]
-    ensemble = LeNetEnsembleClassifier(**small(callbacks=[no_training]))
-    with pytest.raises(ValueError, match=message):
-        ensemble.fit(X_bad, y_bad)
-
-
-def test_bad_validation_data_and_sparse_input_are_refused(digits, no_training):
-    X, y, X_test, y_test = digits
-    ensemble = LeNetEnsembleClassifier(**small(callbacks=[no_training]))
-    keep = y < 9
-    with pytest.raises(ValueError, match=r"not present in the training y: \[9\]"):
-        ensemble.fit(X[keep], y[keep], validation_data=(X_test, y_test))
-    with pytest.raises(ValueError, match="X has 700 features"):
-        ensemble.fit(X, y, validation_data=(X_test[:, :700], y_test))
-    with pytest.raises(ValueError, match=r"tuple \(X_val, y_val\)"):
-        ensemble.fit(X, y, validation_data=X_test)
-    with pytest.raises(ValueError, match="sample_weight"):
-        ensemble.fit(X, y, sample_weight=np.ones(3))
-    with pytest.raises(TypeError, match="does not accept sparse input"):
-        ensemble.fit(sp.random(len(y), 784, format="csr", random_state=0), y)
-
-
-def test_early_stopping_without_enough_samples_per_class(no_training):
-    X = np.random.RandomState(0).randint(0, 255, (11, 16)).astype(np.uint8)
-    y = np.array([0] * 10 + [1])
-    ensemble = LeNetEnsembleClassifier(n_estimators=2, epochs=2,
-                                       callbacks=[no_training])
-    with pytest.raises(ValueError, match="early_stopping needs a stratified"):
-        ensemble.fit(X, y)
-
-
-@pytest.mark.parametrize(
-    "params, message",
-    [({"epochs": 0}, "epochs"), ({"batch_size": -1}, "batch_size"),
-     ({"validation_fraction": 1.0}, "validation_fraction"),
-     ({"pooling": "median"}, "pooling"), ({"model__units": 3}, "'model__units'"),
-     ({"image_shape": (20, 20)}, "holds 400 pixels, but X has 784 features"),
-     ({"n_estimators": 0}, "n_estimators"), ({"ensemble": "bagging"}, "ensemble"),
-     ({"n_jobs": "two"}, "n_jobs"),
-     ({"ensemble": "snapshot", "n_estimators": 3, "epochs": 4},
-      "epochs=4 into n_estimators=3 cycles")],
-)
-def test_invalid_hyperparameters_are_named(digits, params, message, no_training):
+# ------------------------------------------------------- ensemble params
+# Those shared with LeNetClassifier: tests/test_estimators.py.
+@pytest.mark.parametrize("params, message", [
+    ({"n_estimators": 0},
+     "The 'n_estimators' parameter of LeNetEnsembleClassifier must be"),
+    ({"ensemble": "bagging"},
+     "The 'ensemble' parameter of LeNetEnsembleClassifier must be"),
+    ({"n_jobs": "two"}, "The 'n_jobs' parameter of LeNetEnsembleClassifier must be"),
+    ({"ensemble": "snapshot", "n_estimators": 3, "epochs": 4},
+     "epochs=4 into n_estimators=3 cycles"),
+])
+def test_invalid_ensemble_parameters_are_named(digits, params, message,
+                                               no_training):
     X, y, _, _ = digits
     ensemble = LeNetEnsembleClassifier(**{**small(callbacks=[no_training]),
                                           **params})
     with pytest.raises(ValueError, match=re.escape(message)):
         ensemble.fit(X, y)
-
-
-@pytest.mark.parametrize("method", ["predict", "predict_proba", "score"])
-def test_predict_before_fit(digits, method):
-    X, y, _, _ = digits
-    args = (X, y) if method == "score" else (X,)
-    with pytest.raises(NotFittedError):
-        getattr(LeNetEnsembleClassifier(), method)(*args)
 
 
 # ------------------------------------------------------------ persistence

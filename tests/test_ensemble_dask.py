@@ -9,8 +9,7 @@ from sklearn.base import clone
 
 from sklenet._ensemble import LeNetEnsembleClassifier
 
-from .conftest import fast
-from .test_ensemble import _RecordWorker
+from .helpers import fast
 
 try:
     from dask.distributed import Client, LocalCluster
@@ -22,11 +21,10 @@ except ImportError:
                 allow_module_level=True)
 
 
-def test_members_train_on_dask_worker_processes(digits):
+def test_members_train_on_dask_worker_processes(digits, worker_recorder):
     X, y, X_test, _ = digits
     sequential = LeNetEnsembleClassifier(**fast(n_estimators=2)).fit(X, y)
-    recorder = _RecordWorker()
-    ensemble = clone(sequential).set_params(callbacks=[recorder])
+    ensemble = clone(sequential).set_params(callbacks=[worker_recorder])
     with (
         LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                      dashboard_address=None) as cluster,

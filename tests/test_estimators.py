@@ -6,10 +6,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklenet import LeNetClassifier, LeNetEnsembleClassifier
 
-from .conftest import fast
+from .helpers import LEARNED, fast, learning
 
 ESTIMATORS = {
     "LeNetClassifier": lambda **params: LeNetClassifier(**fast(**params)),
@@ -25,8 +28,16 @@ def make(request):
 
 @pytest.fixture(scope="module")
 def fitted(digits):
+    """Both estimators trained with settings that learn the tiny data."""
     X, y, _, _ = digits
-    return {name: factory().fit(X, y) for name, factory in ESTIMATORS.items()}
+    return {name: factory(**learning()).fit(X, y)
+            for name, factory in ESTIMATORS.items()}
+
+
+def test_both_estimators_learn_the_digits(fitted, digits):
+    _, _, X_test, y_test = digits
+    for name, estimator in fitted.items():
+        assert estimator.score(X_test, y_test) > LEARNED, name
 
 
 # ------------------------------------------------------------------ pixels
@@ -122,3 +133,109 @@ def test_predictions_do_not_depend_on_the_order_of_the_rows(fitted, digits):
         proba = estimator.predict_proba(X_test)
         np.testing.assert_allclose(estimator.predict_proba(X_test[order]),
                                    proba[order], rtol=0, atol=1e-6)
+
+
+# ---------------------------------------------------------------- bad input
+def _bad_inputs(X, y):
+    X_nan = X.astype(float)
+    X_nan[0, 0] = np.nan
+    X_inf = X.astype(float)
+    X_inf[0, 0] = np.inf
+    return {
+        "nan": (X_nan, y, "NaN"),
+        "inf": (X_inf, y, "infinity"),
+        "one class": (X, np.zeros_like(y), "only one class"),
+        "empty": (X[:0], y[:0], "0 sample"),
+        "1-D": (X[0], y[:1], "Expected 2D array"),
+        "complex": (X.astype(complex), y, "Complex data not supported"),
+        "strings": (np.full(X.shape, "junk", dtype=object), y, "could not convert"),
+        "length": (X, y[:-1], "inconsistent numbers of samples"),
+        "regression target": (X, np.linspace(0, 1, len(y)), "Unknown label type"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_inputs(np.zeros((2, 4)), np.arange(2))))
+def test_bad_training_input_is_refused_before_training(make, digits, case,
+                                                       no_training):
+    X, y, _, _ = digits
+    X_bad, y_bad, message = _bad_inputs(X, y)[case]
+    with pytest.raises(ValueError, match=message):
+        make(callbacks=[no_training]).fit(X_bad, y_bad)
+
+
+def test_bad_validation_data_is_refused_before_training(make, digits, no_training):
+    X, y, X_test, y_test = digits
+    estimator = make(callbacks=[no_training])
+    keep = y < 9
+    with pytest.raises(ValueError, match=r"not present in the training y: \[9\]"):
+        estimator.fit(X[keep], y[keep], validation_data=(X_test, y_test))
+    with pytest.raises(ValueError, match="X has 700 features"):
+        estimator.fit(X, y, validation_data=(X_test[:, :700], y_test))
+    with pytest.raises(ValueError, match=r"tuple \(X_val, y_val\)"):
+        estimator.fit(X, y, validation_data=X_test)
+
+
+def test_sample_weight_of_another_length_is_refused(make, digits, no_training):
+    X, y, _, _ = digits
+    with pytest.raises(ValueError, match="sample_weight"):
+        make(callbacks=[no_training]).fit(X, y, sample_weight=np.ones(3))
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil"])
+def test_sparse_input_is_refused_by_name(make, digits, fmt, no_training):
+    X, y, _, _ = digits
+    estimator = make(callbacks=[no_training])
+    with pytest.raises(
+            TypeError,
+            match=f"{type(estimator).__name__} does not accept sparse input.*toarray"):
+        estimator.fit(sp.random(len(y), 784, format=fmt, random_state=0), y)
+
+
+def test_early_stopping_without_enough_samples_per_class(make, no_training):
+    X = np.random.RandomState(0).randint(0, 255, (11, 16)).astype(np.uint8)
+    y = np.array([0] * 10 + [1])
+    estimator = make(early_stopping=True, epochs=2, callbacks=[no_training])
+    with pytest.raises(ValueError, match="early_stopping needs a stratified"):
+        estimator.fit(X, y)
+
+
+# ---------------------------------------------------------- hyperparameters
+@pytest.mark.parametrize("name, value", [
+    ("epochs", 0), ("batch_size", -1), ("validation_fraction", 1.0),
+    ("n_iter_no_change", 0), ("pooling", "median"), ("steps_per_execution", 0),
+    ("steps_per_execution", "fast"), ("learning_rate", -1e-3),
+    ("learning_rate", 0.0), ("dropout", 1.0), ("rotation_range", -5.0),
+    ("zoom_range", -1.0), ("shift_range", 1.5), ("label_smoothing", 1.0),
+    ("learning_rate_schedule", "step"), ("batch_normalization", "yes"),
+    ("class_weight", "bogus"),
+])
+def test_impossible_values_are_refused_by_name_before_training(
+        make, digits, name, value, no_training):
+    X, y, _, _ = digits
+    estimator = make(callbacks=[no_training], **{name: value})
+    with pytest.raises(
+            InvalidParameterError,
+            match=f"The '{name}' parameter of {type(estimator).__name__} must be"):
+        estimator.fit(X, y)
+
+
+def test_unknown_routed_parameter_is_named(make, digits, no_training):
+    X, y, _, _ = digits
+    with pytest.raises(ValueError, match="'model__units'"):
+        make(model__units=3, callbacks=[no_training]).fit(X, y)
+
+
+def test_image_shape_mismatch_names_both_numbers(make, digits, no_training):
+    X, y, _, _ = digits
+    estimator = make(image_shape=(20, 20), callbacks=[no_training])
+    with pytest.raises(ValueError, match="holds 400 pixels, but X has 784 features"):
+        estimator.fit(X, y)
+
+
+# ----------------------------------------------------------- not fitted yet
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "score"])
+def test_predict_before_fit(make, digits, method):
+    X, y, _, _ = digits
+    args = (X, y) if method == "score" else (X,)
+    with pytest.raises(NotFittedError):
+        getattr(make(), method)(*args)

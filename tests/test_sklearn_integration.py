@@ -19,7 +19,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sklenet import LeNetClassifier
 
-from .conftest import fast
+from .helpers import fast
 
 CV = StratifiedKFold(n_splits=2, shuffle=True, random_state=0)
 

@@ -9,7 +9,7 @@ import pytest
 
 from sklenet import LeNetClassifier, save
 
-from .conftest import fast
+from .helpers import fast
 
 AUGMENTED = {"rotation_range": 15.0, "shift_range": 0.15, "zoom_range": 0.15}
 # Classic LeNet-5 choices: learns 300 digits in a few epochs.
