@@ -132,7 +132,8 @@ def export(estimator, path, *, format="onnx"):
     estimator, members = _fitted_lenet(estimator)
     metadata = _export_metadata(estimator, members)
     input_dtype = np.dtype(metadata["input_dtype"])
-    path = os.fspath(path)
+    # "folder/" names the folder itself, and its sidecar "folder.json".
+    path = os.path.normpath(os.fspath(path))
     if format == "onnx":
         model = _onnx_model(members, input_dtype)
         for key, value in metadata.items():
@@ -207,7 +208,7 @@ def _export_metadata(estimator, members):
     """The JSON-able description that travels with an exported graph."""
     first = members[0]
     feature_names = getattr(estimator, "feature_names_in_", None)
-    return {
+    metadata = {
         "estimator": type(estimator).__name__,
         "n_members": len(members),
         "classes": estimator.classes_.tolist(),
@@ -221,6 +222,14 @@ def _export_metadata(estimator, members):
         "feature_names": None if feature_names is None else feature_names.tolist(),
         "sklenet_version": importlib.metadata.version("sklenet"),
     }
+    try:
+        json.dumps(metadata)
+    except TypeError as error:
+        raise TypeError(
+            f"The class labels must be JSON numbers or strings to travel with "
+            f"the exported graph, got classes_={estimator.classes_!r}: {error}."
+        ) from None
+    return metadata
 
 
 # --------------------------------------------------- the inference graph
