@@ -111,7 +111,7 @@ def export(estimator, path, *, format="onnx"):
     >>> import json, os, tempfile
     >>> import onnxruntime
     >>> from sklenet import LeNetClassifier
-    >>> from sklenet._export import export
+    >>> from sklenet import export
     >>> from sklenet.datasets import load_sample_digits
     >>> X, y = load_sample_digits(return_X_y=True)
     >>> clf = LeNetClassifier(epochs=1, early_stopping=False, random_state=0)

@@ -28,7 +28,7 @@ from sklenet._export import FORMATS, export, register_skl2onnx_converters
 from sklenet._search import LeNetSearchCV
 from sklenet.datasets import load_sample_digits
 
-from .conftest import fast
+from .helpers import fast
 
 # The bar: the runtimes agree with predict_proba to 1e-5.
 ATOL = 1e-5
