@@ -22,6 +22,7 @@ _EXPORTS = {
     "evaluation": ".evaluation",
     "export": "._export",
     "load": ".persistence",
+    "register_skl2onnx_converters": "._export",
     "save": ".persistence",
 }
 

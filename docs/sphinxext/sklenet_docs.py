@@ -48,6 +48,7 @@ EXAMPLES = [
     "plot_reproduce_study.py",
     "plot_ensembles.py",
     "plot_persistence.py",
+    "plot_export.py",
     "plot_kaggle_submission.py",
 ]
 
