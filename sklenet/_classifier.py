@@ -185,6 +185,9 @@ class LeNetClassifier(KerasClassifier):
         ``(H, W, C)`` the network was built for.
     input_scale_ : float
         Factor applied to X before the network (1/255 or 1).
+    input_dtype_ : numpy.dtype
+        The dtype of the validated training X (what :func:`sklenet.export`'s
+        graphs take).
     model_ : keras.Model
         The trained network.
     history_ : dict of list
@@ -395,6 +398,7 @@ class LeNetClassifier(KerasClassifier):
         # Integer pixels are 0-255 grey levels; bool pixels are 0/1 and float
         # pixels already scaled.
         self.input_scale_ = 1 / 255 if X.dtype.kind in "iu" else 1.0
+        self.input_dtype_ = X.dtype
         self.target_encoder_ = self.target_encoder.fit(y)
         vars(self).update(self.target_encoder_.get_metadata())
         if self.n_classes_ < 2:
@@ -671,6 +675,7 @@ class LeNetClassifier(KerasClassifier):
             ),
             "image_shape": list(self.image_shape_),
             "input_scale": float(self.input_scale_),
+            "input_dtype": self.input_dtype_.str,
             "history": self.history_,
             "n_epochs": int(self.n_epochs_),
             "best_epoch": self.best_epoch_,
@@ -689,6 +694,9 @@ class LeNetClassifier(KerasClassifier):
                                                dtype=object)
         est.image_shape_ = tuple(attributes["image_shape"])
         est.input_scale_ = attributes["input_scale"]
+        # Archives written before input_dtype_ existed: the scaling's dtype.
+        est.input_dtype_ = np.dtype(attributes.get(
+            "input_dtype", "uint8" if est.input_scale_ != 1 else "float32"))
         est.history_ = attributes["history"]
         est.n_epochs_ = attributes["n_epochs"]
         est.best_epoch_ = attributes["best_epoch"]

@@ -49,8 +49,9 @@ def export(estimator, path, *, format="onnx"):
 
     The graph takes what :meth:`~LeNetClassifier.predict_proba` takes from a
     user, flat rows of pixels ``(n_samples, n_features)``, in the dtype the
-    estimator was fitted on: ``uint8`` for integer pixels (0-255), ``float32``
-    for float pixels. It applies the estimator's scaling (1/255 for integer
+    estimator was fitted on (its ``input_dtype_``: ``uint8`` or ``int64``
+    for integer pixels, ``float32`` or ``float64`` for float pixels). It
+    applies the estimator's scaling (1/255 for integer
     pixels) and reshape and outputs the class probabilities
     ``(n_samples, n_classes)`` in ``classes_`` order; an ensemble's graph
     averages its members, as :meth:`LeNetEnsembleClassifier.predict_proba`
@@ -195,13 +196,9 @@ def _fitted_lenet(estimator):
 
 
 def _input_dtype(member):
-    """The dtype of the exported graph's input.
-
-    Integer pixels are scaled by 1/255 and float pixels are not (see
-    ``LeNetClassifier``), so the scale tells which kind the estimator was
-    fitted on; 0-255 integer pixels fit in uint8 whatever their fitted dtype.
-    """
-    return np.dtype(np.float32 if member.input_scale_ == 1 else np.uint8)
+    """The dtype of the exported graph's input: the fitted X's
+    (``input_dtype_``)."""
+    return np.dtype(member.input_dtype_)
 
 
 def _export_metadata(estimator, members):

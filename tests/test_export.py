@@ -76,7 +76,9 @@ def run_onnx(ort):
         session = ort.InferenceSession(os.fspath(path))
         (pixels,) = session.get_inputs()
         assert (pixels.name, pixels.shape[1]) == ("pixels", X.shape[1])
-        assert pixels.type == f"tensor({'uint8' if X.dtype == np.uint8 else 'float'})"
+        onnx_types = {"uint8": "uint8", "int64": "int64", "float32": "float",
+                      "float64": "double"}
+        assert pixels.type == f"tensor({onnx_types[X.dtype.name]})"
         (proba,) = session.run(["probabilities"], {"pixels": X})
         return proba, session.get_modelmeta().custom_metadata_map
 
@@ -95,6 +97,20 @@ def run_tflite():
             return proba, json.load(f)
 
     return run
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float64"])
+def test_the_graph_takes_the_fitted_dtype(images, run_onnx, tmp_path, dtype):
+    """Kaggle's CSV gives int64 pixels, X / 255 float64: the graph takes them
+    as they are, as predict_proba does."""
+    X, y, X_test = images
+    X, X_test = ((X.astype(dtype), X_test.astype(dtype)) if dtype == "int64"
+                 else (X / 255, X_test / 255))
+    clf = LeNetClassifier(**fast()).fit(X, y)
+    assert clf.input_dtype_ == np.dtype(dtype)
+    export(clf, tmp_path / "model.onnx")
+    proba, _ = run_onnx(tmp_path / "model.onnx", X_test)
+    np.testing.assert_allclose(proba, clf.predict_proba(X_test), rtol=0, atol=ATOL)
 
 
 def _check_metadata(metadata, clf, X):
