@@ -58,8 +58,10 @@ def test_predict_proba_of_one_sample_keeps_two_dimensions(digits, n_classes):
     X, y, X_test, _ = digits
     keep = y < n_classes
     clf = LeNetClassifier(**fast()).fit(X[keep], y[keep])
-    assert clf.predict_proba(X_test[:1]).shape == (1, n_classes)
-    assert clf.predict(X_test[:1]).shape == (1,)
+    proba = clf.predict_proba(X_test[:1])
+    assert proba.shape == (1, n_classes)
+    np.testing.assert_allclose(proba, clf.predict_proba(X_test)[:1], atol=1e-6)
+    assert clf.predict(X_test[:1]).tolist() == [clf.classes_[np.argmax(proba)]]
 
 
 def test_distinct_random_states_give_distinct_seeds():

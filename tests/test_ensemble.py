@@ -100,8 +100,10 @@ def test_predict_proba_is_the_mean_of_the_members(fitted, digits):
         ensemble.predict(X_test), ensemble.classes_[np.argmax(proba, axis=1)]
     )
     assert ensemble.n_features_in_ == 784 and ensemble.image_shape_ == (28, 28, 1)
-    assert ensemble.predict_proba(X_test[:1]).shape == (1, 10)
-    assert ensemble.predict(X_test[:1]).shape == (1,)
+    np.testing.assert_allclose(ensemble.predict_proba(X_test[:1]), proba[:1],
+                               atol=1e-6)
+    assert ensemble.predict(X_test[:1]).tolist() == [
+        ensemble.classes_[np.argmax(proba[0])]]
 
 
 def test_members_have_distinct_recorded_seeds_and_own_histories(fitted):
