@@ -111,6 +111,16 @@ def _output_file(path):
     return path
 
 
+@contextlib.contextmanager
+def _writing(option, path):
+    """Report an OSError while writing ``path`` (permissions, a full disk) as
+    a UsageError; the atomic writers leave nothing behind."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: {exc}") from exc
+
+
 def _load_model(path):
     from .persistence import load
 
@@ -225,7 +235,8 @@ def _train(args):
     except ValueError as exc:  # values the constraints cannot see
         raise UsageError(str(exc)) from exc
     seconds = time.perf_counter() - start
-    save(estimator, model_path)
+    with _writing("--model", model_path):
+        save(estimator, model_path)
     print(f"validation accuracy {estimator.score(X_val, y_val):.4f} "
           f"({len(y_val):,} images)")
     _LOGGER.info("trained in %.0f s; saved to %s", seconds, model_path)
@@ -246,7 +257,7 @@ def _evaluate(args):
         raise UsageError(
             f"--data {args.data} has labels the model does not know: "
             f"{unknown[:10]}{' ...' if len(unknown) > 10 else ''}; its classes "
-            f"are {sorted(known, key=str)}.")
+            f"are {model.classes_.tolist()}.")
     try:
         scores = split_scores(model, X, y)
     except ValueError as exc:  # such as images of another size
@@ -260,7 +271,8 @@ def _evaluate(args):
     if out is not None:
         from ._io import atomic_write
 
-        atomic_write(out, json.dumps({"n_samples": len(y), **scores}, indent=1))
+        with _writing("--out", out):
+            atomic_write(out, json.dumps({"n_samples": len(y), **scores}, indent=1))
         _LOGGER.info("metrics written to %s", out)
     return 0
 
@@ -280,7 +292,8 @@ def _predict(args):
         raise UsageError(f"--data {args.data}: {exc}") from exc
     submission = pd.DataFrame({"ImageId": np.arange(1, len(labels) + 1),
                                "Label": labels})
-    atomic_write(out, submission.to_csv(index=False))
+    with _writing("--out", out):
+        atomic_write(out, submission.to_csv(index=False))
     _LOGGER.info("%s predictions written to %s", f"{len(labels):,}", out)
     return 0
 
@@ -344,7 +357,7 @@ def _tune(args):
             LeNetClassifier(epochs=args.epochs), space[args.space],
             n_trials=args.n_trials, timeout=args.timeout, storage=storage,
             study_name=args.study_name, random_state=args.random_state,
-            refit=False, show_progress_bar=True,
+            refit=False, show_progress_bar=not args.quiet,
         )
         level = optuna.logging.WARNING if args.quiet else optuna.logging.INFO
         with _optuna_verbosity(level):
@@ -362,7 +375,8 @@ def _tune(args):
     if out is not None:
         from ._io import atomic_write
 
-        atomic_write(out, json.dumps(search.best_params_, indent=1))
+        with _writing("--best-params-out", out):
+            atomic_write(out, json.dumps(search.best_params_, indent=1))
         _LOGGER.info("best hyperparameters written to %s (use: sklenet train "
                      "--model-type optimized --params %s)", out, out)
     return 0

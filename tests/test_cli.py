@@ -499,3 +499,16 @@ def test_export_without_its_extra_is_one_line(lenet_file, tmp_path, monkeypatch,
     _one_error_line(capsys,
                     r'needs the .tf2onnx. package: pip install "sklenet\[export\]"')
     assert os.listdir(tmp_path) == []
+
+
+def test_a_failed_write_is_one_line(lenet_file, kaggle_files, tmp_path, monkeypatch,
+                                    capsys):
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(importlib.import_module("sklenet._io"), "atomic_write",
+                        disk_full)
+    assert main(["predict", "--model", str(lenet_file), "--data",
+                 str(kaggle_files[1]), "--out", str(tmp_path / "s.csv"),
+                 "--quiet"]) == 1
+    _one_error_line(capsys, r"--out .*s.csv: \[Errno 28\] No space left on device")
