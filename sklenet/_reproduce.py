@@ -329,11 +329,12 @@ class Reproduction:
                                         direction="maximize")
             study.enqueue_trial(OPTIMIZED_PARAMS)
         if n_missing > 0 or not completed:  # a best trial needs a completed one
+            estimator = make_estimator("standard", epochs=self.settings.epochs,
+                                       random_state=self.settings.random_state)
             study = LeNetSearchCV(
-                make_estimator("standard", epochs=self.settings.epochs,
-                               random_state=self.settings.random_state),
-                n_trials=max(n_missing, 1), storage=storage,
+                estimator, n_trials=max(n_missing, 1), storage=storage,
                 study_name=STUDY_NAME, random_state=self.settings.random_state,
+                pruner=_pruner(self.settings.n_trials, estimator.n_iter_no_change),
                 refit=False, show_progress_bar=True,
             ).fit(self.X_train, self.y_train,
                   validation_data=(self.X_val, self.y_val)).study_
@@ -376,6 +377,15 @@ class Reproduction:
             "validation_accuracy": estimator.score(self.X_deploy_val,
                                                    self.y_deploy_val),
         }
+
+
+def _pruner(n_trials, patience):
+    """Optuna's median pruner, started after a quarter of the trials (at most
+    its default 5): with the few trials of a quick run the default never
+    prunes, and a slow-learning draw then trains to the epoch cap. Each trial
+    trains for early stopping's ``patience`` epochs before it can be pruned."""
+    return optuna.pruners.MedianPruner(
+        n_startup_trials=min(5, max(1, n_trials // 4)), n_warmup_steps=patience)
 
 
 def _histories(estimator):
