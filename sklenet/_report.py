@@ -7,7 +7,6 @@ embedded, so it opens offline as one file), ``OUT/report.md`` (figures in
 """
 
 import base64
-import dataclasses
 import datetime
 import html
 import json
@@ -505,15 +504,21 @@ def _cap_warning(results, settings):
             "converge.")
 
 
+#: Settings that a preset may scale down from the study's, in words.
+_SCALED_DOWN = {"n_repeats": "trainings per model", "n_trials": "search trials",
+                "n_estimators": "ensemble members",
+                "learning_curve_repeats": "learning-curve trainings",
+                "epochs": "epochs"}
+
+
 def _note(reproduction, preset):
     """Why the numbers cannot match the study's, or None."""
-    full = PRESETS["full"]
-    settings = dataclasses.replace(reproduction.settings,
-                                   random_state=full.random_state)
+    full, settings = PRESETS["full"], reproduction.settings
+    fewer = [name for field, name in _SCALED_DOWN.items()
+             if getattr(settings, field) < getattr(full, field)]
     reasons = []
-    if settings != full:
-        reasons.append("fewer trainings, trials, members or epochs than the study "
-                       "(see Settings)")
+    if fewer:
+        reasons.append(f"fewer {', '.join(fewer)} than the study (see Settings)")
     n_samples = reproduction.description()["n_samples"]
     if n_samples < _STUDY_N_SAMPLES:
         reasons.append(f"{n_samples:,} images instead of {_STUDY_N_SAMPLES:,}")
