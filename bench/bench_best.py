@@ -26,14 +26,13 @@ Run::
 import argparse
 import os
 import time
-import warnings
+from types import SimpleNamespace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 from bench_baselines import fashion_split, sample_split  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.neural_network import MLPClassifier  # noqa: E402
+from bench_baselines import fit_mlp as baseline_mlp  # noqa: E402
 
 from sklenet import (  # noqa: E402
     BEST_PARAMS,
@@ -125,26 +124,10 @@ def fit_ensemble(seed, X_train, y_train, X_val, y_val):
     return clf, sum(member.n_epochs_ for member in clf.estimators_)
 
 
-class _ScaledMLP:
-    """MLPClassifier as in section 4: input scaled to [0, 1], the
-    validation share held out by its own early stopping."""
-
-    def __init__(self, clf):
-        self.clf = clf
-
-    def predict(self, X):
-        return self.clf.predict(X / 255.0)
-
-
 def fit_mlp(seed, X_train, y_train, X_val, y_val):
-    X = np.concatenate([X_train, X_val]) / 255.0
-    y = np.concatenate([y_train, y_val])
-    clf = MLPClassifier(early_stopping=True, validation_fraction=len(y_val) / len(y),
-                        n_iter_no_change=5, max_iter=MAX_EPOCHS, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-    return _ScaledMLP(clf), clf.n_iter_
+    """MLPClassifier exactly as in section 4 (``bench_baselines.fit_mlp``)."""
+    clf, n_iter, predict = baseline_mlp(seed, X_train, y_train, X_val, y_val)
+    return SimpleNamespace(predict=predict), n_iter
 
 
 MODELS = {
