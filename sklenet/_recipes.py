@@ -75,7 +75,8 @@ MODEL_TITLES = {
 }
 
 
-def make_estimator(model_type, params=None, *, n_estimators=None, **overrides):
+def make_estimator(model_type, params=None, *, n_estimators=None, max_epochs=None,
+                   **overrides):
     """An unfitted estimator of ``model_type``.
 
     Parameters
@@ -87,6 +88,10 @@ def make_estimator(model_type, params=None, *, n_estimators=None, **overrides):
     n_estimators : int or None
         Members of an ensemble model type (ignored otherwise); None keeps the
         ensemble's default.
+    max_epochs : int or None
+        A cap on ``epochs``: a recipe with fewer epochs of its own (a cosine
+        schedule decays over them) keeps them; None keeps the recipe's, or
+        the estimator's default of 100.
     **overrides
         Further constructor arguments (``epochs``, ``random_state``, ...).
 
@@ -98,6 +103,10 @@ def make_estimator(model_type, params=None, *, n_estimators=None, **overrides):
     --------
     >>> make_estimator("ensemble", n_estimators=3, epochs=5).n_estimators
     3
+    >>> make_estimator("best", max_epochs=100).epochs == BEST_PARAMS["epochs"]
+    True
+    >>> make_estimator("standard", max_epochs=10).epochs
+    10
     """
     try:
         recipe, is_ensemble = MODEL_TYPES[model_type]
@@ -106,6 +115,8 @@ def make_estimator(model_type, params=None, *, n_estimators=None, **overrides):
             f"model_type={model_type!r} is not one of {list(MODEL_TYPES)}."
         ) from None
     params = {**(recipe if params is None else params), **overrides}
+    if max_epochs is not None:
+        params["epochs"] = min(params.get("epochs", max_epochs), max_epochs)
     if is_ensemble:
         from ._ensemble import LeNetEnsembleClassifier
 
