@@ -220,8 +220,8 @@ def _train(args):
         args, "deployment", *_load_data(args.data), args.random_state)
     try:
         estimator = make_estimator(
-            args.model_type, n_estimators=args.n_estimators,
-            **{**params, "epochs": args.epochs, "random_state": args.random_state})
+            args.model_type, n_estimators=args.n_estimators, max_epochs=args.epochs,
+            **{**params, "random_state": args.random_state})
         estimator._validate_params()  # sklearn's constraints, before training
     except (TypeError, ValueError) as exc:
         given = "--params" if args.params else "--model-type"
@@ -539,7 +539,9 @@ def _parser():
                        "file, such as the one of sklenet tune --best-params-out, "
                        "or a JSON object such as '{\"learning_rate\": 0.01}'")
     train.add_argument("--epochs", type=_positive_int, default=100, metavar="N",
-                       help="maximum epochs (default: 100)")
+                       help="maximum epochs; a model type with fewer epochs of "
+                       "its own (best: a 30-epoch schedule) keeps them "
+                       "(default: 100)")
     train.add_argument("--n-estimators", type=_positive_int, default=10, metavar="N",
                        help="ensemble members (default: 10)")
     train.add_argument("--max-samples", type=_positive_int, metavar="N",
