@@ -98,7 +98,6 @@ STUDY_MODELS = ("standard", "optimized", "ensemble")
 MODELS = (*STUDY_MODELS, "best")
 #: The Optuna study's name in ``OUT/search.db``.
 STUDY_NAME = "sklenet-reproduce"
-_STUDY_NAME = STUDY_NAME  # the name tests/test_cli.py still imports
 #: Version of what the cache holds; caches of another version are refused.
 CACHE_FORMAT = 2
 _LOGGER = logging.getLogger(__name__)
@@ -277,7 +276,7 @@ class Reproduction:
         searched = model in ("optimized", "ensemble")
         return make_estimator(
             model, self.load("search")["result"]["best_params"] if searched else None,
-            n_estimators=self.settings.n_estimators, epochs=self.settings.epochs)
+            n_estimators=self.settings.n_estimators, max_epochs=self.settings.epochs)
 
     def _save_model(self, estimator, model):
         models = self.out / "models"

@@ -19,8 +19,8 @@ import pytest
 import sklenet
 from sklenet import LeNetClassifier, load, save
 from sklenet._reproduce import (
-    _STUDY_NAME,
     PRESETS,
+    STUDY_NAME,
     Reproduction,
     frame_from_json,
 )
@@ -142,7 +142,7 @@ def test_search_step_continues_an_interrupted_study(tmp_path):
     # The first trial finished before the interruption.
     LeNetSearchCV(LeNetClassifier(epochs=1), n_trials=1, refit=False,
                   storage=f"sqlite:///{tmp_path / 'search.db'}",
-                  study_name=_STUDY_NAME).fit(
+                  study_name=STUDY_NAME).fit(
         reproduction.X_train, reproduction.y_train,
         validation_data=(reproduction.X_val, reproduction.y_val))
     trials = frame_from_json(reproduction._search()["trials"])
