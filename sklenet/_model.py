@@ -168,7 +168,12 @@ batch_normalization, dropout, rotation_range, shift_range, zoom_range
             kernel_regularizer=_regularizer(conv_l2),
             kernel_initializer=_kernel_initializer(seed, name))(x)
         if batch_normalization:
-            x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+            # Keras' default momentum of 0.99 leaves the moving statistics,
+            # which predict and validation use, near their initial values
+            # for the first few hundred steps: on small data sets the network
+            # then predicts poorly and early stopping stops too soon. 0.9 is
+            # PyTorch's default (its momentum=0.1).
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
             x = keras.layers.Activation(conv_activation,
                                         name=f"{name}_activation")(x)
         return x
