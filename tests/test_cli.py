@@ -60,6 +60,7 @@ def _one_error_line(capsys, expected):
 
 
 # --------------------------------------------------------------- reproduce
+@pytest.mark.slow  # the tiny reproduction they share takes ~30 s
 def test_reproduce_writes_a_self_contained_report(tiny_run):
     page = (tiny_run / "report.html").read_text()
     sources = re.findall(r'src="([^"]+)"', page)
@@ -76,6 +77,7 @@ def test_reproduce_writes_a_self_contained_report(tiny_run):
     assert "| standard LeNet" in markdown
 
 
+@pytest.mark.slow  # the tiny reproduction they share takes ~30 s
 def test_reproduce_writes_raw_results_and_models(tiny_run):
     results = tiny_run / "results"
     runs = pd.read_csv(results / "ensemble_evaluation_runs.csv", index_col="repeat")
@@ -102,6 +104,7 @@ def _step_names(out):
             Reproduction(X, y, PRESETS["tiny"], out, "sample").steps()]
 
 
+@pytest.mark.slow  # the tiny reproduction they share takes ~30 s
 def test_reproduce_resumes_after_an_interruption(tiny_run, monkeypatch, capsys):
     (tiny_run / "cache" / "standard_convergence.json").unlink()
 
@@ -149,6 +152,7 @@ def test_search_step_continues_an_interrupted_study(tmp_path):
     assert trials["number"].tolist() == [0, 1]
 
 
+@pytest.mark.slow  # the tiny reproduction they share takes ~30 s
 def test_reproduce_refuses_a_folder_of_other_settings(tiny_run, capsys):
     before = (tiny_run / "cache" / "run.json").read_text()
     assert main([*TINY, "--out", str(tiny_run), "--n-repeats", "2"]) == 1

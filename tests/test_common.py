@@ -64,6 +64,9 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+# Each check takes seconds, but together the 240 of them take ~6 minutes:
+# `pytest -m "not slow"` leaves them to CI and the full run.
+@pytest.mark.slow
 @parametrize_with_checks(
     ESTIMATORS,
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS[type(est).__name__],

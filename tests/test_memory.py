@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 _SCRIPT = textwrap.dedent("""
     import gc, json
     import numpy as np
@@ -29,6 +31,7 @@ _SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # fifty fits: ~50 s
 def test_fifty_fits_do_not_grow_memory_without_bound():
     out = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True,
                          text=True, check=True).stdout
