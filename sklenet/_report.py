@@ -267,7 +267,8 @@ def _preset_settings(settings):
             f"{size:g}" for size in settings.learning_curve_sizes)
         + " of the training part",
         "max epochs": settings.epochs,
-        "early-stopping patience": "5 (10 for learning curves)",
+        "early-stopping patience": (
+            f"5 ({settings.learning_curve_patience} for learning curves)"),
         "convergence curves": CONVERGENCE_SPLITS[settings.convergence_split],
         "random_state": settings.random_state,
     }
@@ -561,6 +562,9 @@ def write_report(reproduction, results, preset, total_seconds):
         "warning": _cap_warning(results, settings),
         "note": _note(reproduction, preset),
         "search_summary": search_summary(results),
+        "learning_curve_text": "Early-stopping patience "
+        f"{settings.learning_curve_patience}; each repeat draws a new train/test "
+        "split.",
         "convergence_text": "Train and validation accuracy per epoch of "
         f"{CONVERGENCE_SPLITS[settings.convergence_split]}, for the ensemble of "
         "each member; the best epoch is the one whose weights early stopping "
@@ -578,7 +582,7 @@ _SECTIONS = (
     ("Per-class ROC AUC, test set", "roc_auc", None),
     ("Hyperparameter search", "search", "search_summary"),
     ("Learning curves", "learning_curves",
-     "Early-stopping patience 10; each repeat draws a new train/test split."),
+     "learning_curve_text"),
     ("Convergence", "convergence", "convergence_text"),
 )
 _APPENDIX = (("Settings", "settings"), ("Library versions", "versions"),
