@@ -33,6 +33,7 @@ from sklearn.utils.validation import has_fit_parameter, indexable
 from tqdm.auto import tqdm
 
 from ._base import spawn_seeds
+from ._checks import validation_pair
 
 __all__ = [
     "deployment_split",
@@ -180,8 +181,7 @@ def _validation_fit_params(estimator, validation_data):
     """``{"validation_data": ...}`` for estimators whose ``fit`` takes it."""
     if validation_data is None or not has_fit_parameter(estimator, "validation_data"):
         return {}
-    X_val, y_val = validation_data
-    return {"validation_data": (X_val, y_val)}
+    return {"validation_data": validation_pair(validation_data)}
 
 
 def _parallel(jobs, n_jobs, total, desc, verbose):
