@@ -95,8 +95,7 @@ def _numeric_objects(X):
         numbers = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
         return X  # sklearn's validation names the non-numeric values
-    finite = numbers[np.isfinite(numbers)]
-    if np.isfinite(numbers).all() and np.array_equal(finite, np.round(finite)):
+    if np.isfinite(numbers).all() and np.array_equal(numbers, np.round(numbers)):
         numbers = numbers.astype(np.int64)
     if hasattr(X, "iloc"):
         return type(X)(numbers, index=X.index, columns=X.columns)
