@@ -36,6 +36,7 @@ from ._base import spawn_seeds
 from ._checks import validation_pair
 
 __all__ = [
+    "confused_pairs",
     "deployment_split",
     "evaluation_split",
     "repeated_evaluation",
@@ -533,3 +534,53 @@ def repeated_learning_curve(
                              ("std", grouped[metric].std(ddof=0)))
     })
     return runs, summary
+
+
+# ------------------------------------------------------------------ errors
+def confused_pairs(y_true, y_pred, *, labels=None, n_pairs=None):
+    """The pairs of classes most often confused, most frequent first.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels.
+    labels : array-like, default=None
+        The classes, in the order of the confusion matrix; None uses those
+        in ``y_true`` and ``y_pred``, sorted.
+    n_pairs : int, default=None
+        Keep the first ``n_pairs`` pairs; None keeps every pair confused at
+        least once.
+
+    Returns
+    -------
+    DataFrame
+        One row per (true, predicted) pair with ``true != predicted`` and at
+        least one mistake: ``true``, ``predicted``, ``count`` and ``share``,
+        the share of the true class's samples predicted as ``predicted``.
+        Ties keep the order of the confusion matrix.
+
+    Examples
+    --------
+    >>> from sklenet.evaluation import confused_pairs
+    >>> confused_pairs([4, 4, 4, 9, 9, 7], [9, 9, 4, 4, 9, 1])
+       true  predicted  count     share
+    0     4          9      2  0.666667
+    1     7          1      1  1.000000
+    2     9          4      1  0.500000
+    """
+    from sklearn.metrics import confusion_matrix
+
+    labels = (np.unique(np.concatenate([np.asarray(y_true), np.asarray(y_pred)]))
+              if labels is None else np.asarray(labels))
+    matrix = confusion_matrix(y_true, y_pred, labels=labels)
+    support = matrix.sum(axis=1)  # samples of each true class
+    np.fill_diagonal(matrix, 0)
+    true, predicted = np.nonzero(matrix)
+    counts = matrix[true, predicted]
+    order = np.argsort(-counts, kind="stable")[:n_pairs]
+    return pd.DataFrame({
+        "true": labels[true[order]],
+        "predicted": labels[predicted[order]],
+        "count": counts[order],
+        "share": counts[order] / support[true[order]],
+    })

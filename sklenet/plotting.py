@@ -11,12 +11,16 @@ Each function draws on ``ax`` (a new figure when None) and returns the
   model or of every member of an ensemble (figures 3, 8, 10);
 * :func:`plot_roc_curves` and :func:`plot_confusion_matrix`: per-class
   one-vs-rest ROC curves and the confusion matrix of predictions;
+* :func:`plot_misclassified` and :func:`plot_confused_pairs`: the digits a
+  classifier gets wrong, most confident mistakes first, and the pairs of
+  classes it confuses most;
 * :func:`plot_intermediate_values`, :func:`plot_optimization_history` and
   :func:`plot_param_importances`: the Optuna figures of a
   :class:`~sklenet.LeNetSearchCV` (from :mod:`optuna.visualization.matplotlib`,
   which always draws on a new figure).
 """
 
+import math
 import warnings
 from contextlib import contextmanager
 
@@ -36,6 +40,8 @@ __all__ = [
     "plot_convergence",
     "plot_intermediate_values",
     "plot_learning_curve",
+    "plot_confused_pairs",
+    "plot_misclassified",
     "plot_optimization_history",
     "plot_param_importances",
     "plot_roc_curves",
@@ -349,6 +355,156 @@ def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize=None, ax=Non
         values_format=None if normalize is None else ".2f",
     )
     return display.ax_
+
+
+# ------------------------------------------------------------------ errors
+def _labels_and_scores(y_true, y_score, labels):
+    y_true = np.asarray(y_true)
+    y_score = np.asarray(y_score, dtype=float)
+    labels = np.unique(y_true) if labels is None else np.asarray(labels)
+    if y_score.ndim != 2 or y_score.shape != (len(y_true), len(labels)):
+        raise ValueError(
+            f"y_score has shape {y_score.shape}; expected ({len(y_true)}, "
+            f"{len(labels)}): one row per sample and one column per class, with "
+            "labels=clf.classes_.")
+    return y_true, y_score, labels
+
+
+def _images(X, n_samples, image_shape):
+    """``X`` as (n_samples, height, width) grey images."""
+    from ._classifier import infer_image_shape  # imports Keras: only when drawn
+
+    X = np.asarray(X)
+    if len(X) != n_samples:
+        raise ValueError(f"X has {len(X)} images, but y_true has {n_samples}.")
+    if X.ndim == 2:
+        height, width, channels = infer_image_shape(X.shape[1], image_shape)
+        X = X.reshape(n_samples, height, width, channels)
+    if X.ndim == 4:
+        X = X.mean(axis=3)  # colour images in grey
+    if X.ndim != 3:
+        raise ValueError(f"X has shape {X.shape}; pass flat pixel rows or images.")
+    return X
+
+
+def plot_misclassified(X, y_true, y_score, *, labels=None, max_images=24, n_cols=8,
+                       image_shape=None, ax=None):
+    """The images a classifier gets wrong, its most confident mistakes first.
+
+    Each tile shows an image as the model saw it, with its true label, the
+    predicted label and the probability the model gave that prediction.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_pixels) or (n_samples, H, W[, C])
+        The images (flat rows, as the estimators take them).
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_score : array-like of shape (n_samples, n_classes)
+        Class probabilities, e.g. ``clf.predict_proba(X)`` of any classifier.
+    labels : array-like of shape (n_classes,), default=None
+        The class of each column of ``y_score`` (``clf.classes_``); None
+        means the sorted labels of ``y_true``.
+    max_images : int, default=24
+        At most this many mistakes are drawn.
+    n_cols : int, default=8
+        Tiles per row.
+    image_shape : tuple, default=None
+        ``(H, W)`` of flat rows; None infers a square image.
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw (one mosaic image); None creates a figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Its title counts the mistakes; ``ax.texts`` holds each tile's
+        caption, "true 4, predicted 9 (0.97)", in the order drawn.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklenet.plotting import plot_misclassified
+    >>> X = np.arange(3 * 16).reshape(3, 16)
+    >>> proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]])
+    >>> ax = plot_misclassified(X, [0, 0, 0], proba, labels=[0, 1])
+    >>> [text.get_text() for text in ax.texts]
+    ['true 0, predicted 1 (0.80)', 'true 0, predicted 1 (0.60)']
+    """
+    y_true, y_score, labels = _labels_and_scores(y_true, y_score, labels)
+    images = _images(X, len(y_true), image_shape)
+    predicted = y_score.argmax(axis=1)
+    wrong = np.flatnonzero(labels[predicted] != y_true)
+    confidence = y_score[wrong, predicted[wrong]]
+    shown = wrong[np.argsort(-confidence, kind="stable")][:max_images]
+    rows = max(1, math.ceil(len(shown) / n_cols))
+    columns = min(n_cols, max(1, len(shown)))
+    height, width = images.shape[1:]
+    pad = max(1, height // 7)  # room between the tiles
+    mosaic = np.full((rows * (height + pad), columns * (width + pad)), np.nan)
+    ax = _axes(ax, figsize=(1.35 * columns + 0.4, 1.5 * rows + 0.6))
+    for tile, index in enumerate(shown):
+        row, column = divmod(tile, n_cols)
+        top, left = row * (height + pad), column * (width + pad)
+        mosaic[top:top + height, left:left + width] = images[index]
+        ax.text(left + width / 2, top + height, f"true {y_true[index]}, predicted "
+                f"{labels[predicted[index]]} ({y_score[index, predicted[index]]:.2f})",
+                ha="center", va="top", fontsize=6)
+    ax.imshow(mosaic, cmap="gray_r", interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(f"{len(wrong)} of {len(y_true)} images misclassified"
+                 + (f", the {len(shown)} most confident" if len(shown) < len(wrong)
+                    else ""), fontsize=9)
+    return ax
+
+
+def plot_confused_pairs(y_true, y_pred, *, labels=None, n_pairs=10, ax=None):
+    """The pairs of classes most often confused, as horizontal bars.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels.
+    labels : array-like, default=None
+        The classes; None uses those in ``y_true`` and ``y_pred``.
+    n_pairs : int, default=10
+        How many pairs, the most frequent first (from the top).
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    See Also
+    --------
+    sklenet.evaluation.confused_pairs : the same pairs as a DataFrame.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklenet.plotting import plot_confused_pairs
+    >>> ax = plot_confused_pairs([4, 4, 4, 9, 9, 7], [9, 9, 4, 4, 9, 1])
+    >>> [label.get_text() for label in ax.get_yticklabels()]
+    ['4 as 9', '7 as 1', '9 as 4']
+    """
+    from .evaluation import confused_pairs  # imports TensorFlow: only when drawn
+
+    pairs = confused_pairs(y_true, y_pred, labels=labels, n_pairs=n_pairs)
+    ax = _axes(ax, figsize=(5.0, 0.3 * max(len(pairs), 1) + 1.0))
+    names = [f"{true} as {predicted}" for true, predicted
+             in zip(pairs["true"], pairs["predicted"])]
+    ax.barh(np.arange(len(pairs)), pairs["count"], color="#c0392b")
+    ax.set_yticks(np.arange(len(pairs)), names)
+    ax.invert_yaxis()  # the most frequent on top
+    for row, (count, share) in enumerate(zip(pairs["count"], pairs["share"])):
+        ax.text(count, row, f" {count} ({share:.1%} of {pairs['true'].iloc[row]})",
+                va="center", fontsize=8)
+    ax.set(xlabel="Misclassified images", ylabel="true class as predicted class")
+    ax.margins(x=0.25)
+    return ax
 
 
 # ------------------------------------------------------------------ Optuna

@@ -12,12 +12,15 @@ from sklearn.exceptions import NotFittedError
 from sklearn.naive_bayes import GaussianNB
 
 from sklenet import LeNetClassifier, LeNetSearchCV, _search, build_lenet, plotting
+from sklenet.evaluation import confused_pairs
 from sklenet.plotting import (
     plot_architecture,
+    plot_confused_pairs,
     plot_confusion_matrix,
     plot_convergence,
     plot_intermediate_values,
     plot_learning_curve,
+    plot_misclassified,
     plot_optimization_history,
     plot_param_importances,
     plot_roc_curves,
@@ -168,6 +171,60 @@ def test_confusion_matrix_counts_and_normalisation():
 
 
 # ------------------------------------------------------------------ Optuna
+# ------------------------------------------------------------------ errors
+def test_misclassified_grid_shows_the_mistakes_most_confident_first():
+    # Five 2x3 images with distinct pixels; labels are strings, as any
+    # classifier's classes_ may be.
+    X = np.arange(5 * 6, dtype=float).reshape(5, 6)
+    labels = np.array(["a", "b", "c"])
+    y_true = np.array(["a", "b", "c", "a", "b"])
+    proba = np.array([[0.2, 0.7, 0.1],    # a as b, 0.70
+                      [0.1, 0.8, 0.1],    # right
+                      [0.95, 0.0, 0.05],  # c as a, 0.95: the worst
+                      [0.3, 0.0, 0.7],    # a as c, 0.70: a tie, kept in order
+                      [0.6, 0.3, 0.1]])   # b as a, 0.60
+    ax = plot_misclassified(X, y_true, proba, labels=labels, n_cols=3,
+                            image_shape=(2, 3))
+    assert _texts(ax) == ["true c, predicted a (0.95)", "true a, predicted b (0.70)",
+                          "true a, predicted c (0.70)", "true b, predicted a (0.60)"]
+    assert ax.get_title() == "4 of 5 images misclassified"
+    mosaic = ax.images[0].get_array()
+    pad = 1  # between the tiles
+    tiles = [mosaic[top:top + 2, left:left + 3]
+             for top, left in ((0, 0), (0, 4), (0, 8), (3, 0))]
+    for tile, index in zip(tiles, [2, 0, 3, 4]):
+        np.testing.assert_array_equal(tile, X[index].reshape(2, 3))
+    assert mosaic.shape == (2 * (2 + pad), 3 * (3 + pad))
+    assert np.ma.getmaskarray(mosaic[3:5, 4:]).all()  # blank: no fifth tile
+    ax = plot_misclassified(X, y_true, proba, labels=labels, max_images=2,
+                            image_shape=(2, 3))
+    assert len(ax.texts) == 2 and ax.get_title().endswith(", the 2 most confident")
+
+
+def test_misclassified_grid_refuses_scores_of_another_shape():
+    with pytest.raises(ValueError, match=r"y_score has shape \(2, 2\); expected "
+                       r"\(2, 3\)"):
+        plot_misclassified(np.zeros((2, 4)), [0, 1], np.zeros((2, 2)),
+                           labels=[0, 1, 2])
+    with pytest.raises(ValueError, match="X has 3 images, but y_true has 2"):
+        plot_misclassified(np.zeros((3, 4)), [0, 1], np.zeros((2, 2)))
+
+
+def test_confused_pairs_most_frequent_first():
+    y_true = [4, 4, 4, 4, 9, 9, 7, 7, 1]
+    y_pred = [9, 9, 9, 4, 4, 9, 1, 7, 7]
+    pairs = confused_pairs(y_true, y_pred)
+    assert pairs[["true", "predicted", "count"]].values.tolist() == [
+        [4, 9, 3], [1, 7, 1], [7, 1, 1], [9, 4, 1]]
+    assert pairs["share"].tolist() == [0.75, 1.0, 0.5, 0.5]
+    assert len(confused_pairs(y_true, y_pred, n_pairs=2)) == 2
+    ax = plot_confused_pairs(y_true, y_pred, n_pairs=2)
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["4 as 9",
+                                                                  "1 as 7"]
+    assert [bar.get_width() for bar in ax.patches] == [3, 1]
+    assert _texts(ax) == [" 3 (75.0% of 4)", " 1 (100.0% of 1)"]
+
+
 def test_optuna_figures_live_in_plotting():
     for name in ("plot_intermediate_values", "plot_optimization_history",
                  "plot_param_importances"):
