@@ -18,16 +18,12 @@ import pytest
 
 import sklenet
 from sklenet import LeNetClassifier, load, save
-from sklenet._reproduce import (
-    PRESETS,
-    STUDY_NAME,
-    Reproduction,
-    frame_from_json,
-)
 from sklenet._search import LeNetSearchCV
 from sklenet._search_space import STUDY_SEARCH_SPACE
-from sklenet.cli import _EXPORT_FORMATS, main
+from sklenet.cli import main
+from sklenet.cli.export import FORMATS as EXPORT_FORMATS
 from sklenet.datasets import load_sample_digits
+from sklenet.study import PRESETS, STUDY_NAME, Reproduction
 
 TINY = ["reproduce", "--preset", "tiny", "--n-jobs", "1"]
 
@@ -148,7 +144,7 @@ def test_search_step_continues_an_interrupted_study(tmp_path):
                   study_name=STUDY_NAME).fit(
         reproduction.X_train, reproduction.y_train,
         validation_data=(reproduction.X_val, reproduction.y_val))
-    trials = frame_from_json(reproduction._search()["trials"])
+    trials = reproduction._search().trials
     assert trials["number"].tolist() == [0, 1]
 
 
@@ -238,6 +234,11 @@ def bad_csv(tmp_path):
     (["reproduce", "--data", "missing.csv"], r"--data missing.csv: .*does not exist"),
     (["reproduce", "--data", "{bad_csv}"], r"lacks 784 of the 784 pixel columns"),
     (["reproduce", "--out", "{bad_csv}"], r"--out .*bad.csv is a file"),
+    # issue 20: below a regular file, on a file system that takes no files
+    (["reproduce", "--out", "{bad_csv}/sub"],
+     r"--out .*bad.csv/sub is below .*bad.csv, which is a file"),
+    (["reproduce", "--out", "/proc/sklenet-report"],
+     r"--out /proc/sklenet-report is not writable \(cannot write in /proc\)"),
     (["train", "--model", "{tmp}/m.sklenet", "--params", "{params}"],
      r"unknown hyperparameters \['filters'\]"),
     (["train", "--model", "{tmp}/no/m.sklenet"], r"the folder of .* does not exist"),
@@ -391,7 +392,7 @@ def test_version_comes_from_the_package_metadata(capsys):
 
 
 def test_export_formats_are_those_of_sklenet_export():
-    assert _EXPORT_FORMATS == importlib.import_module("sklenet._export").FORMATS
+    assert EXPORT_FORMATS == importlib.import_module("sklenet._export").FORMATS
 
 
 # Lines that TensorFlow writes to stderr: absl/glog C++ logs, absl's notice,
@@ -432,8 +433,12 @@ def _wait_for_tensorflow_import(process):
     raise AssertionError("the command did not start importing TensorFlow")
 
 
+@pytest.mark.parametrize("number, status, said", [
+    (signal.SIGINT, 130, "interrupted"),  # Ctrl-C
+    (signal.SIGTERM, 143, "terminated"),  # kill, a scheduler, a container stop
+])
 @pytest.mark.parametrize("when", ["importing TensorFlow", "training"])
-def test_ctrl_c_prints_one_line_and_exits_130(when, tmp_path):
+def test_a_signal_ends_a_command_in_one_line(when, number, status, said, tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "sklenet", "train", "--model", "m.sklenet",
          "--max-samples", "1000", "--epochs", "100"],
@@ -447,13 +452,100 @@ def test_ctrl_c_prints_one_line_and_exits_130(when, tmp_path):
         else:
             _wait_for_tensorflow_import(process)
             progress = ""
-        process.send_signal(signal.SIGINT)
+        process.send_signal(number)
         out, err = process.communicate(timeout=60)
     finally:
         process.kill()
-    assert process.returncode == 130
-    assert (out, progress + err) == ("", progress + "sklenet train: interrupted.\n")
+    assert process.returncode == status
+    assert (out, progress + err) == ("", progress + f"sklenet train: {said}.\n")
     assert os.listdir(tmp_path) == []  # no model, no temporary file
+
+
+def _processes_with(marker):
+    """PIDs of the live processes whose environment holds ``marker``."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as file:
+                if marker.encode() in file.read():
+                    with open(f"/proc/{entry}/stat") as stat:
+                        if stat.read().rsplit(")", 1)[1].split()[0] != "Z":
+                            found.add(int(entry))
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+    return found
+
+
+@pytest.mark.slow  # two tiny reproductions
+def test_sigterm_stops_reproduce_and_its_workers_and_the_next_run_continues(
+        tmp_path):
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("counts processes through /proc")
+    marker = f"SKLENET_TEST_RUN={os.getpid()}-{time.monotonic_ns()}"
+    out = tmp_path / "report"
+    argv = [*TINY[:-1], "2", "--n-repeats", "2", "--max-samples", "300",
+            "--out", str(out)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sklenet", *argv], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        env={**_environment(), marker.split("=")[0]: marker.split("=")[1]})
+    try:
+        deadline = time.monotonic() + 300
+        # The command, its two loky workers and their resource tracker.
+        while len(_processes_with(marker)) < 3:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no worker processes started"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 143
+    assert err.splitlines()[-1] == ("sklenet reproduce: terminated. Run the same "
+                                    "command again to continue from the cached "
+                                    "steps."), err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 30
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_with(marker) == set()  # no worker left running
+    left = [path.name for path in out.rglob("*") if path.name.startswith(".")]
+    assert left == []  # no temporary file of an atomic write
+    assert main(argv) == 0
+    assert (out / "report.html").is_file()
+
+
+@pytest.mark.slow  # the tiny reproduction they share takes ~30 s
+def test_an_unreadable_cache_entry_is_named_and_its_step_runs_again(
+        tiny_run, monkeypatch, capsys):
+    entry = tiny_run / "cache" / "standard_convergence.json"
+    text = entry.read_text()
+    entry.write_text(text[:len(text) // 2])  # cut in half, as by a full disk
+
+    def fail(*args):
+        raise AssertionError("a readable cached step ran again")
+
+    for step in ("_evaluation", "_search", "_learning_curve"):
+        monkeypatch.setattr(Reproduction, step, fail)
+    assert main([*TINY, "--out", str(tiny_run)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines()
+                if line.startswith(f"{entry} is unreadable (")]
+    assert len(warnings) == 1 and warnings[0].endswith("the step runs again.")
+    assert json.loads(entry.read_text())["result"]["histories"]
+
+
+@pytest.mark.slow  # the tiny reproduction they share takes ~30 s
+def test_an_unreadable_run_description_is_one_line_naming_it(tiny_run, capsys):
+    description = tiny_run / "cache" / "run.json"
+    before = description.read_text()
+    description.write_text(before[:10])
+    try:
+        assert main([*TINY, "--out", str(tiny_run)]) == 1
+        _one_error_line(capsys, rf"{re.escape(str(description))} is unreadable")
+    finally:
+        description.write_text(before)
 
 
 def test_tune_removes_the_database_it_created_when_it_fails(tmp_path, monkeypatch,

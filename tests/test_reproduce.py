@@ -4,7 +4,6 @@ interruption."""
 
 import contextlib
 import dataclasses
-import json
 import os
 import sqlite3
 import subprocess
@@ -18,8 +17,23 @@ from optuna.trial import TrialState
 from sklearn.tree import DecisionTreeClassifier
 
 from sklenet._recipes import MODEL_TITLES, OPTIMIZED_PARAMS
-from sklenet._report import (
-    _cap_warning,
+from sklenet._search_space import STUDY_SEARCH_SPACE
+from sklenet._storage import sqlite_url
+from sklenet.cli import main
+from sklenet.datasets import load_sample_digits
+from sklenet.study import (
+    MODELS,
+    PRESETS,
+    STUDY_NAME,
+    Convergence,
+    Reproduction,
+    RunFolder,
+    Search,
+    Step,
+    StudyResults,
+)
+from sklenet.study._report import cap_warning
+from sklenet.study._tables import (
     accuracy_table,
     convergence_table,
     learning_curve_table,
@@ -27,25 +41,13 @@ from sklenet._report import (
     search_summary,
     settings_table,
 )
-from sklenet._reproduce import (
-    MODELS,
-    PRESETS,
-    STUDY_NAME,
-    Reproduction,
-    _frame_to_json,
-    frame_from_json,
-)
-from sklenet._search_space import STUDY_SEARCH_SPACE
-from sklenet._storage import sqlite_url
-from sklenet.cli import main
-from sklenet.datasets import load_sample_digits
 
 
 # ----------------------------------------------------------------- presets
 def test_quick_preset_trains_to_the_studys_epoch_cap():
     # A lower cap stopped every quick training before it converged (issue 11).
     quick, full = PRESETS["quick"], PRESETS["full"]
-    assert quick.epochs == full.epochs == 100
+    assert quick.max_epochs == full.max_epochs == 100
     assert quick.n_estimators >= 3  # enough members to beat a single LeNet
     assert min(quick.learning_curve_sizes) >= 0.3  # a size a LeNet learns from
 
@@ -75,7 +77,7 @@ class _EpochTree(DecisionTreeClassifier):
 def small_run(tmp_path_factory):
     """A Reproduction of 300 sample images (splits only; nothing trained)."""
     X, y = load_sample_digits(return_X_y=True)
-    settings = dataclasses.replace(PRESETS["tiny"], max_samples=300, epochs=3)
+    settings = dataclasses.replace(PRESETS["tiny"], max_samples=300, max_epochs=3)
     return Reproduction(X, y, settings, tmp_path_factory.mktemp("run"), "sample")
 
 
@@ -84,33 +86,34 @@ def _results(run, monkeypatch, n_epochs):
     from sklenet.evaluation import repeated_evaluation, repeated_learning_curve
 
     monkeypatch.setattr(run, "estimator", lambda model: _EpochTree(
-        epochs=run.settings.epochs, n_epochs=n_epochs))
-    monkeypatch.setattr("sklenet._reproduce.repeated_evaluation",
+        epochs=run.settings.max_epochs, n_epochs=n_epochs))
+    monkeypatch.setattr("sklenet.study._reproduction.repeated_evaluation",
                         lambda *args, **kwargs: repeated_evaluation(
                             *args, **{**kwargs, "n_jobs": None}))
-    monkeypatch.setattr("sklenet._reproduce.repeated_learning_curve",
+    monkeypatch.setattr("sklenet.study._reproduction.repeated_learning_curve",
                         lambda *args, **kwargs: repeated_learning_curve(
                             *args, **{**kwargs, "n_jobs": None}))
-    results = {}
+    steps = {}
     for model in MODELS:
-        results[f"{model}_evaluation"] = {"result": run._evaluation(model)}
-        results[f"{model}_learning_curve"] = {"result": run._learning_curve(model)}
-        results[f"{model}_convergence"] = {"result": {
-            "histories": results[f"{model}_evaluation"]["result"]["histories"],
-            "validation_accuracy": 0.5}}
+        evaluation = run._evaluation(model)
+        for name, record in ((f"{model}_evaluation", evaluation),
+                             (f"{model}_learning_curve", run._learning_curve(model)),
+                             (f"{model}_convergence", Convergence(
+                                 histories=evaluation.histories,
+                                 validation_accuracy=0.5))):
+            steps[name] = Step(name, 1.0, record)
     trials = pd.DataFrame({"number": [0], "state": ["COMPLETE"], "value": [0.5],
                            "user_attrs_n_epochs": [n_epochs]})
-    results["search"] = {"result": {"trials": _frame_to_json(trials),
-                                    "best_params": OPTIMIZED_PARAMS,
-                                    "best_score": 0.5}}
-    return results
+    steps["search"] = Step("search", 1.0, Search(
+        trials=trials, best_params=OPTIMIZED_PARAMS, best_score=0.5))
+    return StudyResults(steps)
 
 
 def test_report_marks_trainings_that_stopped_at_the_epoch_cap(small_run, monkeypatch):
     settings = small_run.settings
     results = _results(small_run, monkeypatch, n_epochs=3)  # the cap: epochs=3
     accuracy = accuracy_table(results, settings).set_index("source")
-    measured = accuracy.loc["measured (1 trainings)"]
+    measured = accuracy.loc["measured (1 training)"]
     assert measured["epochs"].tolist() == ["3"] * len(MODELS)  # integers
     assert measured["stopped at the epoch cap"].tolist() == ["1 of 1 (cap 3)"] * len(
         MODELS)
@@ -118,12 +121,12 @@ def test_report_marks_trainings_that_stopped_at_the_epoch_cap(small_run, monkeyp
     assert curves["stopped at the epoch cap"].eq("1 of 1 (cap 3)").all()
     convergence = convergence_table(results, settings)
     assert convergence["stopped at the epoch cap"].eq("1 of 1 (cap 3)").all()
-    warning = _cap_warning(results, settings)
+    warning = cap_warning(results, settings)
     assert warning.startswith("Warning: some trainings stopped at the epoch cap")
     assert "standard evaluation: 1 of 1" in warning and "search: 1 of 1" in warning
     # Trainings that early stopping ended are not marked.
     results = _results(small_run, monkeypatch, n_epochs=2)
-    assert _cap_warning(results, settings) is None
+    assert cap_warning(results, settings) is None
     accuracy = accuracy_table(results, settings)
     assert set(accuracy["stopped at the epoch cap"]) == {"none", ""}
     assert learning_curve_table(results, settings)["stopped at the epoch cap"].eq(
@@ -141,17 +144,41 @@ def test_report_shows_the_fourth_model_without_published_numbers(
     # One measured row per model, a study row for the study's three only.
     assert accuracy["model"].tolist() == [
         "standard LeNet", "", "optimized LeNet", "", "ensemble of 1", "", best]
-    assert accuracy["source"].tolist()[-1] == "measured (1 trainings)"
+    assert accuracy["source"].tolist()[-1] == "measured (1 training)"
     roc = roc_auc_table(results, settings)
     assert f"{best}, measured" in roc and not any(
         column.startswith(best) and column.endswith("study") for column in roc)
     assert best in set(learning_curve_table(results, settings)["model"])
     assert best in set(convergence_table(results, settings)["model"])
     # The accuracies are the summaries that repeated_evaluation returned.
-    summary = frame_from_json(results["best_evaluation"]["result"]["summary"])
-    mean, std = summary.loc["test_accuracy"]
-    assert accuracy["test accuracy"].tolist()[-1] == f"{mean:.4f} ± {std:.4f}"
+    mean, std = results.evaluation("best").summary.loc["test_accuracy"]
+    assert accuracy["test accuracy"].tolist()[-1] == f"{mean:.4f}"  # 1 training
     assert mean > 0.25  # a depth-3 tree on 180 digits; chance is 0.1
+
+
+def test_a_cell_of_one_training_shows_no_spread(small_run, tmp_path, monkeypatch):
+    # One training: the mean alone; its std of 0 is no measured spread.
+    results = _results(small_run, monkeypatch, n_epochs=2)
+    settings = small_run.settings
+    accuracy = accuracy_table(results, settings)
+    measured = accuracy[accuracy["source"] == "measured (1 training)"]
+    assert len(measured) == len(MODELS)
+    assert not measured["test accuracy"].str.contains("±").any()
+    assert not learning_curve_table(results, settings)[
+        ["train accuracy", "test accuracy"]].stack().str.contains("±").any()
+    # Two trainings: mean ± std, as the summaries give them.
+    X, y = load_sample_digits(return_X_y=True)
+    twice = Reproduction(X, y, dataclasses.replace(
+        settings, n_repeats=2, learning_curve_repeats=2), tmp_path, "sample")
+    results = _results(twice, monkeypatch, n_epochs=2)
+    accuracy = accuracy_table(results, twice.settings)
+    mean, std = results.evaluation("standard").summary.loc["test_accuracy"]
+    assert accuracy["source"].iloc[0] == "measured (2 trainings)"
+    assert accuracy["test accuracy"].iloc[0] == f"{mean:.4f} ± {std:.4f}"
+    curves = learning_curve_table(results, twice.settings)
+    summary = results.learning_curve("standard").summary.iloc[0]
+    assert curves["test accuracy"].iloc[0] == (
+        f"{summary['test_accuracy_mean']:.4f} ± {summary['test_accuracy_std']:.4f}")
 
 
 def test_report_states_every_presets_settings(small_run):
@@ -173,7 +200,7 @@ def test_tiny_run_at_one_epoch_warns_that_every_training_hit_the_cap(tmp_path):
                  "300", "--n-trials", "1", "--out", str(out)]) == 0
     markdown = (out / "report.md").read_text()
     assert "> Warning: some trainings stopped at the epoch cap (epochs=1)" in markdown
-    assert "| sklenet best (beyond the study) | measured (1 trainings)" in markdown
+    assert "| sklenet best (beyond the study) | measured (1 training)" in markdown
     assert "1 of 1 (cap 1)" in markdown
     page = (out / "report.html").read_text()
     assert '<p class="warning">Warning: some trainings stopped' in page
@@ -182,7 +209,7 @@ def test_tiny_run_at_one_epoch_warns_that_every_training_hit_the_cap(tmp_path):
 
 # ------------------------------------------------------------------ search
 def test_the_search_starts_from_the_studys_best_hyperparameters(small_run):
-    trials = frame_from_json(small_run._search()["trials"])
+    trials = small_run._search().trials
     first = trials.iloc[0]
     # Optuna stores log-scale floats through their logarithm: 1e-16 apart.
     assert [first[f"params_{name}"] for name in OPTIMIZED_PARAMS] == [
@@ -201,12 +228,12 @@ def test_failed_and_interrupted_trials_are_not_done(tmp_path):
         study.tell(study.ask(), state=TrialState.FAIL)
     study.ask()
     result = reproduction._search()
-    trials = frame_from_json(result["trials"])
+    trials = result.trials
     assert trials["state"].tolist() == ["FAIL"] * 3 + ["COMPLETE"] * 2
     assert trials["user_attrs_interrupted"].eq(True).tolist() == [
         False, False, True, False, False]
-    assert set(result["best_params"]) == set(STUDY_SEARCH_SPACE)
-    summary = search_summary({"search": {"result": result}})
+    assert set(result.best_params) == set(STUDY_SEARCH_SPACE)
+    summary = search_summary(result)
     assert summary.startswith("5 trials (")
     assert {"2 fail", "1 interrupted", "2 complete"} <= set(
         summary[len("5 trials ("):summary.index(")")].split(", "))
@@ -250,8 +277,7 @@ def test_reproduce_killed_twice_in_the_search_completes(tmp_path):
             _kill_during_trial(argv, number, out, log)
     assert main(argv) == 0
     assert (out / "report.html").is_file() and (out / "report.md").is_file()
-    result = json.loads((out / "cache" / "search.json").read_text())["result"]
-    trials = frame_from_json(result["trials"])
+    trials = Step.read(RunFolder(out), "search").result.trials
     assert trials["number"].tolist() == [0, 1, 2, 3]
     assert trials["state"].tolist() == ["FAIL", "FAIL", "COMPLETE", "COMPLETE"]
     assert trials["user_attrs_interrupted"].eq(True).tolist() == [

@@ -1,0 +1,115 @@
+"""``sklenet reproduce``: the whole study and its report."""
+
+import argparse
+import dataclasses
+import logging
+import os
+import time
+
+from ._common import UsageError, add_data, load_data, optuna_verbosity, positive_int
+
+HELP = "run the whole study and write a report"
+DESCRIPTION = (
+    "Run the study end to end (standard LeNet, Optuna search, optimized LeNet, "
+    "ensemble: repeated evaluation, learning curves, convergence curves, Optuna "
+    "plots) and write OUT/report.html, OUT/report.md and the raw results. Each "
+    "step is cached in OUT: run the same command again to continue an "
+    "interrupted run.")
+#: What `main` adds to the one line of an interruption.
+INTERRUPTED = "Run the same command again to continue from the cached steps."
+_LOGGER = logging.getLogger(__name__)
+
+
+def _sizes(text):
+    try:
+        sizes = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or not all(0 < size <= 1 for size in sizes):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of shares in (0, 1], "
+            "e.g. 0.1,0.5,1")
+    return sizes
+
+
+def add_arguments(parser):
+    add_data(parser)
+    parser.add_argument("--out", default="sklenet-report",
+                        help="output folder (default: sklenet-report)")
+    parser.add_argument(
+        "--preset", choices=("tiny", "quick", "full"), default="quick",
+        help="quick: every step scaled down, under 10 minutes on the sample with "
+        "2 CPU cores; full: the study's settings (10 trainings per model, 200 "
+        "trials, 10 members, 20 trainings per learning-curve size, 100 epochs); "
+        "tiny: a smoke test (default: quick)")
+    for flag, what in (("--n-repeats", "trainings per model"),
+                       ("--n-trials", "search trials"),
+                       ("--n-estimators", "ensemble members"),
+                       ("--learning-curve-repeats", "trainings per size"),
+                       ("--epochs", "maximum epochs"),
+                       ("--max-samples", "images used, a stratified subsample")):
+        parser.add_argument(flag, type=positive_int, metavar="N",
+                            help=f"{what} (overrides the preset)")
+    parser.add_argument("--learning-curve-sizes", type=_sizes, metavar="SHARES",
+                        help="training-set sizes as shares of the training "
+                        "part, e.g. 0.1,0.5,1 (overrides the preset)")
+    parser.add_argument("--random-state", type=int, metavar="SEED",
+                        help="seed of the splits and trainings (default: 0)")
+    parser.add_argument("--n-jobs", type=int, metavar="N",
+                        default=min(2, os.cpu_count() or 1),
+                        help="trainings run at once in worker processes "
+                        "(default: 2, or 1 on a single core)")
+
+
+#: --option -> the Settings field it overrides.
+_OVERRIDES = {"n_repeats": "n_repeats", "n_trials": "n_trials",
+              "n_estimators": "n_estimators",
+              "learning_curve_repeats": "learning_curve_repeats",
+              "learning_curve_sizes": "learning_curve_sizes",
+              "epochs": "max_epochs", "max_samples": "max_samples",
+              "random_state": "random_state"}
+
+
+def run(args):
+    from ..study import PRESETS, Reproduction, check_output_folder
+
+    overrides = {field: getattr(args, option)
+                 for option, field in _OVERRIDES.items()
+                 if getattr(args, option) is not None}
+    settings = dataclasses.replace(PRESETS[args.preset], **overrides)
+    try:
+        check_output_folder(args.out)
+    except ValueError as exc:
+        raise UsageError(f"--out {exc}") from exc
+    X, y = load_data(args.data)
+    try:
+        reproduction = Reproduction(X, y, settings, args.out, args.data,
+                                    n_jobs=args.n_jobs)
+    except ValueError as exc:  # too few images for the stratified splits
+        given = (f"--max-samples {settings.max_samples}" if settings.max_samples
+                 else f"--data {args.data}")
+        raise UsageError(f"{given}: too few images for the study's stratified "
+                         f"splits ({exc}).") from exc
+    try:
+        reproduction.check_cache()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+    import optuna
+
+    from ..study import write_report
+
+    folder = reproduction.folder
+    start = time.perf_counter()
+    _LOGGER.info("sklenet reproduce: preset %s, %s images from %s, results in %s/",
+                 args.preset, f"{len(reproduction.y):,}", args.data, folder.out)
+    with optuna_verbosity(optuna.logging.WARNING):
+        results = reproduction.run(log=_LOGGER.info)
+    _LOGGER.info("writing the report ...")
+    tables = write_report(reproduction, results, args.preset,
+                          time.perf_counter() - start)
+    print(tables["accuracy"].to_markdown(index=False))
+    _LOGGER.info("report: %s (and %s); raw results in %s/; total %.0f s",
+                 folder.report_html, folder.report_md.name, folder.results,
+                 time.perf_counter() - start)
+    return 0

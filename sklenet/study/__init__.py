@@ -1,0 +1,49 @@
+"""The study that sklenet reproduces, as a package: ``sklenet reproduce``.
+
+- :mod:`._settings`: what a run does (:class:`Settings`, :data:`PRESETS`);
+- :mod:`._reproduction`: the run, one cached step at a time
+  (:class:`Reproduction`);
+- :mod:`._results`: the typed record that the run writes and the report
+  reads (:class:`StudyResults` and one dataclass per kind of step), and the
+  run folder's layout (:class:`RunFolder`);
+- :mod:`._tables`, :mod:`._figures`, :mod:`._report`: the report's tables,
+  its figures, and its rendering (Jinja2 templates) with the raw results.
+"""
+
+from ._report import write_report
+from ._reproduction import Reproduction, check_output_folder, subsample
+from ._results import (
+    STUDY_NAME,
+    Convergence,
+    Evaluation,
+    LearningCurve,
+    RunFolder,
+    Search,
+    Step,
+    StudyResults,
+    frame_from_json,
+    frame_to_json,
+)
+from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, STUDY_MODELS, Settings
+
+__all__ = [
+    "CONVERGENCE_SPLITS",
+    "MODELS",
+    "PRESETS",
+    "STUDY_MODELS",
+    "STUDY_NAME",
+    "Convergence",
+    "Evaluation",
+    "LearningCurve",
+    "Reproduction",
+    "RunFolder",
+    "Search",
+    "Settings",
+    "Step",
+    "StudyResults",
+    "check_output_folder",
+    "frame_from_json",
+    "frame_to_json",
+    "subsample",
+    "write_report",
+]

@@ -1,0 +1,176 @@
+"""The report's figures, drawn from a run's records into its figures folder."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import optuna
+
+from .._classifier import infer_image_shape
+from .._model import build_lenet
+from .._params import NETWORK_PARAMS
+from .._recipes import BEST_PARAMS
+from .._storage import open_storage
+from ..plotting import (
+    plot_architecture,
+    plot_confused_pairs,
+    plot_confusion_matrix,
+    plot_convergence,
+    plot_intermediate_values,
+    plot_learning_curve,
+    plot_misclassified,
+    plot_optimization_history,
+    plot_param_importances,
+    plot_roc_curves,
+)
+from ._results import STUDY_NAME
+from ._settings import CONVERGENCE_SPLITS, MODELS
+from ._tables import model_name
+
+
+def draw_figures(reproduction, results):
+    """Draw every figure of ``results`` into the run's figures folder.
+
+    Returns
+    -------
+    list of (str, list of (str, str or None))
+        Each section's heading and its figures: (caption, file name relative
+        to the figures folder, or None for a figure that could not be drawn,
+        whose caption then says why).
+    """
+    settings = reproduction.settings
+    folder = reproduction.folder.figures
+    folder.mkdir(exist_ok=True)
+    names = {model: model_name(model, settings) for model in MODELS}
+    sections = []
+
+    def draw(section, items):
+        files = []
+        for caption, name, plot in items:
+            try:
+                _save(plot(), folder / f"{name}.png")
+            except (ValueError, RuntimeError) as exc:
+                # e.g. fANOVA importances need two completed trials
+                caption = f"{caption}: not drawn ({exc})"
+                name = None
+            files.append((caption, None if name is None else f"{name}.png"))
+        sections.append((section, files))
+
+    classes = results.evaluation("standard").classes
+    shape = infer_image_shape(reproduction.X.shape[1])
+    best = results.search.best_params
+    network = {name: BEST_PARAMS[name] for name in NETWORK_PARAMS
+               if name in BEST_PARAMS}
+    draw("Architecture (figure 1)", [
+        ("standard LeNet", "architecture_standard",
+         lambda: _architecture(build_lenet(shape, len(classes)), "standard LeNet")),
+        ("optimized LeNet (best found)", "architecture_optimized",
+         lambda: _architecture(build_lenet(shape, len(classes), **best),
+                               "optimized LeNet (best found)")),
+        (names["best"], "architecture_best",
+         lambda: _architecture(build_lenet(shape, len(classes), **network),
+                               names["best"])),
+    ])
+    draw("Learning curves (figures 2, 7, 9)", [
+        (names[model], f"learning_curve_{model}",
+         lambda model=model: _titled(
+             plot_learning_curve(results.learning_curve(model).runs), names[model]))
+        for model in MODELS
+    ])
+    draw(f"Convergence: {CONVERGENCE_SPLITS[settings.convergence_split]} "
+         "(figures 3, 8, 10)", [
+        (names[model], f"convergence_{model}",
+         lambda model=model: _titled(
+             plot_convergence(results.convergence(model).histories), names[model]))
+        for model in MODELS
+    ])
+
+    def test_predictions(model):
+        evaluation = results.evaluation(model)
+        return (np.asarray(evaluation.y_test), np.asarray(evaluation.test_proba),
+                np.asarray(evaluation.classes))
+
+    draw("ROC curves, test set, first training", [
+        (names[model], f"roc_{model}",
+         lambda model=model: _titled(_roc(*test_predictions(model)), names[model]))
+        for model in MODELS
+    ])
+    draw("Confusion matrices, test set, first training", [
+        (names[model], f"confusion_{model}",
+         lambda model=model: _titled(_confusion(*test_predictions(model)),
+                                     names[model]))
+        for model in MODELS
+    ])
+    draw("The digits each model gets wrong, test set, first training", [
+        item for model in MODELS for item in (
+            (f"{names[model]}: misclassified test digits, most confident first",
+             f"misclassified_{model}",
+             lambda model=model: _prefixed(_misclassified(
+                 reproduction.X_test, *test_predictions(model)), names[model])),
+            (f"{names[model]}: the most-confused pairs of classes",
+             f"confused_pairs_{model}",
+             lambda model=model: _titled(_confused(*test_predictions(model)),
+                                         names[model])))
+    ])
+    study = optuna.load_study(
+        study_name=STUDY_NAME,
+        storage=open_storage(reproduction.folder.search_storage),
+    )
+    draw("Optuna search (figure 4)", [
+        ("intermediate values", "optuna_intermediate_values",
+         lambda: _labelled(plot_intermediate_values(study), "Epoch",
+                           "Validation accuracy")),
+        ("optimization history", "optuna_history",
+         lambda: plot_optimization_history(study)),
+        ("hyperparameter importances (fANOVA)", "optuna_importances",
+         lambda: plot_param_importances(study, random_state=settings.random_state)),
+    ])
+    return sections
+
+
+def _save(ax, path):
+    figure = ax.figure
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+
+
+def _titled(ax, title):
+    ax.set_title(title)
+    return ax
+
+
+def _labelled(ax, xlabel, ylabel):
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    return ax
+
+
+def _prefixed(ax, name):
+    ax.set_title(f"{name}: {ax.get_title()}", fontsize=9)
+    return ax
+
+
+def _misclassified(X, y_true, proba, classes):
+    return plot_misclassified(X, y_true, proba, labels=classes, max_images=16)
+
+
+def _architecture(network, name):
+    ax = plot_architecture(network)
+    ax.set_title(f"{name}: {network.count_params():,} parameters")
+    return ax
+
+
+def _roc(y_true, proba, classes):
+    # A log scale spreads out the low false-positive rates where the curves of
+    # good classifiers differ; one false positive is the smallest rate.
+    ax = plot_roc_curves(y_true, proba, labels=classes)
+    ax.set(xscale="log", xlim=(1 / len(y_true), 1), aspect="auto",
+           xlabel="False positive rate (log scale)")
+    return ax
+
+
+def _confused(y_true, proba, classes):
+    return plot_confused_pairs(y_true, classes[proba.argmax(axis=1)],
+                               labels=classes, n_pairs=8)
+
+
+def _confusion(y_true, proba, classes):
+    return plot_confusion_matrix(y_true, classes[proba.argmax(axis=1)],
+                                 labels=classes)

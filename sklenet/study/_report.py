@@ -1,0 +1,188 @@
+"""The report of ``sklenet reproduce``: rendering and the raw results.
+
+Everything is rebuilt from a run's :class:`~._results.StudyResults`: the run
+folder's ``report.html`` (figures embedded, so it opens offline as one file)
+and ``report.md`` (figures in its figures folder), rendered from the Jinja2
+templates beside this module, and the raw results as CSV and JSON files.
+"""
+
+import base64
+import datetime
+import functools
+import json
+import sys
+
+import jinja2
+import pandas as pd
+
+from .._io import atomic_write
+from .._recipes import MODEL_TITLES
+from ._figures import draw_figures
+from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS
+from ._tables import (
+    accuracy_table,
+    capped_trainings,
+    convergence_table,
+    learning_curve_table,
+    roc_auc_table,
+    search_summary,
+    search_table,
+    settings_table,
+    timing_table,
+    versions_table,
+)
+
+_STUDY_N_SAMPLES = 42_000
+#: Settings that a preset may scale down from the study's, in words.
+_SCALED_DOWN = {"n_repeats": "trainings per model", "n_trials": "search trials",
+                "n_estimators": "ensemble members",
+                "learning_curve_repeats": "learning-curve trainings",
+                "max_epochs": "epochs"}
+
+
+def cap_warning(results, settings):
+    """The warning that some trainings stopped at their epoch cap, or None."""
+    capped = capped_trainings(results, settings)
+    if not capped:
+        return None
+    where = "; ".join(f"{step.replace('_', ' ')}: {hits} of {total}"
+                      for step, hits, total in capped)
+    return (f"Warning: some trainings stopped at the epoch cap (epochs="
+            f"{settings.max_epochs}) instead of by early stopping ({where}). Their "
+            "accuracies measure the cap, not the model; raise --epochs to let them "
+            "converge.")
+
+
+def _note(reproduction, preset):
+    """Why the numbers cannot match the study's, or None."""
+    full, settings = PRESETS["full"], reproduction.settings
+    fewer = [name for field, name in _SCALED_DOWN.items()
+             if getattr(settings, field) < getattr(full, field)]
+    reasons = []
+    if fewer:
+        reasons.append(f"fewer {', '.join(fewer)} than the study (see Settings)")
+    n_samples = reproduction.description()["n_samples"]
+    if n_samples < _STUDY_N_SAMPLES:
+        reasons.append(f"{n_samples:,} images instead of {_STUDY_N_SAMPLES:,}")
+    if not reasons:
+        return None
+    return (f"Preset {preset!r} with {' and '.join(reasons)}: expect lower "
+            "accuracies and wider spreads than the study's. "
+            "sklenet reproduce --preset full --data train.csv runs the study's "
+            "protocol on Kaggle's train.csv. "
+            f"{MODEL_TITLES['best']!r} is sklenet's own recipe, not part of the "
+            "study: the study has no numbers for it.")
+
+
+def write_report(reproduction, results, preset, total_seconds):
+    """Write the report, its figures and the raw results into the run folder.
+
+    Parameters
+    ----------
+    reproduction : Reproduction
+    results : StudyResults
+        What ``reproduction.run()`` returned.
+    preset : str
+        The preset's name, for the settings table.
+    total_seconds : float
+        The run's time before the report.
+
+    Returns
+    -------
+    dict of DataFrame
+        The report's tables, by name.
+    """
+    folder = reproduction.folder
+    settings = reproduction.settings
+    tables = {
+        "accuracy": accuracy_table(results, settings),
+        "roc_auc": roc_auc_table(results, settings),
+        "search": search_table(results),
+        "learning_curves": learning_curve_table(results, settings),
+        "convergence": convergence_table(results, settings),
+        "settings": settings_table(reproduction, preset),
+        "versions": versions_table(),
+        "timings": timing_table(results, total_seconds),
+    }
+    figure_sections = draw_figures(reproduction, results)
+    write_raw_results(results, tables, folder.results)
+    texts = {
+        "accuracy": "Accuracy on the 60/20/20 evaluation split; ROC AUC "
+        "one-vs-rest on the test set (mean over the trainings).",
+        "search": search_summary(results.search),
+        "learning_curves": "Early-stopping patience "
+        f"{settings.learning_curve_patience}; each repeat draws a new train/test "
+        "split.",
+        "convergence": "Train and validation accuracy per epoch of "
+        f"{CONVERGENCE_SPLITS[settings.convergence_split]}, for the ensemble of "
+        "each member; the best epoch is the one whose weights early stopping "
+        "restored.",
+    }
+
+    def sections(headings):
+        return [{"heading": heading, "table": tables[name], "text": texts.get(name)}
+                for heading, name in headings]
+
+    notices = [(kind, text) for kind, text in (
+        ("warning", cap_warning(results, settings)),
+        ("note", _note(reproduction, preset))) if text]
+    context = {
+        "title": "sklenet: the LeNet digit study, reproduced",
+        "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join(["sklenet", *sys.argv[1:]]) if sys.argv else "sklenet",
+        "notices": notices,
+        "tables": sections(_SECTIONS),
+        "figure_sections": figure_sections,
+        "appendix": sections(_APPENDIX),
+    }
+    atomic_write(folder.report_md, _template("report.md.j2").render(context))
+    atomic_write(folder.report_html, _template("report.html.j2").render(
+        context, embed=lambda file: base64.b64encode(
+            (folder.figures / file).read_bytes()).decode("ascii")))
+    return tables
+
+
+_SECTIONS = (("Accuracy (mean ± std over the trainings)", "accuracy"),
+             ("Per-class ROC AUC, test set", "roc_auc"),
+             ("Hyperparameter search", "search"),
+             ("Learning curves", "learning_curves"),
+             ("Convergence", "convergence"))
+_APPENDIX = (("Settings", "settings"), ("Library versions", "versions"),
+             ("Time per step", "timings"))
+
+
+@functools.cache
+def _template(name):
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("sklenet.study"),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined)
+    return environment.get_template(name)
+
+
+def write_raw_results(results, tables, folder):
+    """The raw results as CSV and JSON files in ``folder``."""
+    folder.mkdir(exist_ok=True)
+    for model in MODELS:
+        evaluation = results.evaluation(model)
+        atomic_write(folder / f"{model}_evaluation_runs.csv",
+                     evaluation.runs.to_csv())
+        atomic_write(folder / f"{model}_evaluation_summary.csv",
+                     evaluation.summary.to_csv())
+        proba = pd.DataFrame(evaluation.test_proba,
+                             columns=[f"proba_{c}" for c in evaluation.classes])
+        proba.insert(0, "y_true", evaluation.y_test)
+        atomic_write(folder / f"{model}_test_predictions.csv",
+                     proba.to_csv(index_label="row"))
+        atomic_write(folder / f"{model}_learning_curve.csv",
+                     results.learning_curve(model).runs.to_csv(index=False))
+        atomic_write(folder / f"{model}_convergence.json",
+                     json.dumps(results.convergence(model).to_json(), indent=1))
+    search = results.search
+    atomic_write(folder / "search_trials.csv", search.trials.to_csv(index=False))
+    atomic_write(folder / "search_best_params.json",
+                 json.dumps(search.best_params, indent=1))
+    atomic_write(folder / "tables.json", json.dumps(
+        {name: table.to_dict(orient="records") for name, table in tables.items()},
+        indent=1, ensure_ascii=False))

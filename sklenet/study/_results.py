@@ -1,0 +1,255 @@
+"""The typed record between the reproduction and its report.
+
+A reproduction stores one record per step, as JSON, in its run folder; the
+report reads them back as the same dataclasses. Neither side names a file or
+a JSON key of the other: both go through :class:`RunFolder` and the records'
+``to_json``/``from_json``.
+"""
+
+import dataclasses
+import io
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+
+import pandas as pd
+
+from .._storage import sqlite_url
+
+#: Version of what the cache holds; caches of another version are refused.
+CACHE_FORMAT = 2
+#: The Optuna study's name in the run folder's search database.
+STUDY_NAME = "sklenet-reproduce"
+_LOGGER = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------- the folder
+@dataclasses.dataclass(frozen=True)
+class RunFolder:
+    """The files of a reproduction below its output folder ``out``."""
+
+    out: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "out", Path(self.out))
+
+    @property
+    def cache(self):
+        """One JSON file per finished step, and ``run.json``."""
+        return self.out / "cache"
+
+    @property
+    def description(self):
+        """The settings and data the cached steps belong to."""
+        return self.cache / "run.json"
+
+    def step(self, name):
+        return self.cache / f"{name}.json"
+
+    @property
+    def search_db(self):
+        """The Optuna study of the search step (SQLite)."""
+        return self.out / "search.db"
+
+    @property
+    def search_storage(self):
+        return sqlite_url(self.search_db)
+
+    def model(self, model):
+        """Where the model of ``model`` (a model type) is saved."""
+        return self.out / "models" / f"{model}.sklenet"
+
+    @property
+    def figures(self):
+        return self.out / "figures"
+
+    @property
+    def results(self):
+        """The raw results as CSV and JSON files."""
+        return self.out / "results"
+
+    @property
+    def report_html(self):
+        return self.out / "report.html"
+
+    @property
+    def report_md(self):
+        return self.out / "report.md"
+
+
+# ------------------------------------------------------------ the records
+def frame_to_json(frame):
+    """A DataFrame as JSON Table Schema: keeps the index name and the column
+    types."""
+    return json.loads(frame.to_json(orient="table"))
+
+
+def frame_from_json(data):
+    """Inverse of :func:`frame_to_json`."""
+    return pd.read_json(io.StringIO(json.dumps(data)), orient="table")
+
+
+def _frame():
+    """A field that holds a DataFrame (stored as JSON Table Schema)."""
+    return dataclasses.field(metadata={"frame": True})
+
+
+class _Record:
+    """JSON encoding of a dataclass whose ``_frame()`` fields are DataFrames."""
+
+    def to_json(self):
+        return {field.name: (frame_to_json(value) if field.metadata.get("frame")
+                             else value)
+                for field in dataclasses.fields(self)
+                for value in [getattr(self, field.name)]}
+
+    @classmethod
+    def from_json(cls, data):
+        """The record of ``data``; KeyError or TypeError if it lacks a field."""
+        return cls(**{field.name: (frame_from_json(data[field.name])
+                                   if field.metadata.get("frame")
+                                   else data[field.name])
+                      for field in dataclasses.fields(cls)})
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation(_Record):
+    """Repeated evaluation of one model on the 60/20/20 split."""
+
+    runs: pd.DataFrame = _frame()  # one row per training
+    summary: pd.DataFrame = _frame()  # mean and std of every column
+    classes: list
+    y_test: list
+    test_proba: list  # of the first training, for the ROC and confusion figures
+    histories: list  # of the first training: one per network
+    validation_accuracy: float  # of the first training
+
+
+@dataclasses.dataclass(frozen=True)
+class Search(_Record):
+    """The Optuna search: its best trial and every trial."""
+
+    best_params: dict
+    best_score: float
+    trials: pd.DataFrame = _frame()
+
+
+@dataclasses.dataclass(frozen=True)
+class LearningCurve(_Record):
+    """Train and test accuracy at several training-set sizes."""
+
+    runs: pd.DataFrame = _frame()  # one row per training
+    summary: pd.DataFrame = _frame()  # per size
+
+
+@dataclasses.dataclass(frozen=True)
+class Convergence(_Record):
+    """Per-epoch histories of the trainings a convergence figure shows."""
+
+    histories: list
+    validation_accuracy: float
+
+
+#: What each kind of step records.
+RECORDS = {"evaluation": Evaluation, "search": Search,
+           "learning_curve": LearningCurve, "convergence": Convergence}
+
+
+def step_name(kind, model=None):
+    """The name of a step: ``search``, or ``<model>_<kind>``."""
+    return kind if model is None else f"{model}_{kind}"
+
+
+def step_kind(name):
+    """The kind of the step ``name`` (a key of :data:`RECORDS`)."""
+    return next(kind for kind in RECORDS if name == kind or name.endswith(f"_{kind}"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """A finished step: its record and how long it took."""
+
+    name: str
+    seconds: float
+    result: _Record
+
+    def to_json(self):
+        return {"seconds": self.seconds, "result": self.result.to_json()}
+
+    @classmethod
+    def read(cls, folder, name):
+        """The step ``name`` cached in ``folder`` (a :class:`RunFolder`), or
+        None when it is missing or unreadable: an unreadable entry (cut short,
+        not JSON, another layout) is logged with its file name and counts as
+        missing, so that the step runs again."""
+        path = folder.step(name)
+        try:
+            data = read_json(path, max_bytes=_MAX_ENTRY_BYTES)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            _LOGGER.warning("%s is unreadable (%s); the step runs again.", path, exc)
+            return None
+        try:
+            record = RECORDS[step_kind(name)].from_json(data["result"])
+            return cls(name, float(data["seconds"]), record)
+        except (KeyError, TypeError, ValueError) as exc:
+            _LOGGER.warning("%s is unreadable (%s: %s); the step runs again.", path,
+                            type(exc).__name__, str(exc)[:60])
+            return None
+
+
+#: The largest cache entry read back. The largest of the full preset on
+#: Kaggle's 42,000 images is the search's, about 1 MB (200 trials), and an
+#: evaluation's test probabilities are 8,400 x 10 numbers (about 1 MB); a
+#: cache entry larger than 64 MiB is not one sklenet wrote.
+_MAX_ENTRY_BYTES = 64 * 2**20
+
+
+def read_json(path, *, max_bytes):
+    """The JSON document in the regular file ``path`` of at most
+    ``max_bytes``; ValueError (naming the file) otherwise."""
+    path = Path(path)
+    with open(path, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"{path} has {info.st_size:,} bytes, more than the "
+                             f"{max_bytes:,} of any file sklenet writes there")
+        data = file.read(max_bytes + 1)
+    try:
+        return json.loads(data)
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise ValueError(f"{path} is not valid JSON ({str(exc)[:60]})") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyResults:
+    """Every step of a finished reproduction, by step name, in run order."""
+
+    steps: dict
+
+    def evaluation(self, model):
+        """The :class:`Evaluation` of ``model``."""
+        return self.steps[step_name("evaluation", model)].result
+
+    def learning_curve(self, model):
+        """The :class:`LearningCurve` of ``model``."""
+        return self.steps[step_name("learning_curve", model)].result
+
+    def convergence(self, model):
+        """The :class:`Convergence` of ``model``."""
+        return self.steps[step_name("convergence", model)].result
+
+    @property
+    def search(self):
+        """The :class:`Search`."""
+        return self.steps["search"].result
+
+    @property
+    def seconds(self):
+        """Seconds each step took, by step name."""
+        return {name: step.seconds for name, step in self.steps.items()}

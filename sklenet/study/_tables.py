@@ -1,0 +1,293 @@
+"""The report's tables, from the :class:`~._results.StudyResults` of a run.
+
+Each table is a DataFrame of display strings, measured numbers beside the
+study's published ones.
+"""
+
+import os
+import platform
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+import pandas as pd
+from optuna.distributions import CategoricalDistribution, IntDistribution
+
+from .. import _published
+from .._recipes import MODEL_TITLES, OPTIMIZED_PARAMS
+from .._search_space import STUDY_SEARCH_SPACE
+from .._storage import INTERRUPTED
+from ._results import step_name
+from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, STUDY_MODELS, trainings
+
+_PACKAGES = ("sklenet", "tensorflow", "keras", "scikeras", "scikit-learn", "optuna",
+             "numpy", "pandas", "matplotlib")
+_SPLITS = ("train", "validation", "test")
+
+
+# ---------------------------------------------------------------- helpers
+def _pm(mean, std, n_trainings=2, digits=4):
+    """"mean ± std", or the mean alone for one training: its std of 0
+    would claim a spread that nobody measured."""
+    if n_trainings < 2:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+
+
+def model_name(model, settings):
+    """How the report names ``model`` (a model type) under ``settings``."""
+    name = MODEL_TITLES[model]
+    return f"{name} of {settings.n_estimators}" if model == "ensemble" else name
+
+
+def _networks(model, settings):
+    """Networks one training of ``model`` trains."""
+    return settings.n_estimators if model == "ensemble" else 1
+
+
+def _capped(runs, model, settings):
+    """"none", or how many of the networks ``runs`` trained hit the epoch cap."""
+    hits = int(runs["epoch_cap_hits"].sum())
+    total = len(runs) * _networks(model, settings)
+    return "none" if hits == 0 else f"{hits} of {total} (cap {settings.max_epochs})"
+
+
+def _space(distribution):
+    """The study's space of one hyperparameter, as the SPEC writes it."""
+    if isinstance(distribution, CategoricalDistribution):
+        return "{" + ", ".join(str(c) for c in distribution.choices) + "}"
+    if isinstance(distribution, IntDistribution):
+        values = range(distribution.low, distribution.high + 1, distribution.step)
+        return "{" + ", ".join(str(v) for v in values) + "}"
+    return f"[{distribution.low:g}, {distribution.high:g}]" + (
+        " (log)" if distribution.log else "")
+
+
+def _value(value):
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _lowest_auc(aucs):
+    label = min(aucs, key=aucs.get)
+    return aucs[label], label
+
+
+def _measured_aucs(summary, classes):
+    return {label: summary.loc[f"test_roc_auc_{label}", "mean"] for label in classes}
+
+
+# ----------------------------------------------------------------- tables
+def accuracy_table(results, settings):
+    """Accuracy mean ± std and lowest per-class ROC AUC, measured and study."""
+    rows = []
+    for model in MODELS:
+        evaluation = results.evaluation(model)
+        summary, runs = evaluation.summary, evaluation.runs
+        auc, label = _lowest_auc(_measured_aucs(summary, evaluation.classes))
+        rows.append({
+            "model": model_name(model, settings),
+            "source": f"measured ({trainings(len(runs))})",
+            **{f"{split} accuracy": _pm(*summary.loc[f"{split}_accuracy"], len(runs))
+               for split in _SPLITS},
+            "lowest per-class ROC AUC": f"{auc:.4f} (class {label})",
+            "epochs": f"{summary.loc['n_epochs', 'mean']:.0f}",
+            "stopped at the epoch cap": _capped(runs, model, settings),
+            "fit time (s)": f"{summary.loc['fit_time', 'mean']:.0f}",
+        })
+        if model not in STUDY_MODELS:
+            continue  # sklenet's own recipe: the study has no numbers for it
+        published = dict(enumerate(_published.ROC_AUC[model]))
+        auc, label = _lowest_auc(published)
+        rows.append({
+            "model": "",
+            "source": "study (10 trainings)",
+            **{f"{split} accuracy": _pm(*_published.ACCURACY[model][split],
+                                        digits=3)
+               for split in _SPLITS},
+            "lowest per-class ROC AUC": f"{auc:g} (digit {label})",
+            "epochs": "",
+            "stopped at the epoch cap": "",
+            "fit time (s)": "",
+        })
+    return pd.DataFrame(rows)
+
+
+def roc_auc_table(results, settings):
+    """Per-class test ROC AUC of each model, measured mean and the study's."""
+    classes = results.evaluation("standard").classes
+    table = pd.DataFrame({"class": [str(label) for label in classes]})
+    for model in MODELS:
+        measured = _measured_aucs(results.evaluation(model).summary, classes)
+        name = model_name(model, settings)
+        table[f"{name}, measured"] = [f"{measured[label]:.4f}" for label in classes]
+        if model not in STUDY_MODELS:
+            continue
+        table[f"{MODEL_TITLES[model]}, study"] = [
+            f"{_published.ROC_AUC[model][label]:g}"
+            if isinstance(label, int) and 0 <= label < 10 else ""
+            for label in classes
+        ]
+    return table
+
+
+def search_table(results):
+    """The study's search space, its best hyperparameters and those found."""
+    found = results.search.best_params
+    return pd.DataFrame([
+        {"hyperparameter": name, "space": _space(distribution),
+         "study's best": _value(OPTIMIZED_PARAMS[name]),
+         "best found": _value(found[name]) if name in found else ""}
+        for name, distribution in STUDY_SEARCH_SPACE.items()
+    ])
+
+
+def search_summary(search):
+    """The trials of ``search`` (a :class:`~._results.Search`) in words."""
+    states = _trial_states(search.trials).value_counts()
+    counts = ", ".join(f"{count} {state}" for state, count in states.items())
+    return (f"{sum(states)} trials ({counts}); best validation accuracy "
+            f"{search.best_score:.4f}. The first trial is the study's best "
+            "hyperparameters; each trial trains up to the epoch cap with early "
+            "stopping, and the median pruner stops unpromising ones.")
+
+
+def _trial_states(trials):
+    """Each trial's state in words; "interrupted" for a trial whose run was
+    killed: failed as such by the next run, or left running by a cache of an
+    older version (the search had ended, so nothing was running it)."""
+    states = trials["state"].str.lower()
+    interrupted = states.eq("running")
+    column = f"user_attrs_{INTERRUPTED}"
+    if column in trials:
+        interrupted |= trials[column].eq(True)
+    return states.mask(interrupted, "interrupted")
+
+
+def learning_curve_table(results, settings):
+    """Train and test accuracy per training-set size, from the summaries that
+    :func:`~sklenet.evaluation.repeated_learning_curve` returned."""
+    rows = []
+    for model in MODELS:
+        curve = results.learning_curve(model)
+        for size, row in curve.summary.iterrows():
+            trainings = curve.runs[curve.runs["train_size"] == size]
+            rows.append({
+                "model": model_name(model, settings),
+                "training images": size,
+                "train accuracy": _pm(row["train_accuracy_mean"],
+                                      row["train_accuracy_std"], len(trainings)),
+                "test accuracy": _pm(row["test_accuracy_mean"],
+                                     row["test_accuracy_std"], len(trainings)),
+                "trainings": len(trainings),
+                "stopped at the epoch cap": _capped(trainings, model, settings),
+            })
+    return pd.DataFrame(rows)
+
+
+def convergence_table(results, settings):
+    rows = []
+    for model in MODELS:
+        convergence = results.convergence(model)
+        epochs = [len(history["loss"]) for history in convergence.histories]
+        best = [int(np.argmax(history["val_accuracy"])) + 1
+                for history in convergence.histories]
+        capped = sum(n >= settings.max_epochs for n in epochs)
+        rows.append({
+            "model": model_name(model, settings),
+            "epochs trained": ", ".join(map(str, epochs)),
+            "best epoch": ", ".join(map(str, best)),
+            "stopped at the epoch cap": "none" if not capped else
+            f"{capped} of {len(epochs)} (cap {settings.max_epochs})",
+            "validation accuracy": f"{convergence.validation_accuracy:.4f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def _preset_settings(settings):
+    """What ``settings`` does, in the words of the settings table."""
+    return {
+        "images used": ("all" if settings.max_samples is None
+                        else f"at most {settings.max_samples:,}"),
+        "repeats per model": settings.n_repeats,
+        "search trials": settings.n_trials,
+        "ensemble members": settings.n_estimators,
+        "learning-curve trainings per size": settings.learning_curve_repeats,
+        "learning-curve sizes": ", ".join(
+            f"{size:g}" for size in settings.learning_curve_sizes)
+        + " of the training part",
+        "max epochs": settings.max_epochs,
+        "early-stopping patience": (
+            f"5 ({settings.learning_curve_patience} for learning curves)"),
+        "convergence curves": CONVERGENCE_SPLITS[settings.convergence_split],
+        "random_state": settings.random_state,
+    }
+
+
+def settings_table(reproduction, preset):
+    """The settings of this run, of every preset and of the study."""
+    description = reproduction.description()
+    train, val, test = description["evaluation_split"]
+    deploy, deploy_val = description["deployment_split"]
+    this_run = f"this run (preset {preset})"
+    data = {
+        "data": f"{reproduction.data_name}, {description['n_samples']:,} images",
+        "evaluation split": f"{train:,} / {val:,} / {test:,}",
+        "deployment split": f"{deploy:,} / {deploy_val:,}",
+    }
+    rows = [{"setting": name, this_run: value, "study": _published.SETTINGS[name]}
+            for name, value in data.items()]
+    presets = {name: _preset_settings(settings) for name, settings in PRESETS.items()}
+    for name, value in _preset_settings(reproduction.settings).items():
+        rows.append({"setting": name, this_run: value,
+                     **{f"preset {preset_name}": described[name]
+                        for preset_name, described in presets.items()},
+                     "study": _published.SETTINGS[name]})
+    columns = ["setting", this_run, *(f"preset {name}" for name in PRESETS), "study"]
+    return pd.DataFrame(rows, columns=columns).fillna("").astype(str)
+
+
+def capped_trainings(results, settings):
+    """[(step, networks at the epoch cap, networks trained)] of every step
+    with a network that trained to its epoch cap instead of stopping early."""
+    counts = []
+    for model in MODELS:
+        for kind, record in (("evaluation", results.evaluation(model)),
+                             ("learning_curve", results.learning_curve(model))):
+            counts.append((step_name(kind, model),
+                           int(record.runs["epoch_cap_hits"].sum()),
+                           len(record.runs) * _networks(model, settings)))
+        if settings.convergence_split == "deployment":  # else the evaluation's
+            epochs = [len(history["loss"])
+                      for history in results.convergence(model).histories]
+            counts.append((step_name("convergence", model),
+                           sum(n >= settings.max_epochs for n in epochs),
+                           len(epochs)))
+    trials = results.search.trials
+    if "user_attrs_n_epochs" in trials:
+        epochs = trials["user_attrs_n_epochs"].dropna()
+        counts.append(("search", int((epochs >= settings.max_epochs).sum()),
+                       len(epochs)))
+    return [count for count in counts if count[1]]
+
+
+def timing_table(results, total):
+    rows = [{"step": name, "seconds": f"{seconds:.0f}"}
+            for name, seconds in results.seconds.items()]
+    rows.append({"step": "total of this run, before the report",
+                 "seconds": f"{total:.0f}"})
+    return pd.DataFrame(rows)
+
+
+def versions_table():
+    """Python's, sklenet's and its main dependencies' versions, and the
+    platform."""
+    found = {"python": platform.python_version()}
+    for package in _PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    found["platform"] = (f"{platform.system()} {platform.machine()}, "
+                         f"{os.cpu_count()} CPUs")
+    return pd.DataFrame(found.items(), columns=["package", "version"])
