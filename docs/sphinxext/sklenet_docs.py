@@ -188,9 +188,37 @@ class SklenetHyperparameters(SphinxDirective):
         return self.parse_text_to_nodes("\n".join(lines))
 
 
+class SklenetPresets(SphinxDirective):
+    """``.. sklenet-presets::``: what each preset of ``sklenet reproduce``
+    runs, from :data:`sklenet.study.PRESETS`."""
+
+    #: preset -> what the table says it is for
+    PURPOSES = {"tiny": "a smoke test", "quick": "default", "full": "the study"}
+
+    def run(self):
+        from sklenet.study import PRESETS
+
+        lines = [".. list-table::", "   :header-rows: 1", "",
+                 "   * - preset", "     - trainings per model",
+                 "     - search trials", "     - ensemble members",
+                 "     - learning curve", "     - max epochs"]
+        for name, settings in PRESETS.items():
+            images = ("" if settings.max_samples is None
+                      else f" ({settings.max_samples:,} images)")
+            lines += [
+                f"   * - ``{name}`` ({self.PURPOSES.get(name, '')})",
+                f"     - {settings.n_repeats}", f"     - {settings.n_trials}",
+                f"     - {settings.n_estimators}",
+                f"     - {len(settings.learning_curve_sizes)} sizes x "
+                f"{settings.learning_curve_repeats}",
+                f"     - {settings.max_epochs}{images}"]
+        return self.parse_text_to_nodes("\n".join(lines))
+
+
 def setup(app):
     app.add_directive("sklenet-help", SklenetHelp)
     app.add_directive("sklenet-hyperparameters", SklenetHyperparameters)
+    app.add_directive("sklenet-presets", SklenetPresets)
     app.connect("autodoc-process-docstring", plain_sklearn_references)
     # After numpydoc (priority 500), which cannot read a constant's docstring.
     app.connect("autodoc-process-docstring", document_constant, priority=600)

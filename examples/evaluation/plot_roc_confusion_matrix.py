@@ -13,14 +13,18 @@ curves and the confusion matrix, and shows the digits the model gets wrong.
 # Train the optimised LeNet
 # -------------------------
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from sklenet import OPTIMIZED_PARAMS, LeNetClassifier
 from sklenet.datasets import load_sample_digits
-from sklenet.evaluation import split_scores
-from sklenet.plotting import plot_confusion_matrix, plot_roc_curves
+from sklenet.evaluation import confused_pairs, split_scores
+from sklenet.plotting import (
+    plot_confused_pairs,
+    plot_confusion_matrix,
+    plot_misclassified,
+    plot_roc_curves,
+)
 
 X, y = load_sample_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
@@ -64,18 +68,20 @@ plot_confusion_matrix(y_test, clf.predict(X_test), normalize="true")
 plt.show()
 
 # %%
-# The mistakes
-# ------------
-# The misclassified test digits with the highest confidence, as
-# ``true -> predicted (probability)``:
-predicted = clf.classes_[proba.argmax(axis=1)]
-wrong = np.flatnonzero(predicted != y_test)
-wrong = wrong[np.argsort(-proba[wrong].max(axis=1))][:16]
-fig, axes = plt.subplots(2, 8, figsize=(8, 2.6), layout="constrained")
-for index, ax in zip(wrong, axes.ravel()):
-    ax.imshow(X_test[index].reshape(28, 28), cmap="gray_r")
-    ax.set_title(f"{y_test[index]} -> {predicted[index]} "
-                 f"({proba[index].max():.0%})", fontsize=8)
-for ax in axes.ravel():
-    ax.set_axis_off()
+# The digits it gets wrong
+# ------------------------
+# :func:`~sklenet.plotting.plot_misclassified` draws the misclassified test
+# digits, the most confident mistakes first, each with its true label, the
+# predicted one and the probability the model gave it. It takes the
+# ``predict_proba`` of any classifier on rows of pixels.
+plot_misclassified(X_test, y_test, proba, labels=clf.classes_, max_images=16)
 plt.show()
+
+# %%
+# Which digits are mistaken for which: the off-diagonal cells of the
+# confusion matrix, largest first (:func:`sklenet.evaluation.confused_pairs`
+# gives the same as a table).
+predicted = clf.classes_[proba.argmax(axis=1)]
+plot_confused_pairs(y_test, predicted, labels=clf.classes_, n_pairs=8)
+plt.show()
+confused_pairs(y_test, predicted, labels=clf.classes_, n_pairs=5)
