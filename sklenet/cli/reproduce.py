@@ -55,6 +55,9 @@ def add_arguments(parser):
                         "part, e.g. 0.1,0.5,1 (overrides the preset)")
     parser.add_argument("--random-state", type=int, metavar="SEED",
                         help="seed of the splits and trainings (default: 0)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the plan (the networks each step trains) "
+                        "and exit without training")
     parser.add_argument("--n-jobs", type=int, metavar="N",
                         default=min(2, os.cpu_count() or 1),
                         help="trainings run at once in worker processes "
@@ -77,6 +80,14 @@ def run(args):
                  for option, field in _OVERRIDES.items()
                  if getattr(args, option) is not None}
     settings = dataclasses.replace(PRESETS[args.preset], **overrides)
+    plan = settings.plan()
+    if args.dry_run:
+        import pandas as pd
+
+        print(pd.DataFrame({"step": [*plan, "total"],
+                            "networks trained": [*plan.values(), sum(plan.values())]},
+                           ).to_markdown(index=False))
+        return 0
     try:
         check_output_folder(args.out)
     except ValueError as exc:
@@ -101,8 +112,10 @@ def run(args):
 
     folder = reproduction.folder
     start = time.perf_counter()
-    _LOGGER.info("sklenet reproduce: preset %s, %s images from %s, results in %s/",
-                 args.preset, f"{len(reproduction.y):,}", args.data, folder.out)
+    _LOGGER.info("sklenet reproduce: preset %s, %s images from %s, %s networks "
+                 "to train, results in %s/", args.preset,
+                 f"{len(reproduction.y):,}", args.data,
+                 f"{sum(plan.values()):,}", folder.out)
     with optuna_verbosity(optuna.logging.WARNING):
         results = reproduction.run(log=_LOGGER.info)
     _LOGGER.info("writing the report ...")

@@ -41,6 +41,32 @@ class Settings:
     # The study's patience for learning curves; 5 elsewhere (LeNet's default).
     learning_curve_patience: int = 10
 
+    def networks(self, model):
+        """Networks one training of ``model`` trains: the ensemble's
+        members, one otherwise."""
+        return self.n_estimators if model == "ensemble" else 1
+
+    def plan(self):
+        """{step name: networks it trains}, in the study's order: what a run
+        of these settings costs, counted before any training. A search trial
+        is one network; the convergence step trains nothing when it plots
+        the first evaluation training.
+
+        >>> plan = PRESETS["full"].plan()
+        >>> plan["ensemble_evaluation"], plan["search"], sum(plan.values())
+        (100, 200, 1643)
+        """
+        curve = len(self.learning_curve_sizes) * self.learning_curve_repeats
+        convergence = 1 if self.convergence_split == "deployment" else 0
+        plan = {"standard_evaluation": self.n_repeats, "search": self.n_trials}
+        plan.update({f"{model}_evaluation": self.n_repeats * self.networks(model)
+                     for model in MODELS[1:]})
+        plan.update({f"{model}_learning_curve": curve * self.networks(model)
+                     for model in MODELS})
+        plan.update({f"{model}_convergence": convergence * self.networks(model)
+                     for model in MODELS})
+        return plan
+
     def __post_init__(self):
         if self.convergence_split not in CONVERGENCE_SPLITS:
             raise ValueError(
