@@ -98,6 +98,12 @@ def test_sample_weight_reaches_the_fit_and_the_scorer(digits, weights, routing):
                            for k in range(3)])
     expected = _weighted_split_scores(search, X, y, weights)
     np.testing.assert_allclose(got, expected)
+    # The refit was weighted, and score() passes the weights to the scorer.
+    best = GaussianNB(**search.best_params_).fit(X, y, sample_weight=weights)
+    np.testing.assert_array_equal(search.best_estimator_.theta_, best.theta_)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        assert search.score(X, y, sample_weight=weights) == pytest.approx(
+            accuracy_score(y, best.predict(X), sample_weight=weights))
     # The weights change the scores: the test would see them ignored.
     unweighted = bayes_search(cv=GroupKFold(3)).fit(X, y, groups=_groups(y))
     assert not np.allclose(got[0], [unweighted.cv_results_[f"split{k}_test_score"][0]
