@@ -889,7 +889,8 @@ class LeNetSearchCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def get_metadata_routing(self):
         """How :meth:`fit` and :meth:`score` route metadata (sklearn's
-        :ref:`metadata routing <sklearn:metadata_routing>`).
+        `metadata routing
+        <https://scikit-learn.org/stable/metadata_routing.html>`_).
 
         ``fit`` routes to the estimator's ``fit``, to the scorers' ``score``
         and to the splitter's ``split`` (with ``cv`` given); ``score`` routes

@@ -1,7 +1,7 @@
 """
-=================================================
+====================================================
 Tracking a search: several metrics, Optuna callbacks
-=================================================
+====================================================
 
 :class:`~sklenet.LeNetSearchCV` scores every trial with several metrics, as
 :class:`~sklearn.model_selection.GridSearchCV` does, and calls Optuna study
