@@ -793,7 +793,7 @@ class LeNetSearchCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if is_classifier(estimator):
             check_classification_targets(y)
         params = _check_method_params(X, params=params)
-        routed = self._get_routed_params_for_fit(estimator, params)
+        routed = self._get_routed_params_for_fit(params)
         _check_fit_params(estimator, X, routed.estimator.fit)
         splits = self._splits(estimator, X, y, validation_data, routed)
         _check_data(estimator, X, y, validation_data)
@@ -859,7 +859,7 @@ class LeNetSearchCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                                    raise_exc=self.error_score == "raise"),
                 self.refit)
 
-    def _get_routed_params_for_fit(self, estimator, params):
+    def _get_routed_params_for_fit(self, params):
         """Metadata per consumer: sklearn's routing when it is enabled, else
         sklearn's legacy rules (GridSearchCV's)."""
         if get_config()["enable_metadata_routing"]:
