@@ -29,3 +29,27 @@ def check_weights(weights, name):
             f"(sum {weights.sum():g})."
         )
     return weights
+
+
+def drop_zero_weights(X, y, sample_weight):
+    """The rows of ``(X, y, sample_weight)`` whose weight is not zero.
+
+    A zero weight counts as absent from the loss (sklearn's rule); dropped
+    rows still count where the classes are decided and split, before this.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y, w = drop_zero_weights(np.eye(3), np.array([0, 1, 2]),
+    ...                             np.array([1.0, 0.0, 2.0]))
+    >>> y.tolist(), w.tolist()
+    ([0, 2], [1.0, 2.0])
+    """
+    keep = sample_weight != 0
+    if not keep.any():
+        raise ValueError(
+            f"sample_weight: all {len(keep)} training samples left after the "
+            "early-stopping validation split weigh 0, so there is nothing to "
+            "learn. Give more samples a positive weight or pass validation_data."
+        )
+    return X[keep], y[keep], sample_weight[keep]

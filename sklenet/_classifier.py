@@ -14,11 +14,11 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._base import KerasClassifier, derive_seed
 from ._callbacks import CosineAnnealing
-from ._checks import check_weights, validation_pair
+from ._checks import check_weights, drop_zero_weights, validation_pair
 from ._model import build_lenet
 from ._params import DOCSTRING, NETWORK_PARAMS, PARAMETER_CONSTRAINTS
 
@@ -494,7 +494,8 @@ class LeNetClassifier(KerasClassifier):
             X, y = self._initialize(X, y)
         sample_weight = self._combined_sample_weight(y, sample_weight)
         if sample_weight is not None:
-            X, y, sample_weight = self._validate_sample_weight(X, y, sample_weight)
+            sample_weight = _check_sample_weight(sample_weight, X,
+                                                 dtype=keras.backend.floatx())
         y = self.target_encoder_.transform(y)
         X = self.feature_encoder_.transform(X)
         if validation_data is not None:
@@ -505,6 +506,11 @@ class LeNetClassifier(KerasClassifier):
             X, y, sample_weight, validation_data = self._split_validation(
                 X, y, sample_weight
             )
+        if sample_weight is not None:
+            # Only after the stratified split: a class whose rows all weigh
+            # 0 is still a class of both sides (sklearn's rule: a zero
+            # weight leaves the loss, never classes_).
+            X, y, sample_weight = drop_zero_weights(X, y, sample_weight)
         self._fit_keras_model(X, y, sample_weight=sample_weight,
                               warm_start=warm_start, epochs=epochs,
                               initial_epoch=initial_epoch,

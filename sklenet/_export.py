@@ -426,7 +426,8 @@ def register_skl2onnx_converters():
     """Teach skl2onnx to convert LeNet estimators, alone or in pipelines.
 
     After this call ``skl2onnx.to_onnx`` converts a fitted
-    :class:`LeNetClassifier` or :class:`LeNetEnsembleClassifier`, and any
+    :class:`LeNetClassifier`, :class:`LeNetEnsembleClassifier` or
+    :class:`LeNetSearchCV`, and any
     pipeline whose other steps skl2onnx knows, into one ONNX graph: the
     LeNet's graph (the one :func:`export` writes, taking the dtype the
     preceding step outputs) is embedded after the other steps. As for every
@@ -434,7 +435,7 @@ def register_skl2onnx_converters():
     strings) and ``probabilities``, as a list of dicts unless the option
     ``{"zipmap": False}`` is given (ONNX's ZipMap takes float32 only, so
     float64 input needs ``{"zipmap": False}``, as for every skl2onnx
-    classifier). For a fitted :class:`LeNetSearchCV`, convert its
+    classifier). A fitted :class:`LeNetSearchCV` converts as its
     ``best_estimator_``.
 
     Returns
@@ -465,7 +466,8 @@ def register_skl2onnx_converters():
     (True, (5, 10))
     """
     skl2onnx = _require("onnx with skl2onnx", "skl2onnx")
-    for cls in (LeNetClassifier, LeNetEnsembleClassifier):
+    # A fitted search converts as its best_estimator_ (_fitted_lenet).
+    for cls in (LeNetClassifier, LeNetEnsembleClassifier, LeNetSearchCV):
         # Declaring "zipmap" selects skl2onnx's classifier parser (outputs
         # label + probabilities); "zipmap" and "nocl" (class indices as
         # labels) are the options every skl2onnx classifier has.

@@ -1,12 +1,14 @@
 """LeNetSearchCV: the study's Optuna search as a scikit-learn meta-estimator."""
 
 import copy
+import inspect
 import math
 import os
 import time
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -18,8 +20,10 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 from scipy.stats import rankdata
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
+    ClassifierMixin,
     MetaEstimatorMixin,
     _fit_context,
     clone,
@@ -27,20 +31,33 @@ from sklearn.base import (
 )
 from sklearn.exceptions import FitFailedWarning, NotFittedError
 from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.metrics._scorer import _check_multimetric_scoring, _MultimetricScorer
 from sklearn.model_selection import check_cv, train_test_split
-from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
     InvalidParameterError,
     StrOptions,
 )
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter, indexable
+from sklearn.utils.validation import (
+    _check_method_params,
+    _check_sample_weight,
+    _num_samples,
+    check_is_fitted,
+    has_fit_parameter,
+    indexable,
+)
 
 from ._base import derive_seed
-from ._checks import validation_pair
+from ._checks import check_weights, validation_pair
 from ._classifier import LeNetClassifier
 from ._search_space import STUDY_SEARCH_SPACE
 from ._storage import open_storage
@@ -117,6 +134,24 @@ def _check_data(estimator, X, y, validation_data):
         checker._validate_data(*validation_pair(validation_data), reset=False)
 
 
+def _check_fit_params(estimator, X, fit_params):
+    """Refuse metadata that the estimator's ``fit`` cannot take, and invalid
+    ``sample_weight``, before the study opens (else every trial fails)."""
+    signature = inspect.signature(estimator.fit).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.values())
+    unknown = [name for name in fit_params if name not in signature]
+    if unknown and not takes_any:
+        takes = [name for name in signature if name not in ("X", "y")]
+        raise ValueError(
+            f"{type(estimator).__name__}.fit takes no {unknown}: fit's metadata "
+            f"goes to the estimator, which takes {takes} (groups goes to the "
+            "splitter)."
+        )
+    sample_weight = fit_params.get("sample_weight")
+    if sample_weight is not None:
+        _check_sample_weight(check_weights(sample_weight, "sample_weight"), X)
+
+
 def _sampler_seed(random_state, n_trials):
     """The default sampler's seed for a study that has ``n_trials`` trials.
 
@@ -150,7 +185,6 @@ class _TrialReporter(keras.callbacks.Callback):
         self.trial = trial
         self.step_offset = 0
         self.n_epochs = 0
-        self.pruned = None  # the reason, once pruned
         self._last_step = -1
 
     def __deepcopy__(self, memo):
@@ -167,9 +201,10 @@ class _TrialReporter(keras.callbacks.Callback):
         self._last_step = step
         self.trial.report(float(value), step)
         if self.trial.should_prune():
-            self.pruned = (f"validation accuracy {value:.4f} after epoch "
-                           f"{epoch + 1} (step {step})")
-            raise optuna.TrialPruned(self.pruned)
+            raise optuna.TrialPruned(
+                f"validation accuracy {value:.4f} after epoch {epoch + 1} "
+                f"(step {step})"
+            )
 
 
 def _reports_epochs(estimator):
@@ -180,15 +215,41 @@ def _reports_epochs(estimator):
             and has_fit_parameter(estimator, "validation_data"))
 
 
+class _Split(NamedTuple):
+    """One split of the data, with the metadata routed to each side."""
+
+    X_train: object
+    y_train: object
+    X_val: object
+    y_val: object
+    fit_params: dict  # for the estimator's fit, indexed like X_train
+    score_params: dict  # for the scorer, indexed like X_val
+
+
+def _scores(value, refit_metric):
+    """A scorer's result as ``{metric: float}``; single scores are "score"."""
+    if not isinstance(value, dict):
+        return {"score": float(value)}
+    if refit_metric not in value:
+        raise ValueError(
+            f"scoring returned the metrics {sorted(value)}: refit must name the "
+            f"one that Optuna optimises, but refit={refit_metric!r}."
+        )
+    return {name: float(score) for name, score in value.items()}
+
+
 class _Objective:
     """One Optuna trial: fit the estimator with the trial's parameters on each
-    split, report per-epoch validation accuracy, return the mean score."""
+    split, report per-epoch validation accuracy, return the mean score of
+    ``refit_metric``."""
 
-    def __init__(self, estimator, param_distributions, splits, scorer, error_score):
+    def __init__(self, estimator, param_distributions, splits, scorer,
+                 refit_metric, error_score):
         self.estimator = estimator
         self.param_distributions = param_distributions
         self.splits = splits
         self.scorer = scorer
+        self.refit_metric = refit_metric
         self.error_score = error_score
         self.uses_validation_data = has_fit_parameter(estimator, "validation_data")
         self.reports_epochs = _reports_epochs(estimator)
@@ -201,11 +262,11 @@ class _Objective:
         reporter = _TrialReporter(trial) if self.reports_epochs else None
         scores, fit_times, score_times = [], [], []
         try:
-            for index, (X_train, y_train, X_val, y_val) in enumerate(self.splits):
+            for index, split in enumerate(self.splits):
                 estimator = clone(self.estimator).set_params(**params)
-                fit_params = {}
+                fit_params = dict(split.fit_params)
                 if self.uses_validation_data:
-                    fit_params["validation_data"] = (X_val, y_val)
+                    fit_params["validation_data"] = (split.X_val, split.y_val)
                 if reporter is not None:
                     reporter.step_offset = index * estimator.get_params()["epochs"]
                     estimator.set_params(
@@ -214,16 +275,16 @@ class _Objective:
                     )
                 start = time.perf_counter()
                 try:
-                    estimator.fit(X_train, y_train, **fit_params)
+                    estimator.fit(split.X_train, split.y_train, **fit_params)
                     fit_times.append(time.perf_counter() - start)
                     start = time.perf_counter()
-                    scores.append(float(self.scorer(estimator, X_val, y_val)))
+                    value = self.scorer(estimator, split.X_val, split.y_val,
+                                        **split.score_params)
                     score_times.append(time.perf_counter() - start)
                 except Exception as exc:
-                    if reporter is not None and reporter.pruned:
-                        # Also when an ensemble wrapped the reporter's
-                        # TrialPruned in an error of its own.
-                        raise optuna.TrialPruned(reporter.pruned) from None
+                    pruned = _trial_pruned(exc)
+                    if pruned is not None:
+                        raise pruned from None
                     if self.error_score == "raise":
                         raise
                     # As sklearn's searches: warn and score error_score (NaN
@@ -240,18 +301,38 @@ class _Objective:
                         FitFailedWarning,
                     )
                     trial.set_user_attr("error", repr(exc))
-                    scores += [score] * (len(self.splits) - index)
+                    names = scores[0] if scores else [self.refit_metric]
+                    failed = dict.fromkeys(names, score)
+                    scores += [failed] * (len(self.splits) - index)
                     break
+                # Outside the try: a scorer that returns a dict without the
+                # refit metric is a configuration error, not a failed trial.
+                scores.append(_scores(value, self.refit_metric))
         finally:
             _record(trial, scores, fit_times, score_times, reporter)
-        return float(np.mean(scores))
+        return float(np.mean([split[self.refit_metric] for split in scores]))
+
+
+def _trial_pruned(exc):
+    """The ``optuna.TrialPruned`` that ``exc`` is or was raised from, if any:
+    an ensemble reports the member that stopped in an error of its own,
+    raised from the reporter's TrialPruned."""
+    while exc is not None:
+        if isinstance(exc, optuna.TrialPruned):
+            return exc
+        exc = exc.__cause__
+    return None
 
 
 def _record(trial, scores, fit_times, score_times, reporter):
-    """Store a trial's split scores, timings and epochs in its user attributes
-    (in the storage, so that every worker sees them)."""
-    for index, score in enumerate(scores):
-        trial.set_user_attr(f"split{index}_test_score", score)
+    """Store a trial's split scores of each metric, their mean (the Optuna
+    dashboard shows user attributes), timings and epochs in the trial's user
+    attributes (in the storage, so that every worker sees them)."""
+    for name in dict.fromkeys(name for split in scores for name in split):
+        values = [split.get(name, np.nan) for split in scores]
+        for index, value in enumerate(values):
+            trial.set_user_attr(f"split{index}_test_{name}", value)
+        trial.set_user_attr(f"mean_test_{name}", float(np.mean(values)))
     for name, times in (("fit_time", fit_times), ("score_time", score_times)):
         if times:
             trial.set_user_attr(f"mean_{name}", float(np.mean(times)))
@@ -273,8 +354,18 @@ def _optuna_verbosity(verbose):
         optuna.logging.set_verbosity(previous)
 
 
-def _cv_results(trials, n_splits):
-    """sklearn's ``cv_results_`` layout, one entry per trial of the study."""
+def _metric_names(trials, metrics):
+    """``metrics`` first, then any other metric the trials recorded (a
+    callable ``scoring`` names its metrics only when it runs)."""
+    recorded = (key[len("mean_test_"):] for trial in trials
+                for key in trial.user_attrs if key.startswith("mean_test_"))
+    return list(dict.fromkeys([*metrics, *recorded]))
+
+
+def _cv_results(trials, n_splits, metrics):
+    """sklearn's ``cv_results_`` layout, one entry per trial of the study:
+    ``split<k>_test_<metric>``, ``mean_``, ``std_`` and ``rank_test_<metric>``
+    for each metric ("score" for a single one)."""
     n = len(trials)
     attrs = [trial.user_attrs for trial in trials]
     results = {"params": [trial.params for trial in trials]}
@@ -285,22 +376,20 @@ def _cv_results(trials, n_splits):
             if name in trial.params:
                 column[index] = trial.params[name]
         results[f"param_{name}"] = column
-    splits = np.array(
-        [[a.get(f"split{k}_test_score", np.nan) for k in range(n_splits)]
-         for a in attrs], dtype=float,
-    ).reshape(n, n_splits)
-    for k in range(n_splits):
-        results[f"split{k}_test_score"] = splits[:, k]
     complete = np.array([t.state == TrialState.COMPLETE for t in trials], dtype=bool)
-    values = np.array([t.value if t.value is not None else np.nan for t in trials],
-                      dtype=float)
-    results["mean_test_score"] = np.where(complete, values, np.nan)
-    with warnings.catch_warnings():  # rows without any split score
-        warnings.simplefilter("ignore", RuntimeWarning)
-        results["std_test_score"] = np.where(
-            complete, np.nanstd(splits, axis=1), np.nan
-        )
-    results["rank_test_score"] = _rank(results["mean_test_score"])
+    for metric in _metric_names(trials, metrics):
+        splits = np.array(
+            [[a.get(f"split{k}_test_{metric}", np.nan) for k in range(n_splits)]
+             for a in attrs], dtype=float,
+        ).reshape(n, n_splits)
+        for k in range(n_splits):
+            results[f"split{k}_test_{metric}"] = splits[:, k]
+        # Pruned and failed trials have no score, whatever their splits had.
+        results[f"mean_test_{metric}"] = np.where(complete, splits.mean(axis=1),
+                                                  np.nan)
+        results[f"std_test_{metric}"] = np.where(complete, splits.std(axis=1),
+                                                 np.nan)
+        results[f"rank_test_{metric}"] = _rank(results[f"mean_test_{metric}"])
     for key in ("mean_fit_time", "std_fit_time", "mean_score_time",
                 "std_score_time", "n_epochs"):
         results[key] = np.array([a.get(key, np.nan) for a in attrs], dtype=float)
@@ -335,7 +424,7 @@ def _estimator_has(attr):
     return check
 
 
-class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
+class LeNetSearchCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """Bayesian hyperparameter search with Optuna, pruning epoch by epoch.
 
     The study's tuning as a scikit-learn estimator: Optuna's TPE sampler
@@ -357,6 +446,13 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         (:class:`LeNetClassifier`, ensembles) get the held-out part of each
         split as their validation set, which early stopping also monitors, as
         in the study; estimate the final accuracy on separate test data.
+
+    Metadata
+        ``fit(X, y, groups=..., sample_weight=...)`` routes metadata as
+        ``GridSearchCV`` does, with sklearn's metadata routing or, without
+        it, by sklearn's legacy rules (see :meth:`fit`). Zero weights count
+        as absent from the loss; they never remove a class from
+        ``classes_``.
 
     Pruning
         LeNet-style estimators (Keras ``callbacks``, ``epochs`` and
@@ -397,9 +493,12 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         None: one holdout split (see Validation). An int: (stratified) k-fold.
         Splitters that shuffle need a fixed ``random_state`` for trials of
         several fits to be comparable.
-    scoring : str, callable or None, default=None
+    scoring : str, callable, list, tuple, set, dict or None, default=None
         sklearn scorer of each split; None is the estimator's ``score``
-        (accuracy for classifiers).
+        (accuracy for classifiers). Several metrics, as in ``GridSearchCV``:
+        a list, tuple or set of scorer names, a dict name -> scorer, or a
+        callable returning a dict name -> score; ``refit`` names the one
+        Optuna optimises, and ``cv_results_`` has the columns of each.
     sampler : optuna.samplers.BaseSampler, default=None
         None: ``TPESampler(seed=...)`` seeded from ``random_state``.
     pruner : optuna.pruners.BasePruner, default=None
@@ -420,9 +519,15 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         Trials run at once in threads of this process (Optuna's ``n_jobs``).
         Keras models train faster one at a time per process; to use more cores
         or machines start several workers on a shared ``storage``.
-    refit : bool, default=True
+    refit : bool or str, default=True
         Refit ``estimator`` with ``best_params_`` on the whole of ``(X, y)``
-        (with ``validation_data`` when given) as ``best_estimator_``.
+        (with ``validation_data`` and the ``fit`` metadata when given) as
+        ``best_estimator_``. With several metrics: the name of the metric
+        that Optuna optimises and ``best_score_``, ``best_params_`` and
+        ``best_estimator_`` follow. Unlike ``GridSearchCV``, several metrics
+        need that name even without a refit (an Optuna study optimises one
+        value), so ``refit=False`` and a callable are refused there; a
+        multi-objective study is not supported.
     random_state : int, RandomState instance or None, default=None
         Seeds the default sampler, together with the number of trials the
         study already has: a resumed study proposes new parameters instead of
@@ -433,7 +538,11 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         Optuna's progress bar (tqdm) over the trials of this fit.
     callbacks : list of callable or None, default=None
         Optuna study callbacks ``f(study, frozen_trial)``, called after each
-        trial.
+        trial, such as ``optuna.study.MaxTrialsCallback`` or
+        optuna-integration's ``MLflowCallback`` (tracking). The trial's
+        user attributes hold its score of every metric
+        (``mean_test_<metric>``, ``split<k>_test_<metric>``), which the Optuna
+        dashboard shows too.
     catch : tuple of exception types, default=()
         With ``error_score="raise"``: exceptions that fail the trial without
         stopping the search (Optuna's ``catch``).
@@ -474,16 +583,21 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         ``param_<name>`` (masked where a trial lacks it),
         ``split<k>_test_score``, ``mean_test_score``, ``std_test_score``,
         ``rank_test_score`` (pruned and failed trials: NaN score, ranked
-        last), ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
-        ``std_score_time``, and Optuna's view: ``state`` ("COMPLETE",
-        "PRUNED", "FAIL", ...), ``n_epochs`` (epochs trained over all splits,
-        pruned epochs included) and ``duration`` (seconds).
+        last; with several metrics one set of these per metric,
+        ``mean_test_<metric>`` and so on), ``mean_fit_time``,
+        ``std_fit_time``, ``mean_score_time``, ``std_score_time``, and
+        Optuna's view: ``state`` ("COMPLETE", "PRUNED", "FAIL", ...),
+        ``n_epochs`` (epochs trained over all splits, pruned epochs
+        included) and ``duration`` (seconds).
     n_trials_ : int
         Trials in the study when this fit ended, all states.
     n_splits_ : int
         Number of splits (1 for the holdout).
-    scorer_ : callable
-        The scorer used for each split and by :meth:`score`.
+    scorer_ : callable or dict
+        The scorer used for each split and by :meth:`score`; with several
+        metrics a dict name -> scorer.
+    multimetric_ : bool
+        Whether ``scoring`` has several metrics.
     classes_ : ndarray
         Class labels of ``best_estimator_``.
     n_features_in_ : int
@@ -548,13 +662,14 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         "n_trials": [Interval(Integral, 1, None, closed="left"), None],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
         "cv": ["cv_object"],
-        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, list, tuple,
+                    set, dict, None],
         "sampler": [optuna.samplers.BaseSampler, None],
         "pruner": [optuna.pruners.BasePruner, None],
         "storage": [str, os.PathLike, optuna.storages.BaseStorage, None],
         "study_name": [str, None],
         "n_jobs": [Integral, None],
-        "refit": ["boolean"],
+        "refit": ["boolean", str],
         "random_state": ["random_state"],
         "show_progress_bar": ["boolean"],
         "callbacks": [list, None],
@@ -604,11 +719,20 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.error_score = error_score
         self.verbose = verbose
 
+    # The HTML repr's "?" links to the class's page of sklenet's API reference.
+    _doc_link_module = "sklenet"
+    _doc_link_template = (
+        "https://sklenet.readthedocs.io/en/latest/generated/"
+        "{estimator_module}.{estimator_name}.html"
+    )
+
     def _get_estimator(self):
         return LeNetClassifier() if self.estimator is None else self.estimator
 
     def __sklearn_tags__(self):
-        # As sklearn's searches: the search is whatever its estimator is.
+        # As sklearn's searches: the search is whatever its estimator is. The
+        # class is a ClassifierMixin (a search of classifiers, as skl2onnx's
+        # parser requires), but its tags still follow a foreign estimator.
         tags = super().__sklearn_tags__()
         sub = get_tags(self._get_estimator())
         tags.estimator_type = sub.estimator_type
@@ -622,12 +746,12 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, validation_data=None):
+    def fit(self, X, y, validation_data=None, **params):
         """Run ``n_trials`` trials of the study, then refit the best.
 
-        Every check (parameters, search space, data, data split, storage)
-        runs before the first trial, so that bad input leaves no trial in a
-        persistent storage.
+        Every check (parameters, search space, scoring, data, metadata, data
+        split, storage) runs before the first trial, so that bad input leaves
+        no trial in a persistent storage.
 
         Parameters
         ----------
@@ -638,6 +762,18 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         validation_data : tuple (X_val, y_val), default=None
             The holdout set of ``cv=None`` (the study's fixed validation
             set); without it a stratified split of ``(X, y)`` is held out.
+        **params : dict of str -> object
+            Metadata, routed as ``GridSearchCV`` routes it. With
+            ``sklearn.set_config(enable_metadata_routing=True)``: to the
+            estimator's ``fit``, the scorers and the ``cv`` splitter, each as
+            it requests it (``set_fit_request``, ``set_score_request``).
+            Without: ``groups`` to the splitter, everything else to the
+            estimator's ``fit``, and ``sample_weight`` also to the scorers
+            that accept it. Sample-aligned metadata (``sample_weight``) is
+            split with ``X``; with ``validation_data`` the scorers get none of
+            it (the weights of the validation set are not known), and
+            ``cv=None`` refuses ``groups`` (its holdout is stratified, not
+            grouped: use ``cv=GroupKFold(...)``).
 
         Returns
         -------
@@ -652,15 +788,20 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         param_distributions = _check_param_distributions(
             self.param_distributions, estimator
         )
+        scorer, refit_metric = self._get_scorers()
         X, y = indexable(X, y)
         if is_classifier(estimator):
             check_classification_targets(y)
-        splits = self._splits(estimator, X, y, validation_data)
+        params = _check_method_params(X, params=params)
+        routed = self._get_routed_params_for_fit(params)
+        _check_fit_params(estimator, X, routed.estimator.fit)
+        splits = self._splits(estimator, X, y, validation_data, routed)
         _check_data(estimator, X, y, validation_data)
-        self.scorer_ = check_scoring(estimator, scoring=self.scoring)
+        self.multimetric_ = isinstance(scorer, _MultimetricScorer)
+        self.scorer_ = scorer._scorers if self.multimetric_ else scorer
         self.n_splits_ = len(splits)
-        objective = _Objective(estimator, param_distributions, splits,
-                               self.scorer_, self.error_score)
+        objective = _Objective(estimator, param_distributions, splits, scorer,
+                               refit_metric, self.error_score)
         with _optuna_verbosity(self.verbose):
             study = self._create_study()
             n_before = len(study.trials)
@@ -681,17 +822,102 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.best_params_ = self.best_trial_.params
         self.best_score_ = self.best_trial_.value
         self.best_index_ = self.best_trial_.number
-        self.cv_results_ = _cv_results(trials, self.n_splits_)
+        metrics = list(self.scorer_) if self.multimetric_ else ["score"]
+        self.cv_results_ = _cv_results(trials, self.n_splits_, metrics)
         self.n_trials_ = len(trials)
-        if self.refit:
+        if self.refit is not False:
             self.best_estimator_ = clone(estimator).set_params(**self.best_params_)
-            fit_params = {} if validation_data is None else {
-                "validation_data": validation_data
-            }
+            fit_params = dict(routed.estimator.fit)
+            if validation_data is not None:
+                fit_params["validation_data"] = validation_data
             start = time.perf_counter()
             self.best_estimator_.fit(X, y, **fit_params)
             self.refit_time_ = time.perf_counter() - start
         return self
+
+    def _get_scorers(self):
+        """``(scorer, refit_metric)``: one scorer, or a ``_MultimetricScorer``
+        whose metric ``refit`` names (GridSearchCV's rules, except that
+        Optuna needs that one metric even without a refit)."""
+        estimator = self._get_estimator()
+        if callable(self.scoring):
+            # Perhaps a dict of metrics: checked against refit when it runs.
+            refit = self.refit if isinstance(self.refit, str) else "score"
+            return self.scoring, refit
+        if self.scoring is None or isinstance(self.scoring, str):
+            return check_scoring(estimator, scoring=self.scoring), "score"
+        scorers = _check_multimetric_scoring(estimator, self.scoring)
+        if not (isinstance(self.refit, str) and self.refit in scorers):
+            raise ValueError(
+                f"With several metrics ({sorted(scorers)}), refit must name the "
+                "one that Optuna optimises and best_score_, best_params_ and "
+                f"best_estimator_ follow, but refit={self.refit!r}. ("
+                "GridSearchCV also takes refit=False or a callable here; an "
+                "Optuna study optimises one metric.)"
+            )
+        return (_MultimetricScorer(scorers=scorers,
+                                   raise_exc=self.error_score == "raise"),
+                self.refit)
+
+    def _get_routed_params_for_fit(self, params):
+        """Metadata per consumer: sklearn's routing when it is enabled, else
+        sklearn's legacy rules (GridSearchCV's)."""
+        if get_config()["enable_metadata_routing"]:
+            return process_routing(self, "fit", **params)
+        params = dict(params)
+        groups = params.pop("groups", None)
+        score_params = {}
+        if params.get("sample_weight") is not None:
+            scorer, _ = self._get_scorers()
+            if hasattr(scorer, "_accept_sample_weight"):
+                accepts = scorer._accept_sample_weight()
+            else:
+                accepts = "sample_weight" in inspect.signature(scorer).parameters
+            if accepts:
+                score_params["sample_weight"] = params["sample_weight"]
+            else:
+                warnings.warn(
+                    f"scoring={self.scoring!r} takes no sample_weight: the "
+                    "trials are scored unweighted although the fits are "
+                    "weighted."
+                )
+        return Bunch(
+            estimator=Bunch(fit=params),
+            splitter=Bunch(split={} if groups is None else {"groups": groups}),
+            scorer=Bunch(score=score_params),
+        )
+
+    def get_metadata_routing(self):
+        """How :meth:`fit` and :meth:`score` route metadata (sklearn's
+        `metadata routing
+        <https://scikit-learn.org/stable/metadata_routing.html>`_).
+
+        ``fit`` routes to the estimator's ``fit``, to the scorers' ``score``
+        and to the splitter's ``split`` (with ``cv`` given); ``score`` routes
+        to the scorers. ``validation_data`` is the search's own parameter.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+        """
+        router = MetadataRouter(owner=self).add_self_request(self)
+        router.add(
+            estimator=self._get_estimator(),
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
+        router.add(
+            scorer=self._get_scorers()[0],
+            method_mapping=MethodMapping()
+            .add(caller="score", callee="score")
+            .add(caller="fit", callee="score"),
+        )
+        if self.cv is not None:
+            router.add(
+                splitter=check_cv(self.cv, classifier=is_classifier(
+                    self._get_estimator())),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        return router
 
     def _create_study(self):
         """A new study, or the one ``study_name`` names in ``storage``."""
@@ -715,8 +941,10 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
                 self.random_state, len(study.get_trials(deepcopy=False))))
         return study
 
-    def _splits(self, estimator, X, y, validation_data):
-        """[(X_train, y_train, X_val, y_val)] of each split."""
+    def _splits(self, estimator, X, y, validation_data, routed):
+        """The :class:`_Split` of each split, metadata indexed with them."""
+        fit_params, score_params = routed.estimator.fit, routed.scorer.score
+        split_params = routed.splitter.split
         if validation_data is not None:
             if self.cv is not None:
                 raise ValueError(
@@ -724,9 +952,22 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
                     f"{self.cv!r}: with cross-validation each split's held-out "
                     "part is the validation set. Drop one of them."
                 )
-            return [(X, y, *validation_pair(validation_data))]
+            # Sample-aligned metadata describes X, not the validation set.
+            score_params = {
+                name: value for name, value in score_params.items()
+                if not (hasattr(value, "__len__") and not isinstance(value, str)
+                        and _num_samples(value) == _num_samples(X))
+            }
+            return [_Split(X, y, *validation_pair(validation_data), fit_params,
+                           score_params)]
         classifier = is_classifier(estimator)
         if self.cv is None:
+            if split_params:
+                raise ValueError(
+                    f"cv=None holds out a stratified split, which takes no "
+                    f"{sorted(split_params)}; for a grouped split pass "
+                    "cv=GroupKFold(...) (or another group splitter)."
+                )
             fraction = estimator.get_params().get(
                 "validation_fraction", _DEFAULT_VALIDATION_FRACTION
             )
@@ -747,10 +988,12 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
             indices = [(train, test)]
         else:
             cv = check_cv(self.cv, y, classifier=classifier)
-            indices = list(cv.split(X, y))
+            indices = list(cv.split(X, y, **split_params))
         return [
-            (_safe_indexing(X, train), _safe_indexing(y, train),
-             _safe_indexing(X, test), _safe_indexing(y, test))
+            _Split(_safe_indexing(X, train), _safe_indexing(y, train),
+                   _safe_indexing(X, test), _safe_indexing(y, test),
+                   _check_method_params(X, fit_params, train),
+                   _check_method_params(X, score_params, test))
             for train, test in indices
         ]
 
@@ -801,19 +1044,30 @@ class LeNetSearchCV(MetaEstimatorMixin, BaseEstimator):
         """Decision function of ``best_estimator_``."""
         return self._best_estimator("decision_function").decision_function(X)
 
-    def score(self, X, y):
-        """``scorer_`` of ``best_estimator_`` on ``(X, y)``.
+    def score(self, X, y, **params):
+        """Score of ``best_estimator_`` on ``(X, y)``: ``scorer_``, or with
+        several metrics the one ``refit`` names.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        **params : dict
+            Metadata for the scorer (``sample_weight``); with metadata
+            routing enabled, as the scorer requests it.
 
         Returns
         -------
         float
         """
-        return self.scorer_(self._best_estimator("score"), X, y)
+        estimator = self._best_estimator("score")
+        if get_config()["enable_metadata_routing"]:
+            params = process_routing(self, "score", **params).scorer.score
+        if self.multimetric_:
+            return float(self.scorer_[self.refit](estimator, X, y, **params))
+        value = self.scorer_(estimator, X, y, **params)
+        refit = self.refit if isinstance(self.refit, str) else "score"
+        return _scores(value, refit)[refit] if isinstance(value, dict) else value
 
     @property
     def classes_(self):

@@ -24,11 +24,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
 from sklearn.utils import _safe_indexing
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import has_fit_parameter, indexable
 from tqdm.auto import tqdm
 
@@ -39,6 +39,7 @@ __all__ = [
     "confused_pairs",
     "deployment_split",
     "evaluation_split",
+    "expected_calibration_error",
     "repeated_evaluation",
     "repeated_learning_curve",
     "split_scores",
@@ -195,6 +196,70 @@ def _parallel(jobs, n_jobs, total, desc, verbose):
 def _mean_std(frame):
     """Mean and NumPy-style (ddof=0) standard deviation of each column."""
     return pd.DataFrame({"mean": frame.mean(), "std": frame.std(ddof=0)})
+
+
+# ------------------------------------------------------------- calibration
+def expected_calibration_error(y_true, y_proba, *, labels=None, n_bins=10):
+    """Top-label expected calibration error of predicted probabilities.
+
+    The highest probability of each sample is its confidence; samples are
+    grouped in ``n_bins`` equal-width confidence bins, and the error is the
+    mean over the samples of ``|accuracy - mean confidence|`` of their bin
+    (Guo et al., 2017). 0 means that among the predictions made with 80%
+    confidence, 80% are right, and so on for every bin.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Probabilities, as ``predict_proba`` returns them.
+    labels : array-like of shape (n_classes,), default=None
+        The label of each column of ``y_proba`` (``classes_``); None: the
+        sorted labels of ``y_true``, which must then have every class.
+    n_bins : int, default=10
+        Number of confidence bins over [0, 1].
+
+    Returns
+    -------
+    float
+
+    See Also
+    --------
+    sklearn.calibration.calibration_curve : the points of a reliability
+        diagram (of the top label: ``calibration_curve(y_pred == y_true,
+        y_proba.max(axis=1))``).
+
+    Examples
+    --------
+    >>> ece = expected_calibration_error([0, 1, 1, 0], [[0.9, 0.1], [0.2, 0.8],
+    ...                                                 [0.6, 0.4], [0.7, 0.3]])
+    >>> round(ece, 6)  # each sample alone in its bin: mean |correct - confidence|
+    0.3
+    """
+    y_true = np.asarray(y_true)
+    y_proba = np.asarray(y_proba, dtype=np.float64)
+    labels = np.unique(y_true) if labels is None else np.asarray(labels)
+    if y_proba.ndim != 2 or y_proba.shape != (len(y_true), len(labels)):
+        raise ValueError(
+            f"y_proba must have one row per sample and one column per label, "
+            f"({len(y_true)}, {len(labels)}), but has shape {y_proba.shape}"
+            + ("; pass labels=classes_ when y_true lacks a class."
+               if y_proba.ndim == 2 and labels is not None else ".")
+        )
+    if not isinstance(n_bins, Integral) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}.")
+    confidence = y_proba.max(axis=1)
+    correct = labels[y_proba.argmax(axis=1)] == y_true
+    # Bin k holds confidences in (k / n_bins, (k + 1) / n_bins], 0 in bin 0.
+    edges = np.linspace(0, 1, n_bins + 1)[1:-1]
+    bins = np.digitize(confidence, edges, right=True)
+    error = 0.0
+    for k in np.unique(bins):
+        in_bin = bins == k
+        error += in_bin.sum() * abs(correct[in_bin].mean()
+                                    - confidence[in_bin].mean())
+    return float(error / len(y_true))
 
 
 # ----------------------------------------------------- repeated evaluation

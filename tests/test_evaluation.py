@@ -3,9 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from joblib import parallel_config
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import RidgeClassifier, SGDClassifier
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.tree import DecisionTreeClassifier
 
 from sklenet import LeNetClassifier
@@ -13,6 +16,7 @@ from sklenet._base import spawn_seeds
 from sklenet.evaluation import (
     deployment_split,
     evaluation_split,
+    expected_calibration_error,
     repeated_evaluation,
     repeated_learning_curve,
     split_scores,
@@ -352,3 +356,69 @@ def test_repeated_learning_curve_sets_patience_and_validation_data(blobs):
     repeated_learning_curve(Spy(n_iter_no_change=3), X_train, y_train,
                             train_sizes=[1.0], n_repeats=1, n_iter_no_change=None)
     assert calls == [(3, None)]
+
+
+class _ConfigRecordingTree(DecisionTreeClassifier):
+    def fit(self, X, y, **params):
+        self.assume_finite_ = sklearn.get_config()["assume_finite"]
+        return super().fit(X, y, **params)
+
+
+def test_sklearn_config_reaches_the_parallel_workers(blobs):
+    X_train, y_train, X_test, y_test, _ = _parts(blobs)
+    # Threads start with sklearn's default configuration unless the jobs
+    # carry it (sklearn.utils.parallel.delayed).
+    with parallel_config(backend="threading"), \
+            sklearn.config_context(assume_finite=True):
+        _, _, fitted = repeated_evaluation(
+            _ConfigRecordingTree(), X_train, y_train, X_test, y_test,
+            n_repeats=2, n_jobs=2, return_estimator=True)
+    assert [est.assume_finite_ for est in fitted] == [True, True]
+
+
+# ------------------------------------------------------------- calibration
+def test_expected_calibration_error_measures_the_confidence_gap():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 1000)
+    # Always 80% sure of the right label, wrong one time in five: calibrated.
+    wrong = np.arange(1000) % 5 == 0
+    predicted = np.where(wrong, (y + 1) % 3, y)
+    proba = np.full((1000, 3), 0.1)
+    proba[np.arange(1000), predicted] = 0.8
+    assert expected_calibration_error(y, proba) == pytest.approx(0.0)
+    # Sure of everything, right 80% of the time: 0.2 overconfident.
+    sure = np.eye(3)[predicted]
+    assert expected_calibration_error(y, sure) == pytest.approx(0.2)
+    # String labels mapped to columns by labels=classes_, some absent.
+    names = np.array(["a", "b", "c", "d"])
+    padded = np.column_stack([sure, np.zeros(1000)])
+    assert expected_calibration_error(names[y], padded, labels=names,
+                                      n_bins=3) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("proba, params, match", [
+    (np.ones((4, 3)) / 3, {}, r"\(4, 2\), but has shape \(4, 3\); pass labels"),
+    (np.ones(4), {}, r"but has shape \(4,\)\.$"),
+    (np.ones((4, 2)) / 2, {"n_bins": 0}, "n_bins must be a positive integer"),
+])
+def test_expected_calibration_error_refuses_bad_input(proba, params, match):
+    with pytest.raises(ValueError, match=match):
+        expected_calibration_error([0, 1, 1, 0], proba, **params)
+
+
+def test_temperature_calibration_of_a_frozen_lenet(digits):
+    """sklearn's one-liner: calibrating keeps every prediction (a temperature
+    keeps the ranking of the classes) and lowers the log loss on the
+    calibration data, which the temperature is fitted to minimise."""
+    X, y, X_test, y_test = digits
+    X_fit, y_fit, X_cal, y_cal = X[:200], y[:200], X[200:], y[200:]
+    clf = LeNetClassifier(**fast(epochs=3, learning_rate=0.01)).fit(X_fit, y_fit)
+    calibrated = CalibratedClassifierCV(FrozenEstimator(clf),
+                                        method="temperature").fit(X_cal, y_cal)
+    np.testing.assert_array_equal(calibrated.predict(X_test), clf.predict(X_test))
+    assert log_loss(y_cal, calibrated.predict_proba(X_cal), labels=clf.classes_) \
+        < log_loss(y_cal, clf.predict_proba(X_cal), labels=clf.classes_)
+    ece = expected_calibration_error(y_cal, calibrated.predict_proba(X_cal),
+                                     labels=calibrated.classes_)
+    assert 0 <= ece < expected_calibration_error(
+        y_cal, clf.predict_proba(X_cal), labels=clf.classes_)
