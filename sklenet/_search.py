@@ -6,7 +6,6 @@ import math
 import os
 import time
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -60,7 +59,7 @@ from ._base import derive_seed
 from ._checks import check_weights, validation_pair
 from ._classifier import LeNetClassifier
 from ._search_space import STUDY_SEARCH_SPACE
-from ._storage import open_storage
+from ._storage import open_storage, optuna_verbosity
 
 # Holdout (cv=None) without validation_data: LeNetClassifier's and sklearn's
 # usual share, for estimators that have no validation_fraction of their own.
@@ -339,19 +338,6 @@ def _record(trial, scores, fit_times, score_times, reporter):
             trial.set_user_attr(f"std_{name}", float(np.std(times)))
     if reporter is not None:
         trial.set_user_attr("n_epochs", reporter.n_epochs)
-
-
-@contextmanager
-def _optuna_verbosity(verbose):
-    """Optuna's per-trial log lines only with ``verbose`` (sklearn is silent)."""
-    previous = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(
-        optuna.logging.INFO if verbose else optuna.logging.WARNING
-    )
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(previous)
 
 
 def _metric_names(trials, metrics):
@@ -802,7 +788,9 @@ class LeNetSearchCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = len(splits)
         objective = _Objective(estimator, param_distributions, splits, scorer,
                                refit_metric, self.error_score)
-        with _optuna_verbosity(self.verbose):
+        # Optuna's per-trial log lines only with verbose (sklearn is silent).
+        with optuna_verbosity(optuna.logging.INFO if self.verbose
+                              else optuna.logging.WARNING):
             study = self._create_study()
             n_before = len(study.trials)
             study.optimize(

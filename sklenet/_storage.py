@@ -1,5 +1,6 @@
 """Where Optuna studies live: opening storages, their URLs, orphaned trials."""
 
+import contextlib
 import os
 import warnings
 from pathlib import Path
@@ -172,3 +173,15 @@ def fail_interrupted_trials(storage, study_name):
         storage.set_trial_user_attr(trial_id, INTERRUPTED, True)
         storage.set_trial_state_values(trial_id, TrialState.FAIL)
     return [trial.number for trial in running]
+
+
+@contextlib.contextmanager
+def optuna_verbosity(level):
+    """Optuna's logging level (``optuna.logging.INFO``, ...) for the block,
+    restored after it."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(level)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)

@@ -118,17 +118,3 @@ def writing(option, path):
         yield
     except OSError as exc:
         raise UsageError(f"{option} {path}: {exc}") from exc
-
-
-@contextlib.contextmanager
-def optuna_verbosity(level):
-    """Optuna's logging level for the block (set after Optuna is imported:
-    its first use resets it)."""
-    import optuna
-
-    before = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(level)
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(before)

@@ -6,7 +6,7 @@ import logging
 import os
 import time
 
-from ._common import UsageError, add_data, load_data, optuna_verbosity, positive_int
+from ._common import UsageError, add_data, load_data, positive_int
 
 HELP = "run the whole study and write a report"
 DESCRIPTION = (
@@ -108,6 +108,7 @@ def run(args):
 
     import optuna
 
+    from .._storage import optuna_verbosity
     from ..study import write_report
 
     folder = reproduction.folder

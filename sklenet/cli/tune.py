@@ -9,7 +9,6 @@ from ._common import (
     UsageError,
     add_data,
     load_data,
-    optuna_verbosity,
     output_file,
     positive_float,
     positive_int,
@@ -97,7 +96,7 @@ def run(args):
     from .._classifier import LeNetClassifier
     from .._search import LeNetSearchCV
     from .._search_space import EXTENDED_SEARCH_SPACE, STUDY_SEARCH_SPACE
-    from .._storage import open_storage
+    from .._storage import open_storage, optuna_verbosity
 
     out = None if args.best_params_out is None else output_file(args.best_params_out)
     # Seed 0: every worker of a shared study must score on the same split.
