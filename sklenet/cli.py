@@ -17,6 +17,9 @@ Commands
     can share.
 ``sklenet export``
     A saved model as an ONNX, LiteRT or SavedModel inference graph.
+``sklenet serve``
+    A local web server for a saved model: a page to draw digits on and a
+    JSON endpoint (``sklenet.serve``; Ctrl-C stops it with exit status 0).
 
 ``--data`` is ``sample`` (the offline 5,000-digit MNIST sample), a Kaggle
 Digit Recognizer CSV file or a folder of MNIST-format IDX files.
@@ -472,7 +475,8 @@ def _parser():
     parser = _Parser(
         prog="sklenet", parents=[_output_options(False)],
         description="The LeNet digit-recognition study as scikit-learn "
-        "estimators: reproduce it, train, evaluate, predict, tune and export. "
+        "estimators: reproduce it, train, evaluate, predict, tune, export and "
+        "serve. "
         "Results go to stdout, progress to stderr.",
         epilog="Run 'sklenet COMMAND --help' for the options of a command.",
     )
@@ -615,6 +619,15 @@ def _parser():
                         help="the file to write (a folder for saved_model); "
                         "tflite and saved_model also write PATH.json with the "
                         "class labels")
+
+    from .serve import _command as serve_command
+
+    serve = command("serve", lambda args: serve_command.run(
+        args, usage_error=UsageError, load_data=_load_data,
+        load_model=_load_model, split=_split),
+        help=serve_command.HELP, description=serve_command.DESCRIPTION)
+    serve_command.add_arguments(serve, add_data=_add_data,
+                                positive_int=_positive_int)
     return parser
 
 
