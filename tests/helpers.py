@@ -46,3 +46,23 @@ def assert_same_global_random_state(before):
     assert random.getstate() == python_state
     after = np.random.get_state()
     assert all(np.array_equal(a, b) for a, b in zip(after, numpy_state))
+
+
+def fit_sample_lenet(n_train=1000, n_test=200):
+    """A LeNetClassifier that learns the offline MNIST sample in a few seconds.
+
+    Returns ``(clf, X_test, y_test)``: trained with :func:`learning` on
+    ``n_train`` stratified images (about 2 s of CPU; test accuracy about 0.93
+    on the ``n_test`` held-out ones), for tests that need a model whose
+    answers mean something, such as the server's.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from sklenet import LeNetClassifier
+    from sklenet.datasets import load_sample_digits
+
+    X, y = load_sample_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, train_size=n_train, test_size=n_test, stratify=y, random_state=0)
+    clf = LeNetClassifier(**learning()).fit(X_train, y_train)
+    return clf, X_test, y_test

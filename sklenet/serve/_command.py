@@ -65,8 +65,6 @@ def add_arguments(parser, *, add_data, positive_int):
 def run(args, *, usage_error, load_data, load_model, split):
     """Run ``sklenet serve``; the keyword arguments are the command line's
     error type and loaders, so that its messages stay the same."""
-    from pathlib import Path
-
     try:
         from ._app import _starlette
 
@@ -76,13 +74,26 @@ def run(args, *, usage_error, load_data, load_model, split):
         raise usage_error(
             'sklenet serve needs Starlette and uvicorn: pip install "sklenet[serve]"'
         ) from exc
+    from ._server import bind
+
+    try:  # before the model is loaded or trained: a taken port fails at once
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        raise usage_error(f"--host {args.host} --port {args.port}: {exc}") from exc
+    with sock:
+        return _serve(args, sock, usage_error, load_data, load_model, split)
+
+
+def _serve(args, sock, usage_error, load_data, load_model, split):
+    from pathlib import Path
+
     if args.model is not None:
         model, name, accuracy = load_model(args.model), Path(args.model).name, None
     else:
         model, name, accuracy = _train(args, usage_error, load_data, split)
     from ._app import create_app
     from ._predictor import Predictor
-    from ._server import serve
+    from ._server import serve_socket
 
     _LOGGER.info("preparing the %s runtime ...", args.runtime)
     try:
@@ -97,10 +108,7 @@ def run(args, *, usage_error, load_data, load_model, split):
         _LOGGER.info("serving %s (%s, %s) on %s (Ctrl-C stops)", name,
                      predictor.estimator_name, predictor.runtime, url)
 
-    try:
-        serve(app, host=args.host, port=args.port, on_start=started)
-    except OSError as exc:  # the port is taken, the address is not ours
-        raise usage_error(f"--host {args.host} --port {args.port}: {exc}") from exc
+    serve_socket(app, sock, on_start=started)
     _LOGGER.info("server stopped")
     return 0
 

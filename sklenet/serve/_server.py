@@ -12,7 +12,7 @@ import threading
 from ._app import _starlette
 
 
-def _bind(host, port):
+def bind(host, port):
     """A listening TCP socket on ``host:port`` (OSError when it is taken)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -75,7 +75,13 @@ def serve(app, *, host="127.0.0.1", port=8000, on_start=None):
     list of int
         The signals that stopped the server.
     """
-    sock = _bind(host, port)
+    return serve_socket(app, bind(host, port), on_start=on_start)
+
+
+def serve_socket(app, sock, *, on_start=None):
+    """:func:`serve` on a socket bound already (by :func:`bind`), closed
+    at the end: the command line binds it before it loads the model, so that
+    a taken port is reported at once."""
     server = _server(app)
     with sock:
         if on_start is not None:
@@ -100,7 +106,7 @@ def running_server(app, *, host="127.0.0.1", port=0, timeout=30):
     timeout : float, default=30
         Seconds to wait for the server to start, and to stop.
     """
-    sock = _bind(host, port)
+    sock = bind(host, port)
     server = _server(app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                               name="sklenet-serve", daemon=True)
