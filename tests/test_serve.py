@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
@@ -28,7 +27,7 @@ from sklenet.serve import (
     running_server,
 )
 
-from .helpers import fit_sample_lenet
+from .helpers import fit_sample_lenet, post_concurrently
 
 
 def _png(array):
@@ -255,39 +254,10 @@ def test_unknown_paths_and_methods_get_json_errors(server):
     assert wrong_method.json() == {"error": "Method Not Allowed"}
 
 
-def _load(url, rows, n_requests=200, n_clients=8, timeout=60):
-    """Send ``n_requests`` single-row predictions from ``n_clients`` threads;
-    return (statuses, latencies in seconds)."""
-    statuses, latencies = [], []
-    lock = threading.Lock()
-    next_request = iter(range(n_requests))
-
-    def client():
-        with httpx.Client(timeout=timeout) as session:
-            while True:
-                with lock:
-                    index = next(next_request, None)
-                if index is None:
-                    return
-                start = time.perf_counter()
-                response = session.post(f"{url}/predict", json={
-                    "pixels": [rows[index % len(rows)].tolist()]})
-                with lock:
-                    latencies.append(time.perf_counter() - start)
-                    statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=client) for _ in range(n_clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "clients hung"
-    return statuses, latencies
-
-
 def test_200_requests_from_8_clients_are_all_answered(server, fitted):
     url, _ = server
-    statuses, latencies = _load(url, fitted[1])
+    statuses, latencies = post_concurrently(
+        f"{url}/predict", [{"pixels": [row.tolist()]} for row in fitted[1]])
     assert statuses == [200] * 200
     assert max(latencies) < 30  # bounded; p50/p99 in bench/RESULTS.md
 
