@@ -1,5 +1,6 @@
 """``sklenet serve``: its arguments and its action, registered by sklenet.cli."""
 
+import argparse
 import logging
 import time
 
@@ -21,8 +22,6 @@ DESCRIPTION = (
 
 
 def _port(text):
-    import argparse
-
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a port number from 0 (any free port) to 65535")

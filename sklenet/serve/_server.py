@@ -8,6 +8,7 @@ import contextlib
 import signal
 import socket
 import threading
+import time
 
 from ._app import _starlette
 
@@ -116,7 +117,7 @@ def running_server(app, *, host="127.0.0.1", port=0, timeout=30):
             for _ in range(int(timeout * 100)):
                 if server.started or not thread.is_alive():
                     break
-                threading.Event().wait(0.01)
+                time.sleep(0.01)
             if not server.started:
                 raise RuntimeError("The server did not start.")
             yield _url(sock)
