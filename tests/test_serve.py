@@ -262,6 +262,41 @@ def test_200_requests_from_8_clients_are_all_answered(server, fitted):
     assert max(latencies) < 30  # bounded; p50/p99 in bench/RESULTS.md
 
 
+def _ensemble(X, y):
+    from sklenet import LeNetEnsembleClassifier
+
+    return LeNetEnsembleClassifier(n_estimators=2, epochs=1, early_stopping=False,
+                                   random_state=0).fit(X, y)
+
+
+def _search(X, y, refit=True):
+    from sklenet import LeNetClassifier, LeNetSearchCV
+
+    return LeNetSearchCV(LeNetClassifier(epochs=1, early_stopping=False),
+                         {"conv1_filters": [3]}, n_trials=1, cv=2, refit=refit,
+                         random_state=0).fit(X, y)
+
+
+def _on_floats(X, y):
+    from sklenet import LeNetClassifier
+
+    clf = LeNetClassifier(epochs=1, early_stopping=False, random_state=0)
+    return clf.fit((X / 255).astype(np.float32), y)
+
+
+@pytest.mark.parametrize("make", [_ensemble, _search, _on_floats])
+def test_every_kind_of_model_is_served_as_it_predicts(make):
+    X, y = load_sample_digits(return_X_y=True)
+    model = make(X[::25], y[::25])
+    expected = model.predict_proba(
+        (X[1::250] / 255).astype(np.float32) if make is _on_floats else X[1::250])
+    for runtime in ("onnxruntime", "keras"):
+        predictor = Predictor(model, runtime=runtime)
+        assert predictor.runtime == runtime
+        assert np.allclose(predictor.predict_proba(X[1::250]), expected, atol=1e-5)
+        assert predictor.describe()["estimator"] == type(model).__name__
+
+
 def test_the_predictor_refuses_models_it_cannot_serve(fitted):
     from sklearn.linear_model import LogisticRegression
 
@@ -272,6 +307,8 @@ def test_the_predictor_refuses_models_it_cannot_serve(fitted):
     with pytest.raises(TypeError, match="LogisticRegression"):
         Predictor(LogisticRegression())
     X, y = load_sample_digits(return_X_y=True)
+    with pytest.raises(ValueError, match="refit=False"):
+        Predictor(_search(X[::25], y[::25], refit=False))
     small = LeNetClassifier(epochs=1, early_stopping=False, image_shape=(14, 56),
                             pool2_size=1).fit(X[::50], y[::50])
     with pytest.raises(ValueError, match=r"28x28 grey images.*\(14, 56, 1\)"):

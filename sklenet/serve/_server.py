@@ -32,7 +32,7 @@ def _url(sock):
     return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
-def _server(app, quiet=True):
+def _server(app):
     _starlette()
     import uvicorn
 
@@ -53,8 +53,11 @@ def _server(app, quiet=True):
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
-    config = uvicorn.Config(app, log_level="warning" if quiet else "info",
-                            access_log=not quiet, lifespan="off")
+    # log_config=None: uvicorn would otherwise configure the process's
+    # logging; its warnings and errors reach the root logger as any
+    # library's do, and the command line shows its own progress.
+    config = uvicorn.Config(app, log_config=None, access_log=False,
+                            lifespan="off")
     return Server(config)
 
 
