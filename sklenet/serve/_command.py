@@ -94,7 +94,7 @@ def _serve(args, sock, usage_error, load_data, load_model, split):
     from ._predictor import Predictor
     from ._server import serve_socket
 
-    _LOGGER.info("preparing the %s runtime ...", args.runtime)
+    _LOGGER.info("preparing the model for inference (--runtime %s) ...", args.runtime)
     try:
         predictor = Predictor(model, runtime=args.runtime, name=name,
                               test_accuracy=accuracy)
