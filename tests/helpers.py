@@ -5,6 +5,8 @@ from each other.
 """
 
 import random
+import threading
+import time
 
 import numpy as np
 
@@ -46,3 +48,59 @@ def assert_same_global_random_state(before):
     assert random.getstate() == python_state
     after = np.random.get_state()
     assert all(np.array_equal(a, b) for a, b in zip(after, numpy_state))
+
+
+def fit_sample_lenet(n_train=1000, n_test=200):
+    """A LeNetClassifier that learns the offline MNIST sample in a few seconds.
+
+    Returns ``(clf, X_test, y_test)``: trained with :func:`learning` on
+    ``n_train`` stratified images (about 2 s of CPU; test accuracy about 0.93
+    on the ``n_test`` held-out ones), for tests that need a model whose
+    answers mean something, such as the server's.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from sklenet import LeNetClassifier
+    from sklenet.datasets import load_sample_digits
+
+    X, y = load_sample_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, train_size=n_train, test_size=n_test, stratify=y, random_state=0)
+    clf = LeNetClassifier(**learning()).fit(X_train, y_train)
+    return clf, X_test, y_test
+
+
+def post_concurrently(url, bodies, n_requests=200, n_clients=8, timeout=60):
+    """POST ``n_requests`` JSON bodies (``bodies`` in turn) to ``url`` from
+    ``n_clients`` threads, each with its own connection, as a load test does.
+
+    Returns ``(statuses, latencies)``: the HTTP status and the seconds of each
+    answered request. Bounded: every request times out after ``timeout``
+    seconds, and a client still running after that fails the caller.
+    """
+    import httpx
+
+    statuses, latencies = [], []
+    lock = threading.Lock()
+    indices = iter(range(n_requests))
+
+    def client():
+        with httpx.Client(timeout=timeout) as session:
+            while True:
+                with lock:
+                    index = next(indices, None)
+                if index is None:
+                    return
+                start = time.perf_counter()
+                response = session.post(url, json=bodies[index % len(bodies)])
+                with lock:
+                    latencies.append(time.perf_counter() - start)
+                    statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=client) for _ in range(n_clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout * n_requests / n_clients)
+    assert not any(thread.is_alive() for thread in threads), "clients hung"
+    return statuses, latencies

@@ -303,7 +303,7 @@ def test_usage_errors_exit_2_in_one_line(argv, expected, capsys):
 
 
 @pytest.mark.parametrize("command", ["reproduce", "train", "evaluate", "predict",
-                                     "tune", "export"])
+                                     "tune", "export", "serve"])
 def test_help_of_every_command(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -332,7 +332,7 @@ def test_python_dash_m_sklenet_reports_errors_without_traceback(tmp_path):
 
 
 # ------------------------------------- a fast, quiet command line (issue 13)
-HEAVY = ("tensorflow", "keras", "optuna")
+HEAVY = ("tensorflow", "keras", "optuna", "starlette", "uvicorn")
 
 
 def _environment():
@@ -346,7 +346,8 @@ def _python(code, *args, **kwargs):
 
 
 @pytest.mark.parametrize("command", [[], ["reproduce"], ["train"], ["evaluate"],
-                                     ["predict"], ["tune"], ["export"]])
+                                     ["predict"], ["tune"], ["export"],
+                                     ["serve"]])
 def test_help_imports_no_tensorflow_and_writes_no_stderr(command):
     result = _python(
         "import json, sys\n"

@@ -17,6 +17,9 @@ Commands
     can share.
 ``sklenet export``
     A saved model as an ONNX, LiteRT or SavedModel inference graph.
+``sklenet serve``
+    A local web server for a saved model: a page to draw digits on and a
+    JSON endpoint (``sklenet.serve``; Ctrl-C stops it with exit status 0).
 
 ``--data`` is ``sample`` (the offline 5,000-digit MNIST sample), a Kaggle
 Digit Recognizer CSV file or a folder of MNIST-format IDX files.

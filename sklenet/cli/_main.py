@@ -8,12 +8,12 @@ import sys
 import threading
 
 from .._logging import command_output
-from . import evaluate, export, predict, reproduce, train, tune
+from . import evaluate, export, predict, reproduce, serve, train, tune
 from ._common import UsageError
 
 #: Each command is a module with HELP, DESCRIPTION, add_arguments(parser) and
 #: run(args) -> exit status; its name is the module's.
-COMMANDS = (reproduce, train, evaluate, predict, tune, export)
+COMMANDS = (reproduce, train, evaluate, predict, tune, export, serve)
 
 
 def _name(command):
