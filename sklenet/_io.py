@@ -16,6 +16,7 @@ import stat
 import uuid
 
 __all__ = [
+    "SMALL_JSON_BYTES",
     "InvalidFileError",
     "atomic_open",
     "atomic_write",
@@ -24,6 +25,9 @@ __all__ = [
     "shorten",
 ]
 
+# The JSON files sklenet reads back (--params files, cache entries,
+# run.json) take kilobytes; a megabyte is far more than any holds.
+SMALL_JSON_BYTES = 1 << 20
 # Error messages quote at most this many characters of a file's content: a
 # "value" can be a megabyte of NUL bytes.
 _QUOTE_CHARS = 40
@@ -133,7 +137,7 @@ def _file_kind(mode):
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
-def read_json(path, *, max_bytes, what):
+def read_json(path, *, what, max_bytes=SMALL_JSON_BYTES):
     """The JSON document in ``path``, read only if it is a small regular file.
 
     For the small JSON files sklenet reads back (cache entries, ``run.json``,
@@ -145,10 +149,10 @@ def read_json(path, *, max_bytes, what):
     ----------
     path : str or path-like
         The file.
-    max_bytes : int
-        The largest size accepted, in bytes.
     what : str
         How error messages name the file, e.g. ``"cache entry"``.
+    max_bytes : int, default=SMALL_JSON_BYTES
+        The largest size accepted, in bytes (1 MiB by default).
 
     Returns
     -------

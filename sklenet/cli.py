@@ -133,12 +133,13 @@ def _load_model(path):
 def _read_params(text):
     """Hyperparameters from a JSON object or a JSON file, checked by name."""
     from ._classifier import LeNetClassifier
+    from ._io import read_json
 
     if text is None:
         return {}
     try:
-        params = json.loads(text if text.lstrip().startswith("{")
-                            else Path(text).read_text())
+        params = (json.loads(text) if text.lstrip().startswith("{")
+                  else read_json(text, what="file"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"--params {text}: {exc}") from exc
     if not isinstance(params, dict):

@@ -516,3 +516,21 @@ def test_a_failed_write_is_one_line(lenet_file, kaggle_files, tmp_path, monkeypa
                  str(kaggle_files[1]), "--out", str(tmp_path / "s.csv"),
                  "--quiet"]) == 1
     _one_error_line(capsys, r"--out .*s.csv: \[Errno 28\] No space left on device")
+
+
+# issue 20: hostile files end in one line, read nothing and write nothing
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "--model", "{tmp}/m.sklenet", "--params", "/dev/zero"],
+     r"--params /dev/zero: file '/dev/zero' is a character device, not a regular"),
+    (["train", "--model", "{tmp}/m.sklenet", "--params", "{tmp}/cut.json"],
+     r"--params .*cut.json: file '.*cut.json' is not valid JSON: Expecting"),
+    (["predict", "--model", "/dev/zero", "--data", "sample", "--out", "{tmp}/s.csv"],
+     r"--model /dev/zero: sklenet archive '/dev/zero' is a character device"),
+])
+def test_hostile_files_are_one_line_errors(argv, expected, tmp_path, capsys):
+    (tmp_path / "cut.json").write_text('{"epochs": ')
+    argv = [arg.format(tmp=tmp_path) for arg in argv]
+    before = sorted(os.listdir(tmp_path))
+    assert main(argv) == 1
+    _one_error_line(capsys, expected)
+    assert sorted(os.listdir(tmp_path)) == before
