@@ -106,7 +106,7 @@ def save(estimator, path):
         (refused even where it could be replaced) or the disk is full. The
         error names ``path``; an existing file is left as it was. A device
         (``/dev/null``) is written in place and a symbolic link's target
-        replaced, as by :func:`sklenet._io.atomic_open`.
+        replaced.
 
     See Also
     --------
