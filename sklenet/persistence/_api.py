@@ -157,6 +157,14 @@ def save(estimator, path):
         "attributes",
         f"This is a bug in {name}._get_persistent_state; please report it.",
     )
+    members = {_PARAMS: params, _ATTRIBUTES: attributes,
+               **_model_members(models, name)}
+    _write_archive(path, class_path, members, _current_versions(), name=name)
+
+
+def _model_members(models, name):
+    """``{"models/<name>.keras": bytes}`` for the models of estimator class
+    ``name``, once their names and types are checked."""
     if not isinstance(models, dict) or not models:
         raise TypeError(f"{name}._get_persistent_state returned no models.")
     for model_name, model in models.items():
@@ -167,15 +175,14 @@ def save(estimator, path):
             )
         if not isinstance(model, keras.Model):
             raise TypeError(f"Model {model_name!r} of {name} is not a keras.Model.")
-
-    members = {_PARAMS: params, _ATTRIBUTES: attributes}
+    members = {}
     with tempfile.TemporaryDirectory(prefix="sklenet-save-") as tmp:
         for model_name, model in models.items():
             model_file = os.path.join(tmp, model_name + _MODEL_SUFFIX)
             model.save(model_file)
             with open(model_file, "rb") as f:
                 members[_MODEL_DIR + model_name + _MODEL_SUFFIX] = f.read()
-    _write_archive(path, class_path, members, _current_versions(), name=name)
+    return members
 
 
 # --------------------------------------------------------------------- load
