@@ -83,7 +83,7 @@ def open_regular_file(path, *, what, max_bytes=None):
     Returns
     -------
     file : binary file object, open for reading
-        Its ``size`` attribute is not set; ``os.fstat(file.fileno())`` gives it.
+        ``os.fstat(file.fileno()).st_size`` gives its size.
 
     Raises
     ------
@@ -106,10 +106,7 @@ def open_regular_file(path, *, what, max_bytes=None):
                      | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise
-    except OSError as exc:
-        if isinstance(exc, IsADirectoryError):
-            raise InvalidFileError(f"{what} {shown} is a folder, not a regular "
-                                   "file.", path) from None
+    except OSError as exc:  # a folder where it cannot be opened, permissions
         raise InvalidFileError(f"{what} {shown} cannot be opened: "
                                f"{exc.strerror or exc}.", path) from None
     try:
