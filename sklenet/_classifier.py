@@ -717,3 +717,42 @@ class LeNetClassifier(KerasClassifier):
     def score(self, X, y, sample_weight=None):
         """Accuracy of ``predict(X)`` against ``y``, as in sklearn."""
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+    # ---- persistence ----
+    def _check_loaded_state(self):
+        """Refuse fitted attributes that contradict ``model_``.
+
+        Called by :func:`sklenet.load` once the attributes are restored: an
+        archive's hashes prove nothing about a crafted file, and a LeNet whose
+        ``classes_`` do not match its output units predicts garbage without
+        an error. Raises a ValueError naming the first attribute that
+        disagrees.
+        """
+        shape, n_features = self.image_shape_, self.n_features_in_
+        # Sizes first, so that no product below multiplies strings or lists.
+        if not (isinstance(shape, tuple)
+                and all(type(s) is int and s > 0 for s in shape)):
+            raise ValueError(
+                f"image_shape_={shape!r} is not a tuple of positive ints")
+        if type(n_features) is not int:
+            raise ValueError(f"n_features_in_={n_features!r} is not an int")
+        if math.prod(shape) != n_features:
+            raise ValueError(f"image_shape_={shape} holds {math.prod(shape)} pixels, "
+                             f"n_features_in_ is {n_features}")
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and len(names) != n_features:
+            raise ValueError(f"feature_names_in_ has {len(names)} names, "
+                             f"n_features_in_ is {n_features}")
+        scale = self.input_scale_
+        if not (isinstance(scale, float | int) and 0 < scale < math.inf):
+            raise ValueError(f"input_scale_={scale!r} is not a positive number")
+        inputs = [tuple(tensor.shape[1:]) for tensor in self.model_.inputs or ()]
+        if inputs != [shape]:
+            raise ValueError(f"model_ takes images of shape {inputs}, image_shape_ "
+                             f"is {shape}")
+        outputs = [tuple(tensor.shape[1:]) for tensor in self.model_.outputs or ()]
+        if np.ndim(self.classes_) != 1:
+            raise ValueError("classes_ is not a list of labels")
+        if outputs != [(len(self.classes_),)]:
+            raise ValueError(f"model_ outputs {outputs}, one unit per class, but "
+                             f"classes_ holds {len(self.classes_)} classes")

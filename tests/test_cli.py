@@ -532,7 +532,7 @@ def test_an_unreadable_cache_entry_is_named_and_its_step_runs_again(
         monkeypatch.setattr(Reproduction, step, fail)
     assert main([*TINY, "--out", str(tiny_run)]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines()
-                if line.startswith(f"{entry} is unreadable (")]
+                if line.startswith(f"cache entry '{entry}' is not valid JSON: ")]
     assert len(warnings) == 1 and warnings[0].endswith("the step runs again.")
     assert json.loads(entry.read_text())["result"]["histories"]
 
@@ -544,7 +544,8 @@ def test_an_unreadable_run_description_is_one_line_naming_it(tiny_run, capsys):
     description.write_text(before[:10])
     try:
         assert main([*TINY, "--out", str(tiny_run)]) == 1
-        _one_error_line(capsys, rf"{re.escape(str(description))} is unreadable")
+        _one_error_line(capsys, rf"run description '{re.escape(str(description))}' "
+                                r"is not valid JSON: .*; delete it to use ")
     finally:
         description.write_text(before)
 
@@ -609,3 +610,21 @@ def test_a_failed_write_is_one_line(lenet_file, kaggle_files, tmp_path, monkeypa
                  str(kaggle_files[1]), "--out", str(tmp_path / "s.csv"),
                  "--quiet"]) == 1
     _one_error_line(capsys, r"--out .*s.csv: \[Errno 28\] No space left on device")
+
+
+# issue 20: hostile files end in one line, read nothing and write nothing
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "--model", "{tmp}/m.sklenet", "--params", "/dev/zero"],
+     r"--params /dev/zero: file '/dev/zero' is a character device, not a regular"),
+    (["train", "--model", "{tmp}/m.sklenet", "--params", "{tmp}/cut.json"],
+     r"--params .*cut.json: file '.*cut.json' is not valid JSON: Expecting"),
+    (["predict", "--model", "/dev/zero", "--data", "sample", "--out", "{tmp}/s.csv"],
+     r"--model /dev/zero: sklenet archive '/dev/zero' is a character device"),
+])
+def test_hostile_files_are_one_line_errors(argv, expected, tmp_path, capsys):
+    (tmp_path / "cut.json").write_text('{"epochs": ')
+    argv = [arg.format(tmp=tmp_path) for arg in argv]
+    before = sorted(os.listdir(tmp_path))
+    assert main(argv) == 1
+    _one_error_line(capsys, expected)
+    assert sorted(os.listdir(tmp_path)) == before

@@ -1,7 +1,12 @@
 """Tests for sklenet.datasets: the sample, Kaggle CSV, IDX and Keras loaders."""
 
+import bz2
 import gzip
 import io
+import lzma
+import os
+import re
+import zipfile
 from pathlib import Path
 
 import keras
@@ -10,11 +15,14 @@ import pandas as pd
 import pytest
 
 from sklenet.datasets import (
+    _read_idx,
     fetch_mnist,
     load_digit_recognizer,
     load_mnist_idx,
     load_sample_digits,
 )
+
+from .helpers import run_bounded
 
 PIXELS = [f"pixel{i}" for i in range(784)]
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -536,3 +544,187 @@ def test_fetch_mnist_concatenates_train_then_test(monkeypatch):
     X, y = fetch_mnist(return_X_y=True)
     np.testing.assert_array_equal(X, mnist.data)
     np.testing.assert_array_equal(y, mnist.target)
+
+
+# -- hostile files (issue 20): refused in seconds and little memory ------------
+# run_bounded checks each in a fresh Python under an address-space cap: the
+# error, under 20 s and under 300 MB of peak memory growth.
+_LOAD_CSV = "from sklenet.datasets import load_digit_recognizer\n"
+_LOAD_IDX = "from sklenet.datasets import load_mnist_idx\n"
+
+
+@pytest.mark.parametrize("size, expect", [
+    (2 << 30, "has 2,147,483,648 bytes, more than the 268,435,456 sklenet reads"),
+    (256_000_000, "line 1 is longer than 16,384 characters"),
+])
+def test_csv_of_nul_bytes(tmp_path, size, expect):
+    """Before: 2 GB of NUL bytes passed 6 GB of memory in 38 s; 256 MB ended
+    after 12 s at 2.3 GB with an error message of 268 MB."""
+    path = tmp_path / "train.csv"
+    with open(path, "wb") as f:
+        f.truncate(size)  # sparse: reads as NUL bytes, takes no disk
+    run_bounded(f"load_digit_recognizer({str(path)!r})", setup=_LOAD_CSV,
+                expect=expect)
+
+
+def test_csv_with_one_enormous_line(tmp_path):
+    """Before: a header and a 66 MB line of 0,0,... passed 6 GB in 141 s."""
+    path = tmp_path / "train.csv"
+    with open(path, "w") as f:
+        f.write(",".join(["label", *PIXELS]) + "\n")
+        f.write("0," * (4 << 20) + "0\n")
+    run_bounded(f"load_digit_recognizer({str(path)!r})", setup=_LOAD_CSV,
+                expect="line 2 is longer than 16,384 characters")
+
+
+def test_csv_longest_legal_lines_are_read(tmp_path):
+    """Every header name and every value quoted, 255.0 everywhere, CRLF: the
+    longest lines a real file has are well within the limit."""
+    frame = kaggle_frame(3).astype(float)
+    frame[PIXELS], frame["label"] = 255.0, 9.0
+    path = tmp_path / "train.csv"
+    frame.to_csv(path, index=False, quoting=1, lineterminator="\r\n")
+    assert max(map(len, path.read_bytes().splitlines())) > 8000
+    X, y = load_digit_recognizer(path, return_X_y=True)
+    assert X.shape == (3, 784) and (X == 255).all() and (y == 9).all()
+
+
+@pytest.mark.parametrize("where", ["header", "cell"])
+def test_csv_error_quotes_at_most_a_few_dozen_characters(tmp_path, where):
+    frame = kaggle_frame(2).astype(object)
+    if where == "header":
+        frame = frame.rename(columns={"label": "x" * 5_000})
+    else:
+        frame.loc[1, "pixel5"] = "y" * 5_000
+    path = write_csv(tmp_path / "bad.csv", frame)
+    with pytest.raises(ValueError, match="unexpected column|non-numeric") as info:
+        load_digit_recognizer(path)
+    assert len(str(info.value)) < 400 + len(str(path))
+    assert "5,000 characters" in str(info.value)
+
+
+def test_csv_longer_than_the_limit_is_refused(tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "train.csv", kaggle_frame(20))
+    monkeypatch.setattr("sklenet.datasets._MAX_CSV_CHARS", 30_000)
+    with pytest.raises(ValueError, match=r"has 62,912 bytes, more than the 30,000"):
+        load_digit_recognizer(path)  # refused by its size, unread
+    monkeypatch.undo()
+    # The same bound holds for a compressed file, whose size says nothing.
+    gz = tmp_path / "train.csv.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    monkeypatch.setattr("sklenet.datasets._MAX_CSV_CHARS", 30_000)
+    with pytest.raises(ValueError, match=r"longer than the 30,000 characters"):
+        load_digit_recognizer(gz)
+
+
+@pytest.mark.parametrize("suffix, compress", [
+    (".bz2", bz2.compress), (".xz", lzma.compress), (".zip", None)])
+def test_csv_compressed_files(tmp_path, suffix, compress):
+    expected = kaggle_frame()
+    plain = write_csv(tmp_path / "train.csv", expected).read_bytes()
+    path = tmp_path / f"train.csv{suffix}"
+    if compress is None:
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("train.csv", plain)
+    else:
+        path.write_bytes(compress(plain))
+    X, y = load_digit_recognizer(path, return_X_y=True)
+    np.testing.assert_array_equal(X, expected[PIXELS])
+    np.testing.assert_array_equal(y, expected["label"])
+
+
+def test_csv_zip_of_two_files_and_broken_gzip_are_refused(tmp_path):
+    path = tmp_path / "train.csv.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a.csv", "label\n")
+        zf.writestr("b.csv", "label\n")
+    with pytest.raises(ValueError, match="zip archive of 2 files; expected exactly"):
+        load_digit_recognizer(path)
+    gz = tmp_path / "train.csv.gz"
+    plain = write_csv(tmp_path / "t.csv", kaggle_frame()).read_bytes()
+    compressed = gzip.compress(plain)
+    gz.write_bytes(compressed[:len(compressed) // 2])
+    with pytest.raises(ValueError, match="cannot be read or decompressed"):
+        load_digit_recognizer(gz)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_csv_that_is_not_a_regular_file(tmp_path, kind):
+    path = {"device": "/dev/zero", "folder": tmp_path}.get(kind, tmp_path / "p")
+    if kind == "fifo":
+        os.mkfifo(path)  # reading it would wait for a writer forever
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_digit_recognizer(path)
+
+
+def test_csv_binary_file_object_is_read_and_left_open(tmp_path):
+    expected = kaggle_frame()
+    path = write_csv(tmp_path / "train.csv", expected)
+    with open(path, "rb") as f:
+        X, _ = load_digit_recognizer(f, return_X_y=True)
+        assert not f.closed
+    np.testing.assert_array_equal(X, expected[PIXELS])
+
+
+def _gzip_members(*parts):
+    """Concatenated gzip members, which gzip reads as one stream: a bomb of
+    gigabytes is a few MB and built in a fraction of a second."""
+    return b"".join(gzip.compress(part) for part in parts)
+
+
+def test_idx_gzip_that_inflates_to_gigabytes(tmp_path):
+    """Before: a 13 MB .gz inflating to 3 GB passed 5 GB of memory in 11 s."""
+    images, labels = idx_set(5)
+    write_idx_set(tmp_path, images, labels)
+    (tmp_path / "train-images-idx3-ubyte").unlink()
+    zeros = gzip.compress(bytes(1 << 20))
+    header = np.array([0x803, 60_000, 28, 28], dtype=">u4").tobytes()
+    bomb = gzip.compress(header) + zeros * 3072  # 3 GiB inflated
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(bomb)
+    run_bounded(f"load_mnist_idx({str(tmp_path)!r})", setup=_LOAD_IDX,
+                expect="has trailing bytes: its header declares shape "
+                       "(60000, 28, 28), 47040000 bytes of data, but more follow")
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_header_declaring_more_than_the_limit(tmp_path, gz):
+    header = np.array([0x803, 0xFFFFFFFF, 28, 28], dtype=">u4").tobytes()
+    path = tmp_path / ("train-images-idx3-ubyte" + (".gz" if gz else ""))
+    write_idx(path, header + bytes(100))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", idx_bytes(np.zeros(5), 0x801))
+    run_bounded(f"load_mnist_idx({str(tmp_path)!r})", setup=_LOAD_IDX,
+                expect="more than the 1,073,741,824 sklenet reads")
+
+
+def test_idx_raw_file_larger_than_its_header_is_refused_unread(tmp_path):
+    images, labels = idx_set(5)
+    write_idx_set(tmp_path, images, labels)
+    with open(tmp_path / "train-images-idx3-ubyte", "r+b") as f:
+        f.truncate(3 << 30)  # sparse
+    run_bounded(f"load_mnist_idx({str(tmp_path)!r})", setup=_LOAD_IDX,
+                expect="has trailing bytes: its header declares shape (5, 28, 28), "
+                       "3920 bytes of data, but 3221225456 follow it")
+
+
+@pytest.mark.parametrize("shape", [(0, 28, 28), (3, 0, 28)])
+def test_idx_header_declaring_no_data(tmp_path, shape):
+    """Before: NumPy's reshape message."""
+    _, labels = idx_set(3)
+    write_idx_set(tmp_path, np.zeros(shape, np.uint8), labels)
+    with pytest.raises(ValueError, match=r"holds no data: its header declares shape "
+                       + re.escape(str(shape))):
+        load_mnist_idx(tmp_path)
+
+
+def test_idx_that_is_not_a_regular_file(tmp_path):
+    """A FIFO or a link to a device is not taken for an IDX file (reading
+    them would wait or never end); the reader refuses them too."""
+    images, labels = idx_set(3)
+    write_idx_set(tmp_path, images, labels)
+    (tmp_path / "train-labels-idx1-ubyte").unlink()
+    os.mkfifo(tmp_path / "train-labels-idx1-ubyte")
+    (tmp_path / "train-labels-idx1-ubyte.gz").symlink_to("/dev/zero")
+    with pytest.raises(FileNotFoundError, match="No IDX labels file"):
+        load_mnist_idx(tmp_path)
+    with pytest.raises(ValueError, match="is a character device, not a regular"):
+        _read_idx(tmp_path / "train-labels-idx1-ubyte.gz", 0x801)

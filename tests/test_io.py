@@ -1,12 +1,23 @@
-"""sklenet._io: atomic writes keep old files whole and their permissions."""
+"""sklenet._io: atomic writes keep old files whole and their permissions, never
+clobber a device, a link or a read-only file; bounded readers refuse what is not
+a small regular file."""
 
 import os
 import re
 import stat
+import threading
 
 import pytest
 
-from sklenet._io import atomic_open, atomic_write
+from sklenet._io import (
+    InvalidFileError,
+    atomic_open,
+    atomic_write,
+    open_regular_file,
+    read_json,
+)
+
+from .helpers import run_bounded
 
 
 def _mode(path):
@@ -45,7 +56,7 @@ def test_new_file_honours_umask(tmp_path, umask, mask, expected):
     assert _mode(tmp_path / "new") == expected
 
 
-@pytest.mark.parametrize("permissions", [0o600, 0o640, 0o755, 0o444])
+@pytest.mark.parametrize("permissions", [0o600, 0o640, 0o755, 0o200])
 def test_existing_file_keeps_its_permissions(tmp_path, umask, permissions):
     umask(0o022)
     path = tmp_path / "existing"
@@ -96,3 +107,133 @@ def test_refuses_partial_modes(tmp_path):
             with atomic_open(tmp_path / "f", mode):
                 pass
     assert os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------- what is replaced
+def test_character_device_is_written_in_place():
+    """Before, atomic_write("/dev/null") replaced the device by a regular file
+    (as root); now it writes to the device."""
+    atomic_write(os.devnull, b"discarded")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_fifo_is_written_in_place(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    atomic_write(fifo, b"through the pipe")
+    reader.join(timeout=30)
+    assert received == [b"through the pipe"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["pipe"]
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_symlink_target_is_replaced_and_link_kept(tmp_path, dangling):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "target"
+    if not dangling:
+        target.write_bytes(b"old")
+        os.chmod(target, 0o640)
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    atomic_write(link, b"new")
+    assert link.is_symlink() and target.read_bytes() == b"new"
+    if not dangling:
+        assert _mode(target) == 0o640
+    assert os.listdir(tmp_path / "real") == ["target"]
+
+
+def test_read_only_file_is_refused_and_kept(tmp_path):
+    path = tmp_path / "locked"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o444)
+    with pytest.raises(PermissionError, match=re.escape(repr(str(path)))):
+        atomic_write(path, b"new")
+    assert path.read_bytes() == b"old" and _mode(path) == 0o444
+    assert os.listdir(tmp_path) == ["locked"]
+
+
+def test_folder_is_refused(tmp_path):
+    with pytest.raises(IsADirectoryError, match=re.escape(repr(str(tmp_path)))):
+        atomic_write(tmp_path, b"x")
+
+
+@pytest.mark.parametrize("where", ["missing/out", "file/sub"])
+def test_errors_name_the_users_path_not_the_temporary_file(tmp_path, where):
+    (tmp_path / "file").write_bytes(b"a regular file")
+    path = tmp_path / where
+    with pytest.raises(OSError) as info:
+        atomic_write(path, b"x")
+    assert info.value.filename == str(path)
+    assert ".tmp" not in str(info.value)
+
+
+def test_failing_replace_names_the_users_path(tmp_path, monkeypatch):
+    path = tmp_path / "out"
+
+    def fail(src, dst):
+        raise OSError(28, "No space left on device", src, dst)
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match=re.escape(f"device: {str(path)!r}") + "$"):
+        atomic_write(path, b"x")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------ bounded reading
+def test_read_json(tmp_path):
+    path = tmp_path / "params.json"
+    path.write_text('{"epochs": 2, "é": [1.5]}', encoding="utf-8")
+    assert read_json(path, max_bytes=100, what="--params file") == {
+        "epochs": 2, "é": [1.5]}
+
+
+@pytest.mark.parametrize("content, match", [
+    (b'{"accuracy": 0.9', "is not valid JSON: Expecting"),
+    (b"", "is not valid JSON"),
+    (b"\xff\xfe{}", "is not valid JSON: 'utf-8' codec"),
+    (b"[" * 100_000, "is not valid JSON"),
+])
+def test_read_json_refuses_broken_content(tmp_path, content, match):
+    path = tmp_path / "entry.json"
+    path.write_bytes(content)
+    with pytest.raises(InvalidFileError, match=match) as info:
+        read_json(path, max_bytes=1 << 20, what="cache entry")
+    message = str(info.value)
+    assert message.startswith(f"cache entry {str(path)!r}")
+    assert len(message) < 200 + len(str(path))
+    assert info.value.path == path
+
+
+def test_read_json_refuses_oversize_file_before_reading(tmp_path):
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as f:
+        f.truncate(5 << 30)  # sparse: 5 GB on paper, nothing on disk
+    with pytest.raises(InvalidFileError, match="5,368,709,120 bytes, more than "
+                       "the 1,000 sklenet reads"):
+        read_json(path, max_bytes=1000, what="--params file")
+
+
+def test_read_json_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_json(tmp_path / "absent.json", max_bytes=10, what="cache entry")
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "device"])
+def test_open_regular_file_refuses_other_kinds_without_blocking(tmp_path, kind):
+    path = {"folder": tmp_path, "device": "/dev/zero"}.get(kind, tmp_path / "p")
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would wait for a writer
+    with pytest.raises(InvalidFileError, match="not a regular file"):
+        open_regular_file(path, what="input")
+
+
+def test_dev_zero_as_json_is_refused_in_little_memory_and_time():
+    """/dev/zero passed as a JSON file: refused in seconds and a few MB."""
+    run_bounded("from sklenet._io import read_json\n"
+                "read_json('/dev/zero', max_bytes=1 << 20, what='--params file')",
+                expect="is a character device, not a regular file")

@@ -33,6 +33,8 @@ from sklenet.persistence import (
     save,
 )
 
+from .helpers import run_bounded
+
 FAST = dict(epochs=1, early_stopping=False, random_state=0)
 MEMBERS = {"manifest.json", "params.json", "attributes.json", "models/model.keras"}
 
@@ -259,7 +261,7 @@ def test_save_refuses_foreign_estimator(tmp_path):
 
 
 def test_json_encoding_round_trips_exotic_values():
-    from sklenet.persistence import _decode_tagged, _to_json
+    from sklenet.persistence._codec import _decode_tagged, _to_json
 
     value = {
         "t": (1, (2.5, "a"), []),
@@ -367,7 +369,10 @@ def test_truncated_file(archive, tmp_path, monkeypatch, cut):
     _refuses(path, "not a valid .*zip archive", monkeypatch)
 
 
-@pytest.mark.parametrize("content", [b"", os.urandom(5000), b"\x80\x04pickle"])
+# Seeded random bytes: every pytest-xdist worker must collect the same tests.
+@pytest.mark.parametrize("content", [
+    b"", np.random.default_rng(0).bytes(5000), b"\x80\x04pickle"],
+    ids=["empty", "random bytes", "a pickle"])
 def test_not_a_zip(tmp_path, monkeypatch, content):
     path = tmp_path / "junk.sklenet"
     path.write_bytes(content)
@@ -652,7 +657,7 @@ def test_zip_header_that_understates_the_size_is_refused(archive, tmp_path,
 def test_inflate_stops_at_the_declared_size(inflated):
     """Whatever a member's header says, at most one chunk past the declared
     size is inflated, and a member shorter than declared is refused too."""
-    from sklenet import persistence
+    from sklenet.persistence import _archive
 
     class Stream(io.BytesIO):
         def __exit__(self, *exc):
@@ -666,7 +671,7 @@ def test_inflate_stops_at_the_declared_size(inflated):
     received = []
     with pytest.raises(InvalidArchiveError,
                        match="inflates to (more|fewer) than the 1,000 bytes"):
-        persistence._inflate(Archive(), "params.json", 1000, received.append,
+        _archive._inflate(Archive(), "params.json", 1000, received.append,
                              InvalidArchiveError)
     assert sum(map(len, received)) <= 1000
 
@@ -696,9 +701,9 @@ def test_version_1_archive_still_loads(fitted, archive, tmp_path, X):
 
 @pytest.mark.parametrize("limit", ["_MAX_JSON_BYTES", "_MAX_ARCHIVE_BYTES"])
 def test_save_refuses_what_load_would_refuse(fitted, tmp_path, monkeypatch, limit):
-    from sklenet import persistence
+    from sklenet.persistence import _archive
 
-    monkeypatch.setattr(persistence, limit, 100)
+    monkeypatch.setattr(_archive, limit, 100)
     with pytest.raises(ValueError, match=r"at most 100 bytes"):
         save(fitted, tmp_path / "x.sklenet")
     assert os.listdir(tmp_path) == []
@@ -816,3 +821,66 @@ def test_ensemble_attributes_that_contradict_the_models_are_refused(
     path = _rewrite_consistently(archive, tmp_path / "a", member, edit)
     with pytest.raises(InvalidArchiveError, match=match):
         load(path)
+
+
+# ------------------------------------------- hostile paths (issue 20, items 1-2)
+def test_dev_zero_is_refused_unread_in_little_memory_and_time():
+    """Before: load("/dev/zero") grew to 23.5 GB until the kernel killed it."""
+    report = run_bounded("load('/dev/zero')",
+                         setup="from sklenet.persistence import load",
+                         expect="InvalidArchiveError: sklenet archive '/dev/zero' "
+                                "is a character device, not a regular file.")
+    assert report["seconds"] < 2
+
+
+def test_fifo_is_refused_without_blocking(tmp_path, monkeypatch):
+    fifo = tmp_path / "clf.sklenet"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer
+    _refuses(fifo, "is a FIFO \\(named pipe\\), not a regular file", monkeypatch)
+
+
+def test_oversize_file_is_refused_unread(tmp_path, monkeypatch):
+    path = tmp_path / "huge.sklenet"
+    with open(path, "wb") as f:
+        f.truncate(3 << 30)  # sparse
+    _refuses_quickly_in_little_memory(
+        path, "has 3,221,225,472 bytes, more than the 2,147,483,648", monkeypatch)
+
+
+def test_save_errors_name_the_users_path(fitted, tmp_path):
+    """Before: the hidden temporary file was named."""
+    path = tmp_path / "missing" / "clf.sklenet"
+    with pytest.raises(FileNotFoundError) as info:
+        save(fitted, path)
+    assert info.value.filename == str(path) and ".tmp" not in str(info.value)
+
+
+def test_save_refuses_a_read_only_archive(fitted, archive, tmp_path):
+    path = tmp_path / "kept.sklenet"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o444)
+    with pytest.raises(PermissionError, match="Read-only file, not replaced"):
+        save(fitted, path)
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["kept.sklenet"]
+
+
+def test_save_through_a_symlink_replaces_its_target(fitted, tmp_path, X):
+    (tmp_path / "models").mkdir()
+    target = tmp_path / "models" / "v1.sklenet"
+    target.write_bytes(b"old")
+    link = tmp_path / "current.sklenet"
+    link.symlink_to(target)
+    save(fitted, link)
+    assert link.is_symlink()
+    assert np.array_equal(load(target).predict_proba(X), fitted.predict_proba(X))
+
+
+def test_every_estimator_checks_its_own_loaded_state(fitted, ensemble_archive):
+    """The checks live with the estimators (issue 17): load only calls them."""
+    fitted._check_loaded_state()
+    ensemble, _ = ensemble_archive
+    ensemble._check_loaded_state()
+    broken = load(ensemble_archive[1])
+    broken.estimators_[1].classes_ = broken.estimators_[1].classes_[:2]
+    with pytest.raises(ValueError, match=r"estimators_\[1\]\.model_ outputs"):
+        broken._check_loaded_state()

@@ -3,7 +3,6 @@
 import json
 import logging
 import time
-from pathlib import Path
 
 from .._recipes import MODEL_TITLES, MODEL_TYPES
 from ._common import (
@@ -50,12 +49,13 @@ def add_arguments(parser):
 def read_params(text):
     """Hyperparameters from a JSON object or a JSON file, checked by name."""
     from .._classifier import LeNetClassifier
+    from .._io import read_json
 
     if text is None:
         return {}
     try:
-        params = json.loads(text if text.lstrip().startswith("{")
-                            else Path(text).read_text())
+        params = (json.loads(text) if text.lstrip().startswith("{")
+                  else read_json(text, what="file"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"--params {text}: {exc}") from exc
     if not isinstance(params, dict):

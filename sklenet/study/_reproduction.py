@@ -22,7 +22,7 @@ import optuna
 from optuna.trial import TrialState
 from sklearn.model_selection import train_test_split
 
-from .._io import atomic_write
+from .._io import atomic_write, read_json
 from .._recipes import OPTIMIZED_PARAMS, make_estimator
 from .._search import LeNetSearchCV
 from .._storage import fail_interrupted_trials, open_storage
@@ -43,7 +43,6 @@ from ._results import (
     Search,
     Step,
     StudyResults,
-    read_json,
     step_name,
 )
 from ._settings import MODELS, trainings
@@ -146,13 +145,14 @@ class Reproduction:
         if not path.exists():
             return
         try:
-            cached = read_json(path, max_bytes=2**20)
+            cached = read_json(path, what="run description")
             settings = cached["settings"]
             settings["learning_curve_sizes"] = tuple(settings["learning_curve_sizes"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(
-                f"{path} is unreadable ({str(exc)[:80]}); delete it to use "
-                f"{self.out} again.") from None
+        except (OSError, ValueError) as exc:  # InvalidFileError names the file
+            raise ValueError(f"{exc}; delete it to use {self.out} again.") from None
+        except (KeyError, TypeError, AttributeError):
+            raise ValueError(f"{path} is not a run description of sklenet; delete "
+                             f"it to use {self.out} again.") from None
         if cached.get("cache_format") != CACHE_FORMAT:
             raise ValueError(
                 f"{self.out} holds the results of another sklenet version (cache "

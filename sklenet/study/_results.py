@@ -10,12 +10,11 @@ import dataclasses
 import io
 import json
 import logging
-import os
-import stat
 from pathlib import Path
 
 import pandas as pd
 
+from .._io import read_json, shorten
 from .._storage import sqlite_url
 
 #: Version of what the cache holds; caches of another version are refused.
@@ -186,18 +185,19 @@ class Step:
         missing, so that the step runs again."""
         path = folder.step(name)
         try:
-            data = read_json(path, max_bytes=_MAX_ENTRY_BYTES)
+            data = read_json(path, what="cache entry", max_bytes=_MAX_ENTRY_BYTES)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
-            _LOGGER.warning("%s is unreadable (%s); the step runs again.", path, exc)
+        except (OSError, ValueError) as exc:  # InvalidFileError: names the file
+            _LOGGER.warning("%s; the step runs again.", exc)
             return None
         try:
             record = RECORDS[step_kind(name)].from_json(data["result"])
             return cls(name, float(data["seconds"]), record)
         except (KeyError, TypeError, ValueError) as exc:
-            _LOGGER.warning("%s is unreadable (%s: %s); the step runs again.", path,
-                            type(exc).__name__, str(exc)[:60])
+            _LOGGER.warning("cache entry '%s' is not a record of this step (%s: "
+                            "%s); the step runs again.", path, type(exc).__name__,
+                            shorten(str(exc)))
             return None
 
 
@@ -206,24 +206,6 @@ class Step:
 #: evaluation's test probabilities are 8,400 x 10 numbers (about 1 MB); a
 #: cache entry larger than 64 MiB is not one sklenet wrote.
 _MAX_ENTRY_BYTES = 64 * 2**20
-
-
-def read_json(path, *, max_bytes):
-    """The JSON document in the regular file ``path`` of at most
-    ``max_bytes``; ValueError (naming the file) otherwise."""
-    path = Path(path)
-    with open(path, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{path} is not a regular file")
-        if info.st_size > max_bytes:
-            raise ValueError(f"{path} has {info.st_size:,} bytes, more than the "
-                             f"{max_bytes:,} of any file sklenet writes there")
-        data = file.read(max_bytes + 1)
-    try:
-        return json.loads(data)
-    except ValueError as exc:  # also UnicodeDecodeError
-        raise ValueError(f"{path} is not valid JSON ({str(exc)[:60]})") from None
 
 
 @dataclasses.dataclass(frozen=True)
