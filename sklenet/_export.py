@@ -27,7 +27,6 @@ from sklearn.utils.validation import check_is_fitted
 from ._classifier import LeNetClassifier
 from ._ensemble import LeNetEnsembleClassifier
 from ._io import atomic_write
-from ._search import LeNetSearchCV
 
 #: The formats :func:`export` writes.
 FORMATS = ("onnx", "tflite", "saved_model")
@@ -171,9 +170,15 @@ def _fitted_lenet(estimator):
     """``(estimator, members)``: the LeNet estimator to export and its networks.
 
     A search resolves to its ``best_estimator_``; ``members`` are the
-    :class:`LeNetClassifier` whose probabilities the graph averages.
+    :class:`LeNetClassifier` whose probabilities the graph averages. A search
+    is recognised by what it has, not by its class (the search module would
+    import Optuna): a ``best_estimator_``, or an ``estimator`` it would
+    ``refit``, as in :class:`LeNetSearchCV` and sklearn's searches.
     """
-    if isinstance(estimator, LeNetSearchCV) or hasattr(estimator, "best_estimator_"):
+    is_search = hasattr(estimator, "best_estimator_") or (
+        hasattr(estimator, "estimator") and hasattr(estimator, "refit")
+    )
+    if is_search:
         check_is_fitted(estimator)
         if not hasattr(estimator, "best_estimator_"):
             raise ValueError(
