@@ -266,6 +266,9 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
     def _fit(self, X, y, sample_weight, validation_data):
         # The members' own checks, once, on this estimator's parameters: bad
         # input fails here, not in every member (or worker) at once.
+        if y is None:  # _validate_data takes y=None for "X only"
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but "
+                             "the target y is None.")
         X, y = self._validate_data(X, y, reset=True)
         classes = np.unique(y)
         if validation_data is not None:
