@@ -1,6 +1,17 @@
-"""scikeras' ``KerasClassifier`` with its scikit-learn incompatibilities fixed.
+"""The base of the LeNet estimators.
 
-scikeras 0.13 is no longer maintained. Against scikit-learn >= 1.6 it
+:class:`BaseLeNet` holds what :class:`sklenet.LeNetClassifier` and
+:class:`sklenet.LeNetEnsembleClassifier` share about their input and their
+training (as sklearn's ``BaseMultilayerPerceptron`` does for its two
+estimators): parameter validation, image shapes, the pixel rule, sample and
+class weights, validation data and early stopping's split, and their common
+documentation. Seeding (:func:`derive_seed`, :func:`spawn_seeds`,
+:func:`seeded`) and TensorFlow's per-fit memory (:func:`release_trace_memory`)
+are here too.
+
+:class:`ScikerasFixes` is scikeras' ``KerasClassifier`` with its scikit-learn
+incompatibilities fixed. scikeras 0.13 is no longer maintained. Against
+scikit-learn >= 1.6 it
 
 * only declares tags through the removed ``_more_tags`` mechanism, so sklearn
   sees no ``__sklearn_tags__`` of its own (no classifier tags, sparse allowed);
@@ -16,19 +27,30 @@ scikeras 0.13 is no longer maintained. Against scikit-learn >= 1.6 it
   on for the whole process and every later unseeded Keras fit of the user
   fails ("Random ops require a seed ...").
 
-:class:`KerasClassifier` below fixes each of these and is the base of the
-sklenet estimators; ``tests/test_base.py`` guards every fix.
+The input fixes (sklearn's feature-count message, the refusal of sparse
+input) are :meth:`BaseLeNet._validate_data`, which overrides scikeras' in
+``LeNetClassifier(BaseLeNet, ScikerasFixes)``; :class:`ScikerasFixes` fixes
+the rest. ``tests/test_base.py`` guards every fix.
 """
 
 import contextlib
+import math
 import random
+import string
+import textwrap
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from scikeras.wrappers import KerasClassifier as _ScikerasClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from ._checks import check_weights, validation_pair
+from ._params import DOCSTRING, PARAMETER_CONSTRAINTS
 
 _SEED_BOUND = np.iinfo(np.int32).max
 
@@ -144,6 +166,334 @@ def release_trace_memory():
             pass
 
 
+# ------------------------------------------------------------------ images
+def infer_image_shape(n_features, image_shape=None):
+    """The (height, width, channels) of one image of ``n_features`` pixels.
+
+    Parameters
+    ----------
+    n_features : int
+        Length of one flattened image.
+    image_shape : tuple of int or None
+        ``(H, W)`` or ``(H, W, C)``; None infers a square single-channel image
+        when ``n_features`` is a perfect square (784 -> 28x28x1) and a one-row
+        image ``(1, n_features, 1)`` otherwise.
+
+    Returns
+    -------
+    tuple of int
+
+    Examples
+    --------
+    >>> infer_image_shape(784)
+    (28, 28, 1)
+    >>> infer_image_shape(5)
+    (1, 5, 1)
+    >>> infer_image_shape(3072, (32, 32, 3))
+    (32, 32, 3)
+    """
+    if image_shape is None:
+        side = math.isqrt(n_features)
+        if side * side == n_features:
+            return (side, side, 1)
+        return (1, n_features, 1)
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            f"image_shape={image_shape!r} must be (height, width) or "
+            "(height, width, channels) of positive ints."
+        )
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"image_shape={image_shape!r} holds {math.prod(shape)} pixels, but X "
+            f"has {n_features} features per sample."
+        )
+    return shape
+
+
+def pixel_scale(dtype):
+    """The factor that scales validated pixels of ``dtype`` for the network.
+
+    Integer pixels are 0-255 grey levels (divided by 255); bool pixels are
+    0/1 and float pixels already scaled (used as they are).
+
+    Examples
+    --------
+    >>> pixel_scale(np.dtype("uint8")) == 1 / 255, pixel_scale(np.dtype("float32"))
+    (True, 1.0)
+    """
+    return 1 / 255 if dtype.kind in "iu" else 1.0
+
+
+def _as_hwc(shape):
+    """``(H, W)`` or ``(H, W, C)`` -> ``(H, W, C)``."""
+    shape = tuple(int(side) for side in shape)
+    return (*shape, 1) if len(shape) == 2 else shape
+
+
+def _numeric_objects(X):
+    """Object-dtype pixels as numbers: whole numbers become int64 (0-255 grey
+    levels, scaled by 1/255), anything else float64 (taken as scaled)."""
+    dtypes = X.dtypes if hasattr(X, "dtypes") else [getattr(X, "dtype", None)]
+    if not any(dtype == np.dtype(object) for dtype in dtypes):
+        return X
+    try:
+        numbers = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return X  # sklearn's validation names the non-numeric values
+    if np.isfinite(numbers).all() and np.array_equal(numbers, np.round(numbers)):
+        numbers = numbers.astype(np.int64)
+    if hasattr(X, "iloc"):
+        return type(X)(numbers, index=X.index, columns=X.columns)
+    return numbers
+
+
+# ----------------------------------------------------------- documentation
+#: numpydoc fragments shared by the docstrings of the LeNet estimators (one
+#: constructor, one documentation): ``$name`` placeholders in a class
+#: docstring are filled by :func:`_fill_docstring`.
+_DOCSTRING_FRAGMENTS = {
+    "input": """Input
+        ``X`` is ``(n_samples, n_pixels)`` (a NumPy array or a DataFrame such
+        as Kaggle's ``pixel0..pixel783``), ``(n, H, W)`` or ``(n, H, W, C)``.
+        Pixel scaling is decided once, from the training data, and applied
+        identically at predict time: integer dtypes (uint8, int64, ...) are
+        taken as 0-255 and divided by 255; float input is taken as already
+        scaled and used as it is. Nothing is ever scaled twice. Labels may be
+        of any kind (ints, strings); ``predict`` returns them via ``classes_``.""",
+    "hyperparameters": textwrap.indent(DOCSTRING, "    ").lstrip(),
+    "verbose_and_kwargs": """verbose : int, default=0
+        Keras' verbosity during ``fit``.
+    **kwargs
+        Routed parameters, scikeras style: ``optimizer__<arg>``,
+        ``fit__<arg>``, ``predict__<arg>`` and ``callbacks__<arg>``.""",
+}
+
+
+def _fill_docstring(cls):
+    """Class decorator: fill the ``$name`` placeholders of the docstring."""
+    cls.__doc__ = string.Template(cls.__doc__).substitute(_DOCSTRING_FRAGMENTS)
+    return cls
+
+
+_ROUTING_PREFIXES = ("optimizer__", "fit__", "predict__", "callbacks__")
+
+
+# -------------------------------------------------------- the shared base
+class DocLinkMixin:
+    """The HTML repr's "?" links to the class's page of sklenet's API
+    reference (sklearn's ``_doc_link_*`` hooks)."""
+
+    _doc_link_module = "sklenet"
+    _doc_link_template = (
+        "https://sklenet.readthedocs.io/en/latest/generated/"
+        "{estimator_module}.{estimator_name}.html"
+    )
+
+
+class BaseLeNet(DocLinkMixin):
+    """Mixin: the input and training rules of the LeNet estimators.
+
+    Both :class:`sklenet.LeNetClassifier` and
+    :class:`sklenet.LeNetEnsembleClassifier` inherit it, so they accept the
+    same input and refuse bad input with the same messages, each naming
+    itself. Every method works on the estimator's own parameters and sets
+    only its own fitted attributes. ``_validate_data`` records the shape of
+    image-shaped X for :meth:`_fit_image_shape`.
+    """
+
+    _parameter_constraints = {
+        **PARAMETER_CONSTRAINTS,
+        "random_state": ["random_state"],
+        "verbose": ["verbose", StrOptions({"auto"})],
+    }
+
+    # ------------------------------------------------------------- parameters
+    def _validate_params(self):
+        """sklearn's constraints, and the prefixes of routed parameters."""
+        for key in vars(self):
+            if not key.endswith("_") and "__" in key and not key.startswith(
+                _ROUTING_PREFIXES
+            ):
+                raise ValueError(
+                    f"Unknown routed parameter {key!r}: routed parameters start "
+                    f"with one of {list(_ROUTING_PREFIXES)}."
+                )
+        super()._validate_params()
+
+    def _optimizer(self):
+        """Adam with ``learning_rate``, ``beta_1``, ``beta_2`` and the routed
+        ``optimizer__`` arguments."""
+        import keras
+        from scikeras._utils import route_params
+
+        optimizer_args = route_params(
+            self.get_params(), destination="optimizer", pass_filter=set(), strict=True
+        )
+        return keras.optimizers.Adam(
+            learning_rate=self.learning_rate,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            **optimizer_args,
+        )
+
+    @property
+    def _epoch_cap_is_planned(self):
+        """Whether training ends at ``epochs`` by design: a cosine schedule
+        decays the learning rate to 0 exactly there."""
+        return self.learning_rate_schedule == "cosine"
+
+    # ------------------------------------------------------------------ input
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        """sklearn's ``validate_data`` with a clear refusal of sparse input.
+
+        Returns X as a 2-D numeric array (images are flattened by
+        :meth:`_flatten_images`) and y as a 1-D array of class labels.
+        """
+        if X is not None:
+            if sp.issparse(X):
+                raise TypeError(
+                    f"{type(self).__name__} does not accept sparse input "
+                    f"(got {type(X).__name__}): convolutions need dense "
+                    "images. Convert it with X.toarray()."
+                )
+            X = self._flatten_images(X, reset=reset)
+        common = {"dtype": "numeric", "ensure_min_samples": 1}
+        if X is not None and y is not None:
+            X, y = validate_data(self, X, y, reset=reset, **common)
+        elif X is not None:
+            X = validate_data(self, X, reset=reset, **common)
+        if X is not None:
+            self._check_pixels(X, reset=reset)
+        if y is not None:
+            check_classification_targets(y)
+        return X, y
+
+    def _flatten_images(self, X, reset):
+        """Image-shaped X -> pixel rows; object arrays -> numbers (see Input)."""
+        if not hasattr(X, "iloc") and not hasattr(X, "__array__"):
+            X = np.asarray(X)
+        X = _numeric_objects(X)
+        if reset:  # a previous fit's image shape no longer applies
+            vars(self).pop("image_shape_", None)
+        ndim = getattr(X, "ndim", 2)
+        if ndim not in (3, 4):
+            if reset:
+                self._input_image_shape = None
+            return X
+        shape = tuple(X.shape[1:])
+        if reset:
+            self._input_image_shape = shape
+        else:
+            self._check_image_shape(shape)
+        return np.reshape(X, (X.shape[0], -1))
+
+    def _check_image_shape(self, shape):
+        """Refuse images of another height x width than the fitted ones, even
+        when their pixel count is the same."""
+        expected = getattr(self, "image_shape_", None)
+        if expected is not None and _as_hwc(shape) != tuple(expected):
+            raise ValueError(
+                f"X holds images of shape {shape}, but {type(self).__name__} was "
+                f"fitted on images of shape {tuple(expected)}."
+            )
+
+    def _check_pixels(self, X, reset):
+        """The pixel rule of the Input section, checked on validated X."""
+        if X.size == 0:
+            return
+        if X.dtype.kind in "iu":
+            low, high = X.min(), X.max()
+            if low < 0 or high > 255:
+                raise ValueError(
+                    f"X holds integer pixels from {low} to {high}, but integer "
+                    "pixels must be 8-bit grey levels in 0-255. Pass other "
+                    "ranges as floats scaled to [0, 1] (for 16-bit images: "
+                    "X / 65535)."
+                )
+        elif X.dtype.kind == "f" and reset and np.nanmax(X) > 1:
+            warnings.warn(
+                f"X holds float pixels up to {np.nanmax(X):g}: floats are taken "
+                "as already scaled to [0, 1] and used as they are. Pass integer "
+                "pixels (0-255) to have them divided by 255.",
+                UserWarning, stacklevel=4,
+            )
+
+    def _fit_image_shape(self, X):
+        """Set ``image_shape_`` for validated training X: ``image_shape``, else
+        the shape of image-shaped X, else inferred from the pixel count."""
+        self.image_shape_ = infer_image_shape(
+            X.shape[1], self.image_shape or self._input_image_shape
+        )
+
+    def _check_classes(self, classes):
+        """Refuse training labels of fewer than two classes."""
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes, but "
+                f"y contains only one class: {classes[0]!r}."
+            )
+
+    def _check_validation_data(self, validation_data, classes):
+        """Validated ``(X_val, y_val)``, checked against the training X just
+        validated and its ``classes``."""
+        X_val, y_val = validation_pair(validation_data)
+        X_val, y_val = self._validate_data(X_val, y_val, reset=False)
+        unseen = np.setdiff1d(np.unique(y_val), classes)
+        if unseen.size:
+            raise ValueError(
+                f"validation_data has labels not present in the training y: "
+                f"{unseen.tolist()}."
+            )
+        return X_val, y_val
+
+    # ---------------------------------------------------------------- weights
+    def _checked_sample_weight(self, X, sample_weight):
+        """``sample_weight`` as a float array of one weight per row of X, or
+        None."""
+        if sample_weight is None:
+            return None
+        check_weights(sample_weight, "sample_weight")
+        return _check_sample_weight(sample_weight, X)
+
+    def _combined_sample_weight(self, y, sample_weight):
+        """``class_weight``'s weights of the labels ``y`` times
+        ``sample_weight``, checked; ``sample_weight`` without ``class_weight``.
+        """
+        if sample_weight is not None:
+            check_weights(sample_weight, "sample_weight")
+        if self.class_weight is None:
+            return sample_weight
+        if isinstance(self.class_weight, dict):
+            check_weights(list(self.class_weight.values()), "class_weight")
+        weights = compute_sample_weight(self.class_weight, y)
+        if sample_weight is not None:
+            weights = weights * np.asarray(sample_weight, dtype=np.float64)
+        return check_weights(weights, "class_weight x sample_weight")
+
+    # --------------------------------------------------------- early stopping
+    def _check_validation_split(self, y, n_classes):
+        """The size of early stopping's validation split of the labels ``y``
+        (of ``n_classes`` classes, some perhaps absent from ``y``); refuse a
+        ``y`` that cannot be split with every class on both sides."""
+        n_val = math.ceil(self.validation_fraction * len(y))
+        _, codes = np.unique(y, return_inverse=True)
+        counts = np.bincount(codes.ravel(), minlength=n_classes)
+        if counts.min() < 2 or n_val < n_classes or len(y) - n_val < n_classes:
+            raise ValueError(
+                "early_stopping needs a stratified validation split of "
+                f"validation_fraction={self.validation_fraction} with every class "
+                f"on both sides, but got {len(y)} samples with at least "
+                f"{counts.min()} of each of {n_classes} classes. Pass "
+                "validation_data=(X_val, y_val), increase validation_fraction "
+                "or set early_stopping=False."
+            )
+        return n_val
+
+
+# --------------------------------------------------------- scikeras fixes
 class _ClassifierFirstMRO(type(_ScikerasClassifier)):
     """Metaclass that puts ``ClassifierMixin`` before ``BaseEstimator``.
 
@@ -162,11 +512,11 @@ class _ClassifierFirstMRO(type(_ScikerasClassifier)):
         return order
 
 
-class KerasClassifier(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
+class ScikerasFixes(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
     """scikeras ``KerasClassifier`` that passes scikit-learn's estimator checks.
 
-    Subclasses describe their input through :meth:`_check_X_shape` hooks and
-    build their network in ``_keras_build_fn`` as with scikeras.
+    Subclasses build their network in ``_keras_build_fn`` as with scikeras;
+    :class:`BaseLeNet`, listed before it, validates their input.
     """
 
     # scikeras' own repr is a tab-separated dump; use sklearn's.
@@ -200,31 +550,6 @@ class KerasClassifier(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
         finally:
             self._random_state = random_state
 
-    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
-        """sklearn's ``validate_data`` with a clear refusal of sparse input.
-
-        Returns X as a 2-D numeric array (images are flattened by
-        :meth:`_flatten_images`) and y as a 1-D array of class labels.
-        """
-        if X is not None:
-            if sp.issparse(X):
-                raise TypeError(
-                    f"{type(self).__name__} does not accept sparse input "
-                    f"(got {type(X).__name__}): convolutions need dense "
-                    "images. Convert it with X.toarray()."
-                )
-            X = self._flatten_images(X, reset=reset)
-        common = {"dtype": "numeric", "ensure_min_samples": 1}
-        if X is not None and y is not None:
-            X, y = validate_data(self, X, y, reset=reset, **common)
-        elif X is not None:
-            X = validate_data(self, X, reset=reset, **common)
-        if X is not None:
-            self._check_pixels(X, reset=reset)
-        if y is not None:
-            check_classification_targets(y)
-        return X, y
-
     def predict_proba(self, X, **kwargs):
         """Class probabilities, of shape ``(n_samples, n_classes)``.
 
@@ -233,10 +558,3 @@ class KerasClassifier(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
         """
         proba = super().predict_proba(X, **kwargs)
         return proba.reshape(-1, self.n_classes_)
-
-    def _flatten_images(self, X, reset):
-        """Hook: turn image-shaped X into (n_samples, n_features)."""
-        return X
-
-    def _check_pixels(self, X, reset):
-        """Hook: check the values of validated X (2-D, numeric)."""

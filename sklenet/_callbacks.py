@@ -1,4 +1,8 @@
-"""Keras callbacks of the LeNet estimators' training loop."""
+"""Keras callbacks of the LeNet estimators' training loop.
+
+The search's pruning callback (``_TrialReporter``) lives with the search in
+``sklenet._search``: it reports to Optuna, which the estimators never import.
+"""
 
 import keras
 
@@ -36,3 +40,21 @@ class CosineAnnealing(keras.callbacks.Callback):
             schedules.CosineDecayRestarts(self.learning_rate, steps, t_mul=1.0)
             if self.restarts else schedules.CosineDecay(self.learning_rate, steps)
         )
+
+
+class SnapshotCycles(CosineAnnealing):
+    """Cosine annealing with warm restarts, keeping the weights of each cycle.
+
+    The learning rate goes from ``learning_rate`` to 0 along a cosine over
+    ``cycle_epochs`` epochs, updated every batch, then restarts (as in Huang
+    et al.'s snapshot ensembles); ``weights`` collects the model's weights at
+    every cycle's end.
+    """
+
+    def __init__(self, learning_rate, cycle_epochs):
+        super().__init__(learning_rate, cycle_epochs, restarts=True)
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.cycle_epochs == 0:
+            self.weights.append(self.model.get_weights())

@@ -1,28 +1,26 @@
 """LeNetClassifier: the study's LeNet as a scikit-learn estimator."""
 
 import math
-import string
-import textwrap
-import warnings
-from collections import defaultdict
 
 import keras
 import numpy as np
 from scikeras._utils import route_params
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._base import KerasClassifier, derive_seed
+from ._base import (
+    BaseLeNet,
+    ScikerasFixes,
+    _fill_docstring,
+    derive_seed,
+    pixel_scale,
+)
 from ._callbacks import CosineAnnealing
-from ._checks import check_weights, drop_zero_weights, validation_pair
+from ._checks import drop_zero_weights
 from ._model import build_lenet
-from ._params import DOCSTRING, NETWORK_PARAMS, PARAMETER_CONSTRAINTS
-
-_ROUTING_PREFIXES = ("optimizer__", "fit__", "predict__", "callbacks__")
+from ._params import NETWORK_PARAMS
 
 # steps_per_execution="auto": run this many batches per call into TensorFlow
 # once a fit has enough batches to repay the extra tracing of the loop
@@ -31,75 +29,6 @@ _AUTO_STEPS_PER_EXECUTION = 32
 _AUTO_MIN_TRAIN_STEPS = 256
 # Prediction converts and predicts this many batches of images at a time.
 _PREDICT_CHUNK_BATCHES = 16
-
-
-def infer_image_shape(n_features, image_shape=None):
-    """The (height, width, channels) of one image of ``n_features`` pixels.
-
-    Parameters
-    ----------
-    n_features : int
-        Length of one flattened image.
-    image_shape : tuple of int or None
-        ``(H, W)`` or ``(H, W, C)``; None infers a square single-channel image
-        when ``n_features`` is a perfect square (784 -> 28x28x1) and a one-row
-        image ``(1, n_features, 1)`` otherwise.
-
-    Returns
-    -------
-    tuple of int
-
-    Examples
-    --------
-    >>> infer_image_shape(784)
-    (28, 28, 1)
-    >>> infer_image_shape(5)
-    (1, 5, 1)
-    >>> infer_image_shape(3072, (32, 32, 3))
-    (32, 32, 3)
-    """
-    if image_shape is None:
-        side = math.isqrt(n_features)
-        if side * side == n_features:
-            return (side, side, 1)
-        return (1, n_features, 1)
-    shape = tuple(int(s) for s in image_shape)
-    if len(shape) == 2:
-        shape = (*shape, 1)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(
-            f"image_shape={image_shape!r} must be (height, width) or "
-            "(height, width, channels) of positive ints."
-        )
-    if math.prod(shape) != n_features:
-        raise ValueError(
-            f"image_shape={image_shape!r} holds {math.prod(shape)} pixels, but X "
-            f"has {n_features} features per sample."
-        )
-    return shape
-
-
-def _as_hwc(shape):
-    """``(H, W)`` or ``(H, W, C)`` -> ``(H, W, C)``."""
-    shape = tuple(int(side) for side in shape)
-    return (*shape, 1) if len(shape) == 2 else shape
-
-
-def _numeric_objects(X):
-    """Object-dtype pixels as numbers: whole numbers become int64 (0-255 grey
-    levels, scaled by 1/255), anything else float64 (taken as scaled)."""
-    dtypes = X.dtypes if hasattr(X, "dtypes") else [getattr(X, "dtype", None)]
-    if not any(dtype == np.dtype(object) for dtype in dtypes):
-        return X
-    try:
-        numbers = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        return X  # sklearn's validation names the non-numeric values
-    if np.isfinite(numbers).all() and np.array_equal(numbers, np.round(numbers)):
-        numbers = numbers.astype(np.int64)
-    if hasattr(X, "iloc"):
-        return type(X)(numbers, index=X.index, columns=X.columns)
-    return numbers
 
 
 class ImageEncoder(TransformerMixin, BaseEstimator):
@@ -123,35 +52,8 @@ class ImageEncoder(TransformerMixin, BaseEstimator):
         return images
 
 
-#: numpydoc fragments shared by the docstrings of the LeNet estimators (one
-#: constructor, one documentation): ``$name`` placeholders in a class
-#: docstring are filled by :func:`_fill_docstring`.
-_DOCSTRING_FRAGMENTS = {
-    "input": """Input
-        ``X`` is ``(n_samples, n_pixels)`` (a NumPy array or a DataFrame such
-        as Kaggle's ``pixel0..pixel783``), ``(n, H, W)`` or ``(n, H, W, C)``.
-        Pixel scaling is decided once, from the training data, and applied
-        identically at predict time: integer dtypes (uint8, int64, ...) are
-        taken as 0-255 and divided by 255; float input is taken as already
-        scaled and used as it is. Nothing is ever scaled twice. Labels may be
-        of any kind (ints, strings); ``predict`` returns them via ``classes_``.""",
-    "hyperparameters": textwrap.indent(DOCSTRING, "    ").lstrip(),
-    "verbose_and_kwargs": """verbose : int, default=0
-        Keras' verbosity during ``fit``.
-    **kwargs
-        Routed parameters, scikeras style: ``optimizer__<arg>``,
-        ``fit__<arg>``, ``predict__<arg>`` and ``callbacks__<arg>``.""",
-}
-
-
-def _fill_docstring(cls):
-    """Class decorator: fill the ``$name`` placeholders of the docstring."""
-    cls.__doc__ = string.Template(cls.__doc__).substitute(_DOCSTRING_FRAGMENTS)
-    return cls
-
-
 @_fill_docstring
-class LeNetClassifier(KerasClassifier):
+class LeNetClassifier(BaseLeNet, ScikerasFixes):
     """The LeNet convolutional network of the study as a scikit-learn classifier.
 
     Conv2D -> pooling -> Conv2D -> pooling -> global average pooling ->
@@ -303,74 +205,7 @@ class LeNetClassifier(KerasClassifier):
     loss = "sparse_categorical_crossentropy"
     shuffle = True
 
-    _parameter_constraints = {
-        **PARAMETER_CONSTRAINTS,
-        "random_state": ["random_state"],
-        "verbose": ["verbose", StrOptions({"auto"})],
-    }
-
-    # ------------------------------------------------------------------ input
-    def _check_params(self):
-        for key in vars(self):
-            if not key.endswith("_") and "__" in key and not key.startswith(
-                _ROUTING_PREFIXES
-            ):
-                raise ValueError(
-                    f"Unknown routed parameter {key!r}: routed parameters start "
-                    f"with one of {list(_ROUTING_PREFIXES)}."
-                )
-        self._validate_params()
-
-    def _flatten_images(self, X, reset):
-        """Image-shaped X -> pixel rows; object arrays -> numbers (see Input)."""
-        if not hasattr(X, "iloc") and not hasattr(X, "__array__"):
-            X = np.asarray(X)
-        X = _numeric_objects(X)
-        if reset:  # a previous fit's image shape no longer applies
-            vars(self).pop("image_shape_", None)
-        ndim = getattr(X, "ndim", 2)
-        if ndim not in (3, 4):
-            if reset:
-                self._input_image_shape = None
-            return X
-        shape = tuple(X.shape[1:])
-        if reset:
-            self._input_image_shape = shape
-        else:
-            self._check_image_shape(shape)
-        return np.reshape(X, (X.shape[0], -1))
-
-    def _check_image_shape(self, shape):
-        """Refuse images of another height x width than the fitted ones, even
-        when their pixel count is the same."""
-        expected = getattr(self, "image_shape_", None)
-        if expected is not None and _as_hwc(shape) != tuple(expected):
-            raise ValueError(
-                f"X holds images of shape {shape}, but {type(self).__name__} was "
-                f"fitted on images of shape {tuple(expected)}."
-            )
-
-    def _check_pixels(self, X, reset):
-        """The pixel rule of the Input section, checked on validated X."""
-        if X.size == 0:
-            return
-        if X.dtype.kind in "iu":
-            low, high = X.min(), X.max()
-            if low < 0 or high > 255:
-                raise ValueError(
-                    f"X holds integer pixels from {low} to {high}, but integer "
-                    "pixels must be 8-bit grey levels in 0-255. Pass other "
-                    "ranges as floats scaled to [0, 1] (for 16-bit images: "
-                    "X / 65535)."
-                )
-        elif X.dtype.kind == "f" and reset and np.nanmax(X) > 1:
-            warnings.warn(
-                f"X holds float pixels up to {np.nanmax(X):g}: floats are taken "
-                "as already scaled to [0, 1] and used as they are. Pass integer "
-                "pixels (0-255) to have them divided by 255.",
-                UserWarning, stacklevel=4,
-            )
-
+    # ------------------------------------------------------------- initialise
     @property
     def feature_encoder(self):
         return ImageEncoder(self.image_shape_, self.input_scale_)
@@ -382,29 +217,22 @@ class LeNetClassifier(KerasClassifier):
         -------
         self : LeNetClassifier
         """
+        self._validate_params()
         self.classes_ = None
         self._initialize(*self._validate_data(X, y, reset=True))
         return self
 
     def _initialize(self, X, y=None):
-        """Set fitted metadata and build the network (X, y already valid)."""
-        self._check_params()
+        """Set fitted metadata and build the network (parameters, X and y
+        already valid)."""
         self.random_seed_ = derive_seed(self.random_state)
         self._random_state = self.random_seed_
-        self.image_shape_ = infer_image_shape(
-            X.shape[1], self.image_shape or self._input_image_shape
-        )
-        # Integer pixels are 0-255 grey levels; bool pixels are 0/1 and float
-        # pixels already scaled.
-        self.input_scale_ = 1 / 255 if X.dtype.kind in "iu" else 1.0
+        self._fit_image_shape(X)
+        self.input_scale_ = pixel_scale(X.dtype)
         self.input_dtype_ = X.dtype
         self.target_encoder_ = self.target_encoder.fit(y)
         vars(self).update(self.target_encoder_.get_metadata())
-        if self.n_classes_ < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes, but "
-                f"y contains only one class: {self.classes_[0]!r}."
-            )
+        self._check_classes(self.classes_)
         self.feature_encoder_ = self.feature_encoder.fit(X)
         self.model_ = self._build_keras_model()
         self._initialize_callbacks()
@@ -419,21 +247,12 @@ class LeNetClassifier(KerasClassifier):
         return model
 
     def _get_compile_kwargs(self):
-        optimizer_args = route_params(
-            self.get_params(), destination="optimizer", pass_filter=set(), strict=True
-        )
-        optimizer = keras.optimizers.Adam(
-            learning_rate=self.learning_rate,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            **optimizer_args,
-        )
         # Label smoothing needs one-hot targets (_keras_targets).
         loss = (
             keras.losses.CategoricalCrossentropy(label_smoothing=self.label_smoothing)
             if self.label_smoothing else self.loss
         )
-        return {"optimizer": optimizer, "loss": loss, "metrics": ["accuracy"]}
+        return {"optimizer": self._optimizer(), "loss": loss, "metrics": ["accuracy"]}
 
     def _keras_targets(self, y):
         """Encoded labels as the loss takes them: one-hot with label smoothing."""
@@ -442,6 +261,7 @@ class LeNetClassifier(KerasClassifier):
         return y
 
     # -------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, validation_data=None):
         """Train the LeNet on ``(X, y)``.
 
@@ -468,6 +288,7 @@ class LeNetClassifier(KerasClassifier):
                   validation_data=validation_data)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one more epoch on ``(X, y)``, keeping the current weights.
 
@@ -492,7 +313,9 @@ class LeNetClassifier(KerasClassifier):
         if not resume:
             self.classes_ = None if classes is None else np.asarray(classes)
             X, y = self._initialize(X, y)
-        sample_weight = self._combined_sample_weight(y, sample_weight)
+        sample_weight = self._combined_sample_weight(
+            y, self._checked_sample_weight(X, sample_weight)
+        )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X,
                                                  dtype=keras.backend.floatx())
@@ -522,48 +345,8 @@ class LeNetClassifier(KerasClassifier):
         n_steps = epochs * math.ceil(n_samples / self.batch_size)
         return _AUTO_STEPS_PER_EXECUTION if n_steps >= _AUTO_MIN_TRAIN_STEPS else 1
 
-    def _check_validation_data(self, validation_data, classes):
-        X_val, y_val = validation_pair(validation_data)
-        # Checked against the feature count of the training X just validated.
-        X_val, y_val = self._validate_data(X_val, y_val, reset=False)
-        unseen = np.setdiff1d(np.unique(y_val), classes)
-        if unseen.size:
-            raise ValueError(
-                f"validation_data has labels not present in the training y: "
-                f"{unseen.tolist()}."
-            )
-        return X_val, y_val
-
-    def _combined_sample_weight(self, y, sample_weight):
-        if sample_weight is not None:
-            check_weights(sample_weight, "sample_weight")
-        if self.class_weight is None:
-            return sample_weight
-        if isinstance(self.class_weight, dict):
-            check_weights(list(self.class_weight.values()), "class_weight")
-        weights = compute_sample_weight(self.class_weight, y)
-        if sample_weight is not None:
-            weights = weights * np.asarray(sample_weight, dtype=np.float64)
-        return check_weights(weights, "class_weight x sample_weight")
-
-    def _check_validation_split(self, y):
-        """Refuse encoded ``y`` that cannot be split for early stopping."""
-        n_classes = self.n_classes_
-        n_val = math.ceil(self.validation_fraction * len(y))
-        counts = np.bincount(y.astype(np.int64).ravel(), minlength=n_classes)
-        if counts.min() < 2 or n_val < n_classes or len(y) - n_val < n_classes:
-            raise ValueError(
-                "early_stopping needs a stratified validation split of "
-                f"validation_fraction={self.validation_fraction} with every class "
-                f"on both sides, but got {len(y)} samples with at least "
-                f"{counts.min()} of each of {n_classes} classes. Pass "
-                "validation_data=(X_val, y_val), increase validation_fraction "
-                "or set early_stopping=False."
-            )
-        return n_val
-
     def _split_validation(self, X, y, sample_weight):
-        n_val = self._check_validation_split(y)
+        n_val = self._check_validation_split(y, self.n_classes_)
         arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
         parts = train_test_split(*arrays, test_size=n_val, stratify=y,
                                  random_state=self.random_seed_)
@@ -624,24 +407,44 @@ class LeNetClassifier(KerasClassifier):
         # The traced train/test steps hold ~15 MB per model; a later fit
         # retraces them in well under a second.
         self.model_.train_function = self.model_.test_function = None
-        if not warm_start or not hasattr(self, "history_") or initial_epoch == 0:
-            self.history_ = defaultdict(list)
-        for key, values in hist.history.items():
-            if key == "compile_metrics":
-                continue
-            self.history_[key] += [float(v) for v in values]
-        self.history_ = dict(self.history_)
-        self.n_epochs_ = len(self.history_["loss"])
-        self.best_epoch_ = (
-            stopper.best_epoch + 1 + initial_epoch
-            if stopper is not None and stopper.best_weights is not None
-            else None
+        self._record_history(
+            hist.history,
+            best_epoch=(stopper.best_epoch + 1 + initial_epoch
+                        if stopper is not None and stopper.best_weights is not None
+                        else None),
+            extend=warm_start and initial_epoch > 0,
         )
         if not np.isfinite(self.history_["loss"][-1]):
             raise ValueError(
                 f"Training diverged: the loss is {self.history_['loss'][-1]} after "
                 f"epoch {self.n_epochs_}. Lower learning_rate or check X's scaling."
             )
+
+    def _record_history(self, history, best_epoch, extend=False):
+        """Set ``history_``, ``n_epochs_`` and ``best_epoch_`` from a Keras
+        history (``extend``: after the epochs already in ``history_``)."""
+        merged = {key: list(values) for key, values in
+                  (getattr(self, "history_", {}) if extend else {}).items()}
+        for key, values in history.items():
+            if key != "compile_metrics":
+                merged.setdefault(key, []).extend(float(v) for v in values)
+        self.history_ = merged
+        self.n_epochs_ = len(merged["loss"])
+        self.best_epoch_ = best_epoch
+
+    def _fit_snapshot(self, X, y, weights, history):
+        """Become one member of a snapshot ensemble, which trains once for all
+        its members: the network built for ``(X, y)`` takes ``weights`` (its
+        weights at the end of one cycle), ``history`` is that cycle's.
+
+        Returns
+        -------
+        self : LeNetClassifier
+        """
+        self.initialize(X, y)
+        self.model_.set_weights(weights)
+        self._record_history(history, best_epoch=None)
+        return self
 
     # ---------------------------------------------------------------- predict
     def _predict_raw(self, X, **kwargs):

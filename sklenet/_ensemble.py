@@ -8,23 +8,18 @@ import tensorflow as tf
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from ._base import KerasClassifier, spawn_seeds
-from ._callbacks import CosineAnnealing
-from ._checks import check_weights
-from ._classifier import (
-    LeNetClassifier,
-    _fill_docstring,
-    infer_image_shape,
-)
+from ._base import BaseLeNet, _fill_docstring, spawn_seeds
+from ._callbacks import SnapshotCycles
+from ._classifier import LeNetClassifier
 
 # Parameters of the ensemble itself; every other parameter goes to the members.
 _ENSEMBLE_PARAMS = ("n_estimators", "n_jobs", "ensemble")
 
 
 @_fill_docstring
-class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
+class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
     """Soft-voting ensemble of LeNets, the study's best model.
 
     ``n_estimators`` :class:`LeNetClassifier` members share every
@@ -110,7 +105,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        **LeNetClassifier._parameter_constraints,
+        **BaseLeNet._parameter_constraints,
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "ensemble": [StrOptions({"independent", "snapshot"})],
@@ -228,16 +223,6 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
             **{**params, "image_shape": self.image_shape_, "random_state": seed}
         )
 
-    # ------------------------------------------------------------------- input
-    # LeNetClassifier's own input checks, bound to this class: both accept the
-    # same inputs and refuse bad ones with the same messages (naming the
-    # estimator that refused them).
-    _validate_data = KerasClassifier._validate_data
-    _flatten_images = LeNetClassifier._flatten_images
-    _check_image_shape = LeNetClassifier._check_image_shape
-    _check_pixels = LeNetClassifier._check_pixels
-    _check_validation_data = LeNetClassifier._check_validation_data
-
     # --------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, validation_data=None):
@@ -279,29 +264,29 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit(self, X, y, sample_weight, validation_data):
+        # The members' own checks, once, on this estimator's parameters: bad
+        # input fails here, not in every member (or worker) at once.
+        if y is None:  # _validate_data takes y=None for "X only"
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but "
+                             "the target y is None.")
         X, y = self._validate_data(X, y, reset=True)
+        classes = np.unique(y)
         if validation_data is not None:
-            validation_data = self._check_validation_data(
-                validation_data, np.unique(y)
-            )
-        if sample_weight is not None:
-            check_weights(sample_weight, "sample_weight")
-            sample_weight = _check_sample_weight(sample_weight, X)
-        self.image_shape_ = infer_image_shape(
-            X.shape[1], self.image_shape or self._input_image_shape
-        )
+            validation_data = self._check_validation_data(validation_data, classes)
+        sample_weight = self._checked_sample_weight(X, sample_weight)
+        self._fit_image_shape(X)
+        self._check_classes(classes)
+        # Each member combines the weights itself: these are only checked.
+        self._combined_sample_weight(y, sample_weight)
+        self._optimizer()  # refuses unknown optimizer__ arguments
         seeds = spawn_seeds(self.random_state, self.n_estimators)
-        # LeNetClassifier's checks of the hyperparameters and of y, and one
-        # network built, before any member trains.
-        template = self._member(seeds[0]).initialize(X, y)
-        template._combined_sample_weight(y, sample_weight)
         if self.ensemble == "snapshot":
             seeds = seeds[:1] * self.n_estimators
             members = self._fit_snapshots(X, y, sample_weight, validation_data,
                                           seeds[0])
         else:
             if self.early_stopping and self.epochs > 1 and validation_data is None:
-                template._check_validation_split(template.target_encoder_.transform(y))
+                self._check_validation_split(y, len(classes))
             parent = os.getpid()
             members = Parallel(n_jobs=self.n_jobs)(
                 delayed(_fit_member)(
@@ -323,24 +308,19 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseEstimator):
                 "must be a multiple of n_estimators."
             )
         cycle = self.epochs // self.n_estimators
-        snapshots = _Snapshots(self.learning_rate, cycle)
+        snapshots = SnapshotCycles(self.learning_rate, cycle)
         trainer = self._member(seed).set_params(
             early_stopping=False, callbacks=[*(self.callbacks or []), snapshots]
         )
         trainer = _fit_member(trainer, f"snapshot training (random_state={seed})",
                               X, y, sample_weight, validation_data, os.getpid())
-        members = []
-        for index, weights in enumerate(snapshots.weights):
-            member = self._member(seed).initialize(X, y)
-            member.model_.set_weights(weights)
-            epochs = slice(index * cycle, (index + 1) * cycle)
-            member.history_ = {
-                key: values[epochs] for key, values in trainer.history_.items()
-            }
-            member.n_epochs_ = cycle
-            member.best_epoch_ = None
-            members.append(member)
-        return members
+        return [
+            self._member(seed)._fit_snapshot(X, y, weights, history={
+                key: values[index * cycle:(index + 1) * cycle]
+                for key, values in trainer.history_.items()
+            })
+            for index, weights in enumerate(snapshots.weights)
+        ]
 
     # ----------------------------------------------------------------- predict
     def predict_proba(self, X):
@@ -481,21 +461,3 @@ def _share_cores():
             tf.config.threading.set_inter_op_parallelism_threads(n_threads)
         except RuntimeError:  # TensorFlow is already running in this worker
             pass
-
-
-class _Snapshots(CosineAnnealing):
-    """Cosine annealing with warm restarts, keeping the weights of each cycle.
-
-    The learning rate goes from ``learning_rate`` to 0 along a cosine over
-    ``cycle_epochs`` epochs, updated every batch, then restarts (as in Huang
-    et al.'s snapshot ensembles); ``weights`` collects the model's weights at
-    every cycle's end.
-    """
-
-    def __init__(self, learning_rate, cycle_epochs):
-        super().__init__(learning_rate, cycle_epochs, restarts=True)
-        self.weights = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.cycle_epochs == 0:
-            self.weights.append(self.model.get_weights())

@@ -17,6 +17,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 
@@ -27,7 +28,6 @@ from sklearn.utils.validation import check_is_fitted
 from ._classifier import LeNetClassifier
 from ._ensemble import LeNetEnsembleClassifier
 from ._io import atomic_write
-from ._search import LeNetSearchCV
 
 #: The formats :func:`export` writes.
 FORMATS = ("onnx", "tflite", "saved_model")
@@ -171,9 +171,15 @@ def _fitted_lenet(estimator):
     """``(estimator, members)``: the LeNet estimator to export and its networks.
 
     A search resolves to its ``best_estimator_``; ``members`` are the
-    :class:`LeNetClassifier` whose probabilities the graph averages.
+    :class:`LeNetClassifier` whose probabilities the graph averages. A search
+    is recognised by what it has, not by its class (the search module would
+    import Optuna): a ``best_estimator_``, or an ``estimator`` it would
+    ``refit``, as in :class:`LeNetSearchCV` and sklearn's searches.
     """
-    if isinstance(estimator, LeNetSearchCV) or hasattr(estimator, "best_estimator_"):
+    is_search = hasattr(estimator, "best_estimator_") or (
+        hasattr(estimator, "estimator") and hasattr(estimator, "refit")
+    )
+    if is_search:
         check_is_fitted(estimator)
         if not hasattr(estimator, "best_estimator_"):
             raise ValueError(
@@ -436,7 +442,8 @@ def register_skl2onnx_converters():
     ``{"zipmap": False}`` is given (ONNX's ZipMap takes float32 only, so
     float64 input needs ``{"zipmap": False}``, as for every skl2onnx
     classifier). A fitted :class:`LeNetSearchCV` converts as its
-    ``best_estimator_``.
+    ``best_estimator_`` (registered when ``LeNetSearchCV`` has been imported,
+    as it has wherever a search was fitted).
 
     Returns
     -------
@@ -466,8 +473,13 @@ def register_skl2onnx_converters():
     (True, (5, 10))
     """
     skl2onnx = _require("onnx with skl2onnx", "skl2onnx")
-    # A fitted search converts as its best_estimator_ (_fitted_lenet).
-    for cls in (LeNetClassifier, LeNetEnsembleClassifier, LeNetSearchCV):
+    # A fitted search converts as its best_estimator_ (_fitted_lenet). It is
+    # looked up, not imported: export sits below model selection and never
+    # imports Optuna, and whoever holds a fitted search has imported it.
+    search = getattr(sys.modules.get("sklenet._search"), "LeNetSearchCV", None)
+    for cls in (LeNetClassifier, LeNetEnsembleClassifier, search):
+        if cls is None:
+            continue
         # Declaring "zipmap" selects skl2onnx's classifier parser (outputs
         # label + probabilities); "zipmap" and "nocl" (class indices as
         # labels) are the options every skl2onnx classifier has.

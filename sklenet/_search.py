@@ -55,7 +55,7 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from ._base import derive_seed
+from ._base import DocLinkMixin, derive_seed
 from ._checks import check_weights, validation_pair
 from ._classifier import LeNetClassifier
 from ._search_space import STUDY_SEARCH_SPACE
@@ -410,7 +410,7 @@ def _estimator_has(attr):
     return check
 
 
-class LeNetSearchCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class LeNetSearchCV(DocLinkMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """Bayesian hyperparameter search with Optuna, pruning epoch by epoch.
 
     The study's tuning as a scikit-learn estimator: Optuna's TPE sampler
@@ -704,13 +704,6 @@ class LeNetSearchCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.catch = catch
         self.error_score = error_score
         self.verbose = verbose
-
-    # The HTML repr's "?" links to the class's page of sklenet's API reference.
-    _doc_link_module = "sklenet"
-    _doc_link_template = (
-        "https://sklenet.readthedocs.io/en/latest/generated/"
-        "{estimator_module}.{estimator_name}.html"
-    )
 
     def _get_estimator(self):
         return LeNetClassifier() if self.estimator is None else self.estimator

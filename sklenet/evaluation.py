@@ -315,9 +315,10 @@ def _epochs_run(estimator):
     ``n_epochs`` is ``n_epochs_`` (the members' mean for an ensemble) and
     ``epoch_cap_hits`` the number of networks that trained for their whole
     ``epochs`` cap, so that early stopping never ended them: their accuracy
-    measures the cap rather than the model. A cosine learning-rate schedule
-    decays to 0 exactly at the cap, so its networks end there by design and
-    do not count. Both are NaN for estimators that do not train by epochs.
+    measures the cap rather than the model. Networks that end there by
+    design (``_epoch_cap_is_planned``: a cosine learning-rate schedule
+    decays to 0 exactly at the cap) do not count. Both are NaN for
+    estimators that do not train by epochs.
     """
     networks = ([estimator] if hasattr(estimator, "n_epochs_")
                 else list(getattr(estimator, "estimators_", [])))
@@ -329,7 +330,7 @@ def _epochs_run(estimator):
         return n_epochs, np.nan
     return n_epochs, sum(
         net.n_epochs_ >= net.epochs
-        and getattr(net, "learning_rate_schedule", None) != "cosine"
+        and not getattr(net, "_epoch_cap_is_planned", False)
         for net in networks)
 
 

@@ -372,7 +372,7 @@ def _labels_and_scores(y_true, y_score, labels):
 
 def _images(X, n_samples, image_shape):
     """``X`` as (n_samples, height, width) grey images."""
-    from ._classifier import infer_image_shape  # imports Keras: only when drawn
+    from ._base import infer_image_shape  # imports Keras: only when drawn
 
     X = np.asarray(X)
     if len(X) != n_samples:

@@ -1,6 +1,9 @@
-"""Regression tests for what sklenet fixes in scikeras' KerasClassifier."""
+"""Regression tests for what sklenet fixes in scikeras' KerasClassifier
+(``sklenet._base.ScikerasFixes``), and the base's seeding."""
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -108,8 +111,6 @@ def test_a_fit_leaves_later_plain_keras_code_working():
     not switch on TensorFlow's op determinism (scikeras' seeding helper does,
     through TF_DETERMINISTIC_OPS): a plain Keras fit with Dropout and
     shuffling afterwards must train, and the global seeds stay as they were."""
-    import subprocess
-    import sys
     import textwrap
 
     script = textwrap.dedent("""
@@ -146,3 +147,15 @@ def test_a_fit_leaves_later_plain_keras_code_working():
                             text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("trained")
+
+
+def test_the_estimator_core_never_imports_optuna():
+    # export recognises a search by its attributes, not by importing it.
+    modules = ["_base", "_callbacks", "_model", "_classifier", "_ensemble",
+               "_export", "evaluation"]
+    code = (f"import sys\nfor name in {modules}:\n"
+            "    __import__('sklenet.' + name)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'optuna'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "[]"

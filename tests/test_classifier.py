@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sklenet import OPTIMIZED_PARAMS, STANDARD_PARAMS, LeNetClassifier
-from sklenet._classifier import infer_image_shape
+from sklenet._base import infer_image_shape
 
 from .helpers import LEARNED, assert_same_global_random_state, fast, learning
 

@@ -175,6 +175,26 @@ def test_validation_data_and_early_stopping_per_member(digits):
         assert member.best_epoch_ == best + 1
 
 
+@pytest.mark.parametrize("params, labels, match", [
+    ({}, "one class", "LeNetEnsembleClassifier needs samples of at least 2"),
+    ({"early_stopping": True, "epochs": 2, "validation_fraction": 0.01}, "all",
+     "early_stopping needs a stratified validation split"),
+    ({"class_weight": {99: 1.0}}, "all", "are not in class_weight"),
+    ({"optimizer__bogus": 1}, "all", "not recognized"),
+], ids=["one class", "split", "class_weight", "optimizer"])
+def test_input_checks_build_no_network(digits, monkeypatch, params, labels, match):
+    import sklenet._classifier
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network was built to check the input")
+
+    monkeypatch.setattr(sklenet._classifier, "build_lenet", refuse)
+    X, y, _, _ = digits
+    y = np.zeros_like(y) if labels == "one class" else y
+    with pytest.raises(ValueError, match=match):
+        LeNetEnsembleClassifier(**small(**params)).fit(X, y)
+
+
 def test_snapshot_ensemble_restarts_a_cosine_learning_rate(digits):
     X, y, X_test, y_test = digits
     recorder = _RecordLearningRate()
@@ -192,6 +212,10 @@ def test_snapshot_ensemble_restarts_a_cosine_learning_rate(digits):
     assert first.n_epochs_ == second.n_epochs_ == 2
     assert len(first.history_["val_accuracy"]) == 2 and first.best_epoch_ is None
     assert first.history_["loss"] != second.history_["loss"]
+    # One training, cut into cycles: the members' histories are its epochs.
+    assert first.history_["loss"][-1] != second.history_["loss"][0]
+    assert all(len(m.history_[key]) == 2 for m in ensemble.estimators_
+               for key in ("loss", "accuracy", "val_loss", "val_accuracy"))
     assert list(ensemble.random_seeds_) == [first.random_seed_] * 2
     np.testing.assert_array_equal(
         ensemble.predict_proba(X_test),

@@ -219,6 +219,14 @@ def test_impossible_values_are_refused_by_name_before_training(
         estimator.fit(X, y)
 
 
+def test_parameters_are_checked_before_the_data(make, digits, no_training):
+    # As in sklearn: an impossible value is named even when X is bad too.
+    X, y, _, _ = digits
+    estimator = make(conv1_filters=0, callbacks=[no_training])
+    with pytest.raises(InvalidParameterError, match="'conv1_filters' parameter"):
+        estimator.fit(X.astype(np.int64) - 1000, y)
+
+
 def test_unknown_routed_parameter_is_named(make, digits, no_training):
     X, y, _, _ = digits
     with pytest.raises(ValueError, match="'model__units'"):
@@ -239,3 +247,10 @@ def test_predict_before_fit(make, digits, method):
     args = (X, y) if method == "score" else (X,)
     with pytest.raises(NotFittedError):
         getattr(make(), method)(*args)
+
+
+def test_the_html_repr_links_to_the_api_reference(make):
+    estimator = make()
+    url = estimator._get_doc_link()
+    assert url.endswith(f"/generated/sklenet.{type(estimator).__name__}.html")
+    assert url in estimator._repr_html_()

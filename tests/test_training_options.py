@@ -7,7 +7,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from sklenet import LeNetClassifier, save
+from sklenet import LeNetClassifier, LeNetEnsembleClassifier, save
+from sklenet.evaluation import _epochs_run
 
 from .helpers import fast
 
@@ -101,3 +102,14 @@ def test_label_smoothing_trains_with_one_hot_targets(digits):
                                  learning_rate=0.01)).fit(X, y)
     assert clf.model_.loss.get_config()["label_smoothing"] == 0.2
     assert clf.score(X_test, y_test) > 0.7
+
+
+@pytest.mark.parametrize("schedule, hits", [(None, 1), ("plateau", 1), ("cosine", 0)])
+def test_only_a_cosine_schedule_plans_to_end_at_the_epoch_cap(digits, schedule,
+                                                              hits):
+    # A cosine decays the rate to 0 at the cap: ending there is no cap hit.
+    X, y, _, _ = digits
+    ensemble = LeNetEnsembleClassifier(learning_rate_schedule=schedule)
+    assert ensemble._epoch_cap_is_planned == (schedule == "cosine")
+    clf = LeNetClassifier(**fast(epochs=2, learning_rate_schedule=schedule))
+    assert _epochs_run(clf.fit(X, y)) == (2, hits)

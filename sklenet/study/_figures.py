@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optuna
 
-from .._classifier import infer_image_shape
+from .._base import infer_image_shape
 from .._model import build_lenet
 from .._params import NETWORK_PARAMS
 from .._recipes import BEST_PARAMS
