@@ -457,7 +457,7 @@ def test_a_signal_ends_a_command_in_one_line(when, number, status, said, tmp_pat
         out, err = process.communicate(timeout=60)
     finally:
         process.kill()
-    assert process.returncode == status
+    assert process.returncode == status, (out, err)
     assert (out, progress + err) == ("", progress + f"sklenet train: {said}.\n")
     assert os.listdir(tmp_path) == []  # no model, no temporary file
 

@@ -156,4 +156,13 @@ def main(argv=None):
         hint = getattr(command, "INTERRUPTED", None)
         what = "terminated" if interrupts.signal == signal.SIGTERM else "interrupted"
         print(f"{name}: {what}.{' ' + hint if hint else ''}", file=stderr)
-        return interrupts.status if interrupts.signal else 128 + signal.SIGINT
+        status = interrupts.status if interrupts.signal else 128 + signal.SIGINT
+    if argv is None:  # the program itself, not a call from Python
+        # TensorFlow's threads may still run ops of the interrupted training,
+        # and Python's teardown under them can crash (SIGSEGV, seen after a
+        # SIGTERM at load 8): the outputs are complete, so exit at once.
+        for stream in (sys.stdout, stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(status)
+    return status
