@@ -322,6 +322,20 @@ class BaseLeNet(DocLinkMixin):
                     f"with one of {list(_ROUTING_PREFIXES)}."
                 )
         super()._validate_params()
+        self._check_test_time_augmentation()
+
+    def _check_test_time_augmentation(self):
+        """Refuse test-time augmentation for a model without augmentation
+        layers to draw its copies with."""
+        if self.test_time_augmentation and not (
+            self.rotation_range or self.shift_range or self.zoom_range
+        ):
+            raise ValueError(
+                f"test_time_augmentation={self.test_time_augmentation} draws "
+                "augmented copies with the model's augmentation layers, but "
+                "rotation_range, shift_range and zoom_range are all 0. Set one "
+                "of them or test_time_augmentation=0."
+            )
 
     def _optimizer(self):
         """Adam with ``learning_rate``, ``beta_1``, ``beta_2`` and the routed

@@ -19,7 +19,7 @@ from ._base import (
 )
 from ._callbacks import CosineAnnealing
 from ._checks import drop_zero_weights
-from ._model import build_lenet
+from ._model import AUGMENTATION_LAYER, build_lenet
 from ._params import NETWORK_PARAMS
 
 # steps_per_execution="auto": run this many batches per call into TensorFlow
@@ -140,6 +140,7 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         rotation_range=0.0,
         shift_range=0.0,
         zoom_range=0.0,
+        test_time_augmentation=0,
         image_shape=None,
         learning_rate=1e-3,
         beta_1=0.9,
@@ -179,6 +180,7 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         self.rotation_range = rotation_range
         self.shift_range = shift_range
         self.zoom_range = zoom_range
+        self.test_time_augmentation = test_time_augmentation
         self.image_shape = image_shape
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
@@ -448,8 +450,14 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
 
     # ---------------------------------------------------------------- predict
     def _predict_raw(self, X, **kwargs):
+        return self._predict_images(X, self.test_time_augmentation, **kwargs)
+
+    def _predict_images(self, X, n_copies, **kwargs):
+        """Probabilities of the images X, averaged with those of ``n_copies``
+        augmented copies of them (test-time augmentation; 0: none)."""
         check_is_fitted(self, "model_")
         X, _ = self._validate_data(X, reset=False)
+        augment = self._test_time_augmenter(n_copies) if n_copies else None
         predict_args = route_params(
             self.get_params(), destination="predict", pass_filter=set(), strict=True
         )
@@ -459,15 +467,45 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
             **{k: v for k, v in predict_args.items() if not k.startswith("callbacks")},
             **kwargs,
         }
+
+        def predict(images):
+            return self.model_.predict(images, callbacks=self._predict_callbacks,
+                                       **predict_args)
+
         # Scaled float32 images exist for one chunk at a time: peak memory
         # stays flat in the number of images instead of growing ~12 bytes per
         # pixel (bench/bench_memory.py).
         chunk = predict_args["batch_size"] * _PREDICT_CHUNK_BATCHES
-        return np.concatenate([
-            self.model_.predict(self.feature_encoder_.transform(X[start:start + chunk]),
-                                callbacks=self._predict_callbacks, **predict_args)
-            for start in range(0, len(X), chunk)
-        ])
+        parts = []
+        for start in range(0, len(X), chunk):
+            images = self.feature_encoder_.transform(X[start:start + chunk])
+            proba = predict(images)
+            for _ in range(n_copies):
+                # In inference mode the model's own augmentation is the
+                # identity, so the copy goes through the rest of it unchanged.
+                proba += predict(np.asarray(augment(images, training=True)))
+            parts.append(proba / (1 + n_copies))
+        return np.concatenate(parts)
+
+    def _test_time_augmenter(self, n_copies):
+        """A fresh copy of the model's augmentation layers.
+
+        Fresh, so that its random generators start from the seeds the fit
+        gave them (derived from ``random_state``): every call draws the same
+        copies, and neither the model's generators nor any global random
+        state move.
+        """
+        try:
+            layer = self.model_.get_layer(AUGMENTATION_LAYER)
+        except ValueError:
+            raise ValueError(
+                f"test_time_augmentation={n_copies} draws augmented copies with "
+                "the model's augmentation layers, but this "
+                "model was fitted without augmentation (rotation_range, "
+                "shift_range and zoom_range all 0). Set "
+                "test_time_augmentation=0."
+            ) from None
+        return type(layer).from_config(layer.get_config())
 
     # ------------------------------------------------------------ persistence
     def _get_persistent_state(self):

@@ -134,6 +134,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         rotation_range=0.0,
         shift_range=0.0,
         zoom_range=0.0,
+        test_time_augmentation=0,
         image_shape=None,
         learning_rate=1e-3,
         beta_1=0.9,
@@ -176,6 +177,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         self.rotation_range = rotation_range
         self.shift_range = shift_range
         self.zoom_range = zoom_range
+        self.test_time_augmentation = test_time_augmentation
         self.image_shape = image_shape
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
@@ -326,6 +328,10 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
     def predict_proba(self, X):
         """Mean of the members' class probabilities (soft voting).
 
+        With ``test_time_augmentation`` on, each member's probabilities are
+        its own test-time-augmented ones, with this estimator's number of
+        copies.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_pixels), (n, H, W) or (n, H, W, C)
@@ -337,8 +343,12 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         """
         check_is_fitted(self)
         X, _ = self._validate_data(X, reset=False)
-        return np.mean([member.predict_proba(X) for member in self.estimators_],
-                       axis=0)
+        # This estimator's test_time_augmentation, which set_params may have
+        # changed since the members were fitted.
+        return np.mean([
+            member._predict_images(X, self.test_time_augmentation)
+            for member in self.estimators_
+        ], axis=0)
 
     def predict(self, X):
         """The class of highest mean probability.

@@ -28,6 +28,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._classifier import LeNetClassifier
 from ._ensemble import LeNetEnsembleClassifier
 from ._io import atomic_write
+from ._model import AUGMENTATION_LAYER as _AUGMENTATION_LAYER
+
+# _AUGMENTATION_LAYER, the layer of ``model_`` that holds the training-time data
+# augmentation (random rotations, shifts, zooms), is identity at inference, so
+# it is left out of exported graphs, which then hold no random ops.
 
 #: The formats :func:`export` writes.
 FORMATS = ("onnx", "tflite", "saved_model")
@@ -36,10 +41,6 @@ FORMATS = ("onnx", "tflite", "saved_model")
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "probabilities"
 
-# The layer of ``model_`` that holds the training-time data augmentation
-# (random rotations, shifts, zooms): identity at inference, so it is left out
-# of exported graphs, which then hold no random ops.
-_AUGMENTATION_LAYER = "augmentation"
 
 _INSTALL_HINT = 'pip install "sklenet[export]"'
 
@@ -56,7 +57,10 @@ def export(estimator, path, *, format="onnx"):
     ``(n_samples, n_classes)`` in ``classes_`` order; an ensemble's graph
     averages its members, as :meth:`LeNetEnsembleClassifier.predict_proba`
     does. Dropout, batch normalisation and data augmentation act as at
-    inference: the augmentation layer is left out.
+    inference: the augmentation layer is left out. The graph is
+    deterministic: it has no test-time augmentation (an estimator with
+    ``test_time_augmentation`` on exports with a warning, and the graph's
+    probabilities are those of ``test_time_augmentation=0``).
 
     The class labels and what a caller needs to feed the graph travel with
     it: ``classes`` (JSON list), ``classes_dtype``, ``n_features``,
@@ -131,6 +135,12 @@ def export(estimator, path, *, format="onnx"):
     if format not in FORMATS:
         raise ValueError(f"format={format!r} is not supported; use one of {FORMATS}.")
     estimator, members = _fitted_lenet(estimator)
+    if estimator.test_time_augmentation:
+        warnings.warn(
+            f"{type(estimator).__name__} has test_time_augmentation="
+            f"{estimator.test_time_augmentation}, but the exported graph is "
+            "deterministic and has no test-time augmentation: its probabilities "
+            "are those of test_time_augmentation=0.", UserWarning, stacklevel=2)
     metadata = _export_metadata(estimator, members)
     input_dtype = np.dtype(metadata["input_dtype"])
     # "folder/" names the folder itself, and its sidecar "folder.json".

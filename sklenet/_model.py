@@ -6,6 +6,9 @@ Nothing here knows about scikit-learn; :class:`sklenet.LeNetClassifier` calls
 
 import keras
 
+#: Name of the ``keras.Sequential`` of the augmentation layers in the model.
+AUGMENTATION_LAYER = "augmentation"
+
 # Seeds of the random layers: seed + offset, distinct for every layer.
 _SEED_OFFSETS = {"conv1": 0, "conv2": 1, "dense1": 2, "dense2": 3, "output": 4,
                  "rotation": 5, "shift": 6, "zoom": 7, "dropout1": 8,
@@ -60,7 +63,7 @@ def _augmentation(rotation_range, shift_range, zoom_range, seed):
         layers.append(keras.layers.RandomZoom(
             (-zoom_range, zoom_range), seed=_seed(seed, "zoom"), name="zoom",
             **fill))
-    return keras.Sequential(layers, name="augmentation") if layers else None
+    return keras.Sequential(layers, name=AUGMENTATION_LAYER) if layers else None
 
 
 def _pooled_side(side, window, stride):

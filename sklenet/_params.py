@@ -130,6 +130,17 @@ HYPERPARAMETERS = (
              "by up to this fraction (Keras' ``RandomZoom``); 0 disables it. "
              "The augmentation layers are part of ``model_`` (saved with it) "
              "and are inactive in ``predict``.", study=False),
+    Hyperparameter(
+        "test_time_augmentation", 0, [Interval(Integral, 0, None, closed="left")],
+        "int",
+        "Test-time augmentation: ``predict_proba`` (and so ``predict``) "
+        "averages the probabilities of each image and of this many copies "
+        "transformed by the model's own augmentation layers (see "
+        "``rotation_range``, ``shift_range``, ``zoom_range``; at least one "
+        "must be on), drawn from the fit's ``random_state``, so the same "
+        "call gives the same result. Each copy costs about one more "
+        "``predict``; 0 disables it. Exported graphs and ``sklenet serve`` "
+        "never augment."),
     # Input.
     Hyperparameter(
         "image_shape", None, [tuple, list, None], "tuple of int or None",

@@ -1,6 +1,7 @@
 """Behaviour shared by LeNetClassifier and LeNetEnsembleClassifier, tested once
 for both."""
 
+import random
 import warnings
 
 import numpy as np
@@ -12,7 +13,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklenet import LeNetClassifier, LeNetEnsembleClassifier
 
-from .helpers import LEARNED, fast, learning
+from .helpers import LEARNED, assert_same_global_random_state, fast, learning
 
 ESTIMATORS = {
     "LeNetClassifier": lambda **params: LeNetClassifier(**fast(**params)),
@@ -254,3 +255,97 @@ def test_the_html_repr_links_to_the_api_reference(make):
     url = estimator._get_doc_link()
     assert url.endswith(f"/generated/sklenet.{type(estimator).__name__}.html")
     assert url in estimator._repr_html_()
+
+
+# --------------------------------------------------- test-time augmentation
+AUGMENTED = {"rotation_range": 10.0, "shift_range": 0.1}
+
+
+@pytest.fixture(scope="module")
+def augmented(digits):
+    """Both estimators trained with augmentation, test-time augmentation off."""
+    X, y, _, _ = digits
+    return {name: factory(**learning(**AUGMENTED)).fit(X, y)
+            for name, factory in ESTIMATORS.items()}
+
+
+@pytest.fixture
+def with_copies():
+    """``with_copies(estimator, n)``: set test_time_augmentation=n for one test."""
+    changed = []
+
+    def set_copies(estimator, n_copies):
+        changed.append(estimator)
+        return estimator.set_params(test_time_augmentation=n_copies)
+
+    yield set_copies
+    for estimator in changed:
+        estimator.set_params(test_time_augmentation=0)
+
+
+def test_test_time_augmentation_same_call_same_result(augmented, digits,
+                                                      with_copies):
+    _, _, X_test, y_test = digits
+    for name, estimator in augmented.items():
+        plain = estimator.predict_proba(X_test)
+        before = (random.getstate(), np.random.get_state())
+        with_copies(estimator, 4)
+        proba = estimator.predict_proba(X_test)
+        assert_same_global_random_state(before)
+        np.testing.assert_array_equal(estimator.predict_proba(X_test), proba)
+        # The copies are transformed images, not the original ones again.
+        assert np.abs(proba - plain).max() > 1e-3, name
+        np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+        np.testing.assert_array_equal(
+            estimator.predict(X_test), estimator.classes_[proba.argmax(axis=1)])
+        assert estimator.score(X_test, y_test) > LEARNED, name
+        # Off again: exactly the plain probabilities.
+        estimator.set_params(test_time_augmentation=0)
+        np.testing.assert_array_equal(estimator.predict_proba(X_test), plain)
+
+
+def test_ensemble_averages_its_members_test_time_augmentation(augmented, digits,
+                                                              with_copies):
+    _, _, X_test, _ = digits
+    ensemble = augmented["LeNetEnsembleClassifier"]
+    members = [with_copies(member, 3).predict_proba(X_test)
+               for member in ensemble.estimators_]
+    # The ensemble's own setting counts, whatever its members' are.
+    for member in ensemble.estimators_:
+        member.set_params(test_time_augmentation=0)
+    proba = with_copies(ensemble, 3).predict_proba(X_test)
+    np.testing.assert_allclose(proba, np.mean(members, axis=0), rtol=1e-6)
+
+
+def test_test_time_augmentation_needs_augmentation(make, digits, no_training):
+    X, y, _, _ = digits
+    with pytest.raises(ValueError, match="test_time_augmentation=2 draws.*all 0"):
+        make(test_time_augmentation=2, callbacks=[no_training]).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="test_time_augmentation"):
+        make(test_time_augmentation=-1, callbacks=[no_training]).fit(X, y)
+
+
+def test_test_time_augmentation_of_a_model_fitted_without_it_is_refused(
+        fitted, digits, with_copies):
+    _, _, X_test, _ = digits
+    for estimator in fitted.values():
+        with_copies(estimator, 2)
+        with pytest.raises(ValueError, match="fitted without augmentation"):
+            estimator.predict_proba(X_test)
+
+
+def test_test_time_augmentation_in_a_pipeline_and_clone(digits):
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y, X_test, y_test = digits
+    lenet = LeNetClassifier(**learning(**AUGMENTED, test_time_augmentation=2))
+    assert clone(lenet).get_params()["test_time_augmentation"] == 2
+    pipeline = make_pipeline(FunctionTransformer(), lenet).fit(X, y)
+    proba = pipeline.predict_proba(X_test)
+    np.testing.assert_array_equal(pipeline.predict_proba(X_test), proba)
+    assert pipeline.score(X_test, y_test) > LEARNED
+    plain = pipeline.set_params(
+        lenetclassifier__test_time_augmentation=0).predict_proba(X_test)
+    assert np.abs(proba - plain).max() > 1e-3

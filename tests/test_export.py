@@ -202,6 +202,17 @@ def test_augmentation_dropout_batch_norm_and_gelu_export(
         assert not any("Random" in op or op == "Dropout" for op in ops), ops
 
 
+def test_the_graph_has_no_test_time_augmentation(images, run_onnx, tmp_path):
+    X, y, X_test = images
+    clf = LeNetClassifier(rotation_range=15, shift_range=0.1,
+                          test_time_augmentation=3, **fast()).fit(X, y)
+    with pytest.warns(UserWarning, match="no test-time augmentation"):
+        export(clf, tmp_path / "tta.onnx")
+    proba, _ = run_onnx(tmp_path / "tta.onnx", X_test)
+    plain = clf.set_params(test_time_augmentation=0).predict_proba(X_test)
+    np.testing.assert_allclose(proba, plain, rtol=0, atol=ATOL)
+
+
 def test_augmentation_layer_is_left_out(fitted, run_onnx, tmp_path):
     clf, X = fitted
     expected = clf.predict_proba(X)

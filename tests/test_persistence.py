@@ -133,6 +133,17 @@ def test_round_trip_array_string_labels(fitted, archive, X):
     assert restored.model_.optimizer is not None  # compiled
 
 
+def test_round_trip_test_time_augmentation(tmp_path):
+    """The same copies after loading: they are drawn from the saved model."""
+    X, y = _data()
+    clf = LeNetClassifier(rotation_range=15, shift_range=0.1,
+                          test_time_augmentation=3, **FAST).fit(X, y)
+    save(clf, tmp_path / "tta.sklenet")
+    restored = load(tmp_path / "tta.sklenet")
+    assert restored.test_time_augmentation == 3
+    _assert_same_estimator(restored, clf, X)
+
+
 def test_round_trip_dataframe(fitted_df, tmp_path, X):
     path = tmp_path / "df.sklenet"
     save(fitted_df, path)

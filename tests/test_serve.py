@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sklenet import LeNetClassifier
 from sklenet.cli import main
 from sklenet.datasets import load_sample_digits
 from sklenet.persistence import save
@@ -132,6 +133,22 @@ def test_png_ink_refuses_what_is_no_png():
 @pytest.fixture(scope="module")
 def fitted():
     return fit_sample_lenet()
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "keras"])
+def test_the_server_answers_without_test_time_augmentation(fitted, runtime):
+    """Both runtimes answer the probabilities of test_time_augmentation=0."""
+    clf, X_test, _ = fitted
+    augmented = LeNetClassifier(rotation_range=15, shift_range=0.1,
+                                epochs=1, early_stopping=False, random_state=0)
+    augmented.fit(X_test, np.arange(len(X_test)) % 10)
+    plain = augmented.predict_proba(X_test)
+    augmented.set_params(test_time_augmentation=3)
+    assert np.abs(augmented.predict_proba(X_test) - plain).max() > 0
+    with pytest.warns(UserWarning, match="without test-time augmentation"):
+        predictor = Predictor(augmented, runtime=runtime)
+    np.testing.assert_allclose(predictor.predict_proba(X_test), plain,
+                               rtol=0, atol=1e-5)
 
 
 @pytest.fixture(scope="module", params=["onnxruntime", "keras"])

@@ -5,12 +5,15 @@ ONNX graph (:func:`sklenet.export`: raw pixel rows in, probabilities out) and
 requests run it with onnxruntime, so that no TensorFlow call is in the
 request path; otherwise the estimator's own ``predict_proba`` runs, one
 request at a time (Keras models are not meant to be called from several
-threads at once).
+threads at once). Either way the answers are deterministic: the estimator's
+``test_time_augmentation`` is ignored (with a warning when it is on), so both
+runtimes give the same probabilities.
 """
 
 import os
 import tempfile
 import threading
+import warnings
 
 import numpy as np
 
@@ -49,7 +52,14 @@ class Predictor:
                 f"sklenet serve needs a model of {FIELD_SIDE}x{FIELD_SIDE} grey "
                 f"images, as MNIST's, but this one was fitted on images of shape "
                 f"{shape}.")
+        if lenet.test_time_augmentation:
+            warnings.warn(
+                f"sklenet serve answers without test-time augmentation: the "
+                f"{type(lenet).__name__}'s test_time_augmentation="
+                f"{lenet.test_time_augmentation} is ignored.", UserWarning,
+                stacklevel=2)
         self.estimator = estimator
+        self._members = members
         self.classes = lenet.classes_
         self.input_dtype = np.dtype(members[0].input_dtype_)
         self.n_features = int(members[0].n_features_in_)
@@ -72,7 +82,10 @@ class Predictor:
         if self._session is not None:
             return self._session.run(None, {"pixels": rows})[0]
         with self._lock:
-            return self.estimator.predict_proba(rows)
+            # The members without test-time augmentation, averaged as the
+            # exported graph does.
+            return np.mean([member._predict_images(rows, n_copies=0)
+                            for member in self._members], axis=0)
 
     def _model_input(self, rows):
         """0-255 grey levels in the dtype and scale the model was fitted on."""
@@ -107,7 +120,9 @@ def _onnx_session(estimator):
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.onnx")
-        export(estimator, path, format="onnx")
+        with warnings.catch_warnings():  # Predictor has warned about it
+            warnings.filterwarnings("ignore", message=".*test_time_augmentation")
+            export(estimator, path, format="onnx")
         options = onnxruntime.SessionOptions()
         # Requests run in a thread pool: one intra-op thread each keeps the
         # server from oversubscribing the cores.
