@@ -14,6 +14,7 @@ in flight. The Optuna study lives in the search storage and resumes trial
 by trial.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -26,6 +27,7 @@ from tqdm.auto import tqdm
 
 from .._io import atomic_write, read_json
 from ..evaluation import deployment_split, evaluation_split
+from ._estimate import calibrate, estimate
 from ._executors import executor
 from ._plan import StudyData, assemble, plan, run_training, search
 from ._results import (
@@ -211,7 +213,20 @@ class Reproduction:
         """{step name: its :class:`~._plan.Training` tasks}, in run order."""
         return plan(self.study_data())
 
-    def run(self, log=_LOGGER.info, *, dask=None, progress=True):
+    def estimate(self, *, dask=None, log=_LOGGER.info):
+        """The :class:`~._estimate.Estimate` of the whole run, calibrated in
+        the workers the run would use; nothing of the study is trained."""
+        data = self.study_data()
+        with executor(dask, self.n_jobs) as workers:
+            return self._estimate(workers, workers.share(data), data, log)
+
+    def _estimate(self, workers, shared, data, log):
+        log(f"calibrating: 1 and 3 epochs of each kind of network on "
+            f"{workers.n_workers} worker(s) ...")
+        return estimate(plan(data), data, calibrate(workers, shared, data),
+                        workers.n_workers)
+
+    def run(self, log=_LOGGER.info, *, dask=None, progress=True, show_plan=False):
         """Run the trainings that are not cached yet; return the
         :class:`~._results.StudyResults` of every step.
 
@@ -222,7 +237,8 @@ class Reproduction:
         search. Each training's result is stored as soon as it arrives, and a
         step's record as soon as all its trainings are stored. ``log``
         receives one line per step (by default this module's logger, at INFO
-        level); ``progress`` shows one tqdm bar over the networks to train.
+        level); ``progress`` shows one tqdm bar over the networks to train;
+        ``show_plan`` logs the plan and its estimated time first.
         """
         self.folder.cache.mkdir(parents=True, exist_ok=True)
         self.check_cache()
@@ -266,10 +282,14 @@ class Reproduction:
             return None if search is None else search.result.best_params
 
         finish_steps()
-        with (executor(dask, self.n_jobs) as workers,
-              tqdm(total=sum(t.networks for t in todo), unit="network",
-                   desc="trainings", disable=not progress or not todo) as bar):
+        with contextlib.ExitStack() as stack:
+            workers = stack.enter_context(executor(dask, self.n_jobs))
             shared = workers.share(data) if todo else None
+            if show_plan and todo:
+                log(f"the plan:\n{self._estimate(workers, shared, data, log)}")
+            bar = stack.enter_context(tqdm(
+                total=sum(t.networks for t in todo), unit="network",
+                desc="trainings", disable=not progress or not todo))
             pending, waiting = {}, []
 
             def submit(training):
