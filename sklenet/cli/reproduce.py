@@ -12,8 +12,10 @@ DESCRIPTION = (
     "Run the study end to end (standard LeNet, Optuna search, optimized LeNet, "
     "ensemble: repeated evaluation, learning curves, convergence curves, Optuna "
     "plots) and write OUT/report.html, OUT/report.md and the raw results. Each "
-    "step is cached in OUT: run the same command again to continue an "
-    "interrupted run.")
+    "training is cached in OUT as soon as it finishes: run the same command "
+    "again to continue an interrupted run. Trainings run in worker processes, "
+    "local ones (--n-jobs) or a Dask cluster's (--dask), each TensorFlow on "
+    "one thread, so that the numbers do not depend on where they ran.")
 #: What `main` adds to the one line of an interruption.
 INTERRUPTED = "Run the same command again to continue from the cached steps."
 _LOGGER = logging.getLogger(__name__)

@@ -35,12 +35,12 @@ def reproduce(X, y, *, preset="quick", out="sklenet-report", dask=None,
         Labelled images (uint8 pixels, e.g. from
         :func:`sklenet.datasets.load_sample_digits`) and their labels.
     preset : {"quick", "full", "tiny"}, default="quick"
-        The settings (:data:`sklenet.study.PRESETS`).
+        The settings: ``sklenet.study.PRESETS[preset]``.
     out : path-like, default="sklenet-report"
         The run folder: cache, models, figures, report.
-    dask : str, distributed.Client or None, default=None
+    dask : str, ``distributed.Client`` or None, default=None
         Run every training as a task on a ``dask.distributed`` cluster: a
-        scheduler's address, ``"local:N"`` (a LocalCluster of N
+        scheduler's address, ``"local:N"`` (a ``LocalCluster`` of N
         single-threaded worker processes, closed at the end) or a Client.
         None: ``n_jobs`` local worker processes. Needs the ``dask`` extra.
     n_jobs : int or None, default=None
@@ -55,13 +55,14 @@ def reproduce(X, y, *, preset="quick", out="sklenet-report", dask=None,
     log : callable, default=the ``sklenet.study`` logger's ``info``
         Receives the plan and one line per step.
     **overrides
-        Fields of :class:`~sklenet.study.Settings` that replace the
-        preset's, e.g. ``n_repeats=3`` or ``max_samples=1000``.
+        Fields of ``sklenet.study.Settings`` that replace the preset's,
+        e.g. ``n_repeats=3`` or ``max_samples=1000``.
 
     Returns
     -------
-    StudyResults
-        What the report was drawn from.
+    sklenet.study.StudyResults
+        What the report was drawn from: each step's record by step name
+        (``results.evaluation("ensemble").summary``, ``results.search``).
 
     Examples
     --------
@@ -85,7 +86,7 @@ def reproduce(X, y, *, preset="quick", out="sklenet-report", dask=None,
 
 def prepare(X, y, *, preset, out, dask=None, n_jobs=None, storage=None,
             data_name="arrays", **overrides):
-    """The :class:`~sklenet.study.Reproduction` that :func:`reproduce` runs,
+    """The ``Reproduction`` that :func:`reproduce` runs,
     every argument checked before any training: ValueError (or
     :class:`TooFewImagesError`) names a bad one, ImportError the missing
     ``dask`` extra."""
