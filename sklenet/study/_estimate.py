@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ._plan import SEARCHED, estimator, pin_threads
+from ._plan import SEARCHED, estimator, exit_with_parent, pin_threads
 
 #: Epochs an early-stopped training is assumed to run: the standard LeNet
 #: trained 42-43 epochs on the sample with the study's patience of 5
@@ -35,6 +35,7 @@ CALIBRATED = ("standard", "optimized", "best")
 def calibration_training(model, data, n_images):
     """Seconds of 1 and of 3 epochs of ``model`` on the first ``n_images``
     training images of ``data`` (run in a worker)."""
+    exit_with_parent()
     pin_threads()
     n_val = max(1, len(data.y_val) * n_images // len(data.y_train))
     X, y = data.X_train[:n_images], data.y_train[:n_images]

@@ -27,6 +27,7 @@ trainings side by side instead.
 import dataclasses
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -173,6 +174,26 @@ def pin_threads():
             "fresh worker processes.")
 
 
+_WATCHED = []  # the parent process id that this worker's watchdog watches
+
+
+def exit_with_parent():
+    """End this worker process as soon as its parent has gone: a run killed
+    with SIGKILL leaves no worker training on (nor a search writing trials
+    that the next run counts as interrupted). Started once per process."""
+    if _WATCHED:
+        return
+    _WATCHED.append(os.getppid())
+
+    def watch():
+        while os.getppid() == _WATCHED[0]:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sklenet-parent-watchdog",
+                     daemon=True).start()
+
+
 def run_training(training, data, best_params=None):
     """Run ``training`` on ``data``; return ``(result, model_bytes)``.
 
@@ -181,6 +202,7 @@ def run_training(training, data, best_params=None):
     :func:`sklenet.save`) of the trainings whose model the run keeps, else
     None. ``best_params`` are the search's, for the searched models.
     """
+    exit_with_parent()
     pin_threads()
     start = time.perf_counter()
     s = data.settings
