@@ -23,6 +23,7 @@ _EXPORTS = {
     "export": "._export",
     "load": ".persistence",
     "register_skl2onnx_converters": "._export",
+    "reproduce": ".study",
     "save": ".persistence",
 }
 

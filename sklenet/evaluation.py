@@ -9,6 +9,11 @@
   training-set size, ``n_repeats`` trainings per size.
 * :func:`split_scores`: accuracy and per-class ROC AUC of a fitted classifier
   on one labelled set.
+* :func:`evaluation_training` and :func:`learning_curve_training`: one
+  training of either alone, with the seed and split that it has there, and
+  :func:`evaluation_frames` / :func:`learning_curve_frames`, which put such
+  trainings together into the same tables: a study's trainings can then run
+  anywhere, at any time, one by one.
 
 Each returns pandas DataFrames: one row per training and a summary of means
 and standard deviations (NumPy's ``ddof=0``). The seed of repeat ``i`` is
@@ -38,8 +43,13 @@ from ._checks import validation_pair
 __all__ = [
     "confused_pairs",
     "deployment_split",
+    "evaluation_frames",
     "evaluation_split",
+    "evaluation_training",
     "expected_calibration_error",
+    "learning_curve_frames",
+    "learning_curve_sizes",
+    "learning_curve_training",
     "repeated_evaluation",
     "repeated_learning_curve",
     "split_scores",
@@ -348,6 +358,65 @@ def _fit_and_evaluate(estimator, seed, X, y, fit_params, datasets,
     return row, estimator if return_estimator else None
 
 
+def _evaluation_datasets(X_train, y_train, X_test, y_test, validation_data):
+    """{split name: (X, y)} that every evaluation training is scored on."""
+    datasets = {"train": (X_train, y_train)}
+    if validation_data is not None:
+        datasets["validation"] = tuple(validation_data)
+    datasets["test"] = (X_test, y_test)
+    return datasets
+
+
+def evaluation_training(estimator, X_train, y_train, X_test, y_test, *, repeat,
+                        validation_data=None, random_state=None):
+    """Training ``repeat`` of :func:`repeated_evaluation` alone.
+
+    It trains and scores exactly what run ``repeat`` of
+    ``repeated_evaluation(..., random_state=random_state)`` does, for any
+    ``n_repeats`` larger than ``repeat`` (its seed is child ``repeat`` of
+    ``random_state``'s SeedSequence), so that the runs of one evaluation can
+    train anywhere, at any time, and be put together by
+    :func:`evaluation_frames`.
+
+    Returns
+    -------
+    row : dict
+        The run's row of ``runs``.
+    estimator : estimator
+        The fitted clone.
+
+    Examples
+    --------
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from sklenet.datasets import load_sample_digits
+    >>> X, y = load_sample_digits(return_X_y=True)
+    >>> X_train, X_val, X_test, y_train, y_val, y_test = evaluation_split(
+    ...     X[::10], y[::10], random_state=0)
+    >>> rows = [evaluation_training(KNeighborsClassifier(), X_train, y_train,
+    ...                             X_test, y_test, repeat=repeat,
+    ...                             random_state=0)[0] for repeat in (0, 1)]
+    >>> runs, summary = evaluation_frames(rows)
+    >>> together, _ = repeated_evaluation(KNeighborsClassifier(), X_train,
+    ...                                   y_train, X_test, y_test, n_repeats=2,
+    ...                                   random_state=0)
+    >>> runs.drop(columns="fit_time").equals(together.drop(columns="fit_time"))
+    True
+    """
+    seed = _repeat_seeds(random_state, repeat + 1)[repeat]
+    return _fit_and_evaluate(
+        _seeded_clone(estimator, seed), seed, X_train, y_train,
+        _validation_fit_params(estimator, validation_data),
+        _evaluation_datasets(X_train, y_train, X_test, y_test, validation_data))
+
+
+def evaluation_frames(rows):
+    """``(runs, summary)`` of :func:`repeated_evaluation` from its rows, in
+    repeat order (:func:`evaluation_training` returns one)."""
+    runs = pd.DataFrame(list(rows))
+    runs.index.name = "repeat"
+    return runs, _mean_std(runs.drop(columns="random_state"))
+
+
 def repeated_evaluation(
     estimator,
     X_train,
@@ -436,10 +505,8 @@ def repeated_evaluation(
     np.True_
     """
     seeds = _repeat_seeds(random_state, n_repeats)
-    datasets = {"train": (X_train, y_train)}
-    if validation_data is not None:
-        datasets["validation"] = tuple(validation_data)
-    datasets["test"] = (X_test, y_test)
+    datasets = _evaluation_datasets(X_train, y_train, X_test, y_test,
+                                    validation_data)
     fit_params = _validation_fit_params(estimator, validation_data)
     jobs = (
         delayed(_fit_and_evaluate)(
@@ -449,9 +516,7 @@ def repeated_evaluation(
         for seed in seeds
     )
     results = _parallel(jobs, n_jobs, n_repeats, type(estimator).__name__, verbose)
-    runs = pd.DataFrame([row for row, _ in results])
-    runs.index.name = "repeat"
-    summary = _mean_std(runs.drop(columns="random_state"))
+    runs, summary = evaluation_frames([row for row, _ in results])
     if return_estimator:
         return runs, summary, [fitted for _, fitted in results]
     return runs, summary
@@ -483,16 +548,56 @@ def _learning_curve_jobs(estimator, X, y, train_sizes, test_size, seeds, fit_par
     seed, as sklearn's ``learning_curve`` does, and a size trains on the first
     ``size`` samples of the shuffled training part."""
     for repeat, seed in enumerate(seeds):
-        train, test = next(StratifiedShuffleSplit(
-            n_splits=1, test_size=test_size, random_state=seed).split(X, y))
-        test_set = (_safe_indexing(X, test), _safe_indexing(y, test))
+        train, test = _learning_curve_split(X, y, test_size, seed)
         for size in _absolute_train_sizes(train_sizes, len(train)):
-            subset = train[:size]
-            X_train, y_train = _safe_indexing(X, subset), _safe_indexing(y, subset)
+            X_train, y_train, datasets = _learning_curve_sets(X, y, train, test,
+                                                              size)
             yield repeat, size, delayed(_fit_and_evaluate)(
-                estimator(seed), seed, X_train, y_train, fit_params,
-                {"train": (X_train, y_train), "test": test_set}, False,
-            )
+                estimator(seed), seed, X_train, y_train, fit_params, datasets, False)
+
+
+def _learning_curve_split(X, y, test_size, seed):
+    """Train and test indices of the repeat seeded ``seed``."""
+    return next(StratifiedShuffleSplit(
+        n_splits=1, test_size=test_size, random_state=seed).split(X, y))
+
+
+def _learning_curve_sets(X, y, train, test, size):
+    """``X_train, y_train, datasets`` of one size: the first ``size`` training
+    indices, scored on themselves and on the test part."""
+    subset = train[:size]
+    X_train, y_train = _safe_indexing(X, subset), _safe_indexing(y, subset)
+    test_set = (_safe_indexing(X, test), _safe_indexing(y, test))
+    return X_train, y_train, {"train": (X_train, y_train), "test": test_set}
+
+
+def learning_curve_sizes(X, y, *, train_sizes=DEFAULT_TRAIN_SIZES, test_size=0.25,
+                         random_state=None):
+    """The training-set sizes, in samples, that :func:`repeated_learning_curve`
+    trains at (its ``train_size`` column)."""
+    X, y = indexable(X, y)
+    seed = _repeat_seeds(random_state, 1)[0]
+    train, _ = _learning_curve_split(X, y, test_size, seed)
+    return _absolute_train_sizes(train_sizes, len(train))
+
+
+def learning_curve_training(estimator, X, y, *, repeat, train_size, test_size=0.25,
+                            validation_data=None, n_iter_no_change=10,
+                            random_state=None):
+    """The training of repeat ``repeat`` at ``train_size`` samples (one of
+    :func:`learning_curve_sizes`) of :func:`repeated_learning_curve` alone,
+    with the same seed and split; returns its row of ``runs`` without
+    ``repeat`` and ``train_size`` (:func:`learning_curve_frames` adds
+    them)."""
+    X, y = indexable(X, y)
+    seed = _repeat_seeds(random_state, repeat + 1)[repeat]
+    params = {} if n_iter_no_change is None else {"n_iter_no_change": n_iter_no_change}
+    train, test = _learning_curve_split(X, y, test_size, seed)
+    X_train, y_train, datasets = _learning_curve_sets(X, y, train, test, train_size)
+    row, _ = _fit_and_evaluate(
+        _seeded_clone(estimator, seed, **params), seed, X_train, y_train,
+        _validation_fit_params(estimator, validation_data), datasets, False)
+    return row
 
 
 def repeated_learning_curve(
@@ -587,11 +692,18 @@ def repeated_learning_curve(
         test_size, seeds, fit_params))
     results = _parallel(jobs, n_jobs, len(jobs),
                         f"{type(estimator).__name__} learning curve", verbose)
-    runs = pd.DataFrame([row for row, _ in results], columns=[
+    return learning_curve_frames(repeats, sizes, [row for row, _ in results])
+
+
+def learning_curve_frames(repeats, sizes, rows):
+    """``(runs, summary)`` of :func:`repeated_learning_curve` from the repeat,
+    training-set size and row of each training, in its order (repeat by
+    repeat, sizes ascending)."""
+    runs = pd.DataFrame(list(rows), columns=[
         "train_accuracy", "test_accuracy", "fit_time", "n_epochs", "epoch_cap_hits",
         "random_state"])
-    runs.insert(0, "train_size", sizes)
-    runs.insert(0, "repeat", repeats)
+    runs.insert(0, "train_size", list(sizes))
+    runs.insert(0, "repeat", list(repeats))
     grouped = runs.groupby("train_size")
     summary = pd.DataFrame({
         f"{metric}_{stat}": column

@@ -8,6 +8,7 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,38 +97,57 @@ def test_reproduce_writes_raw_results_and_models(tiny_run):
 
 def _step_names(out):
     X, y = load_sample_digits(return_X_y=True)
-    return [name for name, _, _ in
+    return [name for name, _ in
             Reproduction(X, y, PRESETS["tiny"], out, "sample").steps()]
 
 
+@pytest.fixture
+def submitted(monkeypatch):
+    """The keys of the trainings that runs submit to their local workers
+    (calibrations left out)."""
+    from sklenet.study._executors import LocalExecutor
+
+    keys, submit = [], LocalExecutor.submit
+
+    def recording(self, function, *args, key):
+        if not key.startswith("calibration-"):
+            keys.append(key)
+        return submit(self, function, *args, key=key)
+
+    monkeypatch.setattr(LocalExecutor, "submit", recording)
+    return keys
+
+
 @pytest.mark.slow  # the tiny reproduction they share takes ~30 s
-def test_reproduce_resumes_after_an_interruption(tiny_run, monkeypatch, capsys):
+def test_reproduce_resumes_after_an_interruption(tiny_run, monkeypatch, capsys,
+                                                 submitted):
+    from sklenet.study._executors import LocalExecutor
+
     (tiny_run / "cache" / "standard_convergence.json").unlink()
+    shutil.rmtree(tiny_run / "cache" / "trainings" / "standard_convergence")
+    submit = LocalExecutor.submit
 
-    def interrupt(self, model):
-        raise KeyboardInterrupt
+    def interrupt(self, function, *args, key):
+        if key.startswith("standard_convergence"):
+            raise KeyboardInterrupt
+        return submit(self, function, *args, key=key)
 
-    monkeypatch.setattr(Reproduction, "_convergence", interrupt)
-    assert main([*TINY, "--out", str(tiny_run)]) == 130
+    with monkeypatch.context() as patch:
+        patch.setattr(LocalExecutor, "submit", interrupt)
+        assert main([*TINY, "--out", str(tiny_run)]) == 130
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.splitlines()[-1] == ("sklenet reproduce: interrupted. Run the same "
                                     "command again to continue from the cached "
                                     "steps.")
     assert not list((tiny_run / "cache").glob("standard_convergence*"))
-
-    def fail(*args):
-        raise AssertionError("a cached step ran again")
-
-    monkeypatch.undo()
-    for step in ("_evaluation", "_search", "_learning_curve"):
-        monkeypatch.setattr(Reproduction, step, fail)
     assert main([*TINY, "--out", str(tiny_run)]) == 0
+    assert submitted == ["standard_convergence-convergence"]  # nothing else ran
     captured = capsys.readouterr()
     names = _step_names(tiny_run)
     assert captured.err.count(": cached (") == len(names) - 1  # progress: stderr
     number = names.index("standard_convergence") + 1
-    assert re.search(rf"\[{number}/{len(names)}\] standard convergence.*: done in",
+    assert re.search(rf"\[{number}/{len(names)}\] standard convergence.*: done \(",
                      captured.err)
     assert "| standard LeNet" in captured.out  # results: stdout
     assert "cached" not in captured.out
@@ -520,17 +540,15 @@ def test_sigterm_stops_reproduce_and_its_workers_and_the_next_run_continues(
 
 @pytest.mark.slow  # the tiny reproduction they share takes ~30 s
 def test_an_unreadable_cache_entry_is_named_and_its_step_runs_again(
-        tiny_run, monkeypatch, capsys):
+        tiny_run, capsys, submitted):
     entry = tiny_run / "cache" / "standard_convergence.json"
     text = entry.read_text()
     entry.write_text(text[:len(text) // 2])  # cut in half, as by a full disk
 
-    def fail(*args):
-        raise AssertionError("a readable cached step ran again")
-
-    for step in ("_evaluation", "_search", "_learning_curve"):
-        monkeypatch.setattr(Reproduction, step, fail)
     assert main([*TINY, "--out", str(tiny_run)]) == 0
+    # Its trainings' results are stored: the step is put together again from
+    # them, and nothing trains.
+    assert submitted == []
     warnings = [line for line in capsys.readouterr().err.splitlines()
                 if line.startswith(f"cache entry '{entry}' is not valid JSON: ")]
     assert len(warnings) == 1 and warnings[0].endswith("the step runs again.")

@@ -26,6 +26,8 @@ from sklenet.study import (
     PRESETS,
     STUDY_NAME,
     Convergence,
+    Evaluation,
+    LearningCurve,
     Reproduction,
     RunFolder,
     Search,
@@ -81,23 +83,35 @@ def small_run(tmp_path_factory):
     return Reproduction(X, y, settings, tmp_path_factory.mktemp("run"), "sample")
 
 
-def _results(run, monkeypatch, n_epochs):
-    """What the steps of ``run`` cache, every training ``n_epochs`` long."""
+def _results(run, n_epochs):
+    """The records of ``run``'s steps, every training ``n_epochs`` long."""
+    import numpy as np
+
     from sklenet.evaluation import repeated_evaluation, repeated_learning_curve
 
-    monkeypatch.setattr(run, "estimator", lambda model: _EpochTree(
-        epochs=run.settings.max_epochs, n_epochs=n_epochs))
-    monkeypatch.setattr("sklenet.study._reproduction.repeated_evaluation",
-                        lambda *args, **kwargs: repeated_evaluation(
-                            *args, **{**kwargs, "n_jobs": None}))
-    monkeypatch.setattr("sklenet.study._reproduction.repeated_learning_curve",
-                        lambda *args, **kwargs: repeated_learning_curve(
-                            *args, **{**kwargs, "n_jobs": None}))
+    tree = _EpochTree(epochs=run.settings.max_epochs, n_epochs=n_epochs)
+    settings = run.settings
     steps = {}
     for model in MODELS:
-        evaluation = run._evaluation(model)
+        runs, summary, [first, *_] = repeated_evaluation(
+            tree, run.X_train, run.y_train, run.X_test, run.y_test,
+            validation_data=(run.X_val, run.y_val), n_repeats=settings.n_repeats,
+            random_state=settings.random_state, return_estimator=True)
+        evaluation = Evaluation(
+            runs=runs, summary=summary, classes=first.classes_.tolist(),
+            y_test=run.y_test.tolist(),
+            test_proba=first.predict_proba(run.X_test).tolist(),
+            histories=[first.history_],
+            validation_accuracy=float(runs["validation_accuracy"].iloc[0]))
+        curve_runs, curve_summary = repeated_learning_curve(
+            tree, np.concatenate([run.X_train, run.X_test]),
+            np.concatenate([run.y_train, run.y_test]),
+            train_sizes=settings.learning_curve_sizes,
+            n_repeats=settings.learning_curve_repeats, test_size=len(run.y_test),
+            random_state=settings.random_state)
         for name, record in ((f"{model}_evaluation", evaluation),
-                             (f"{model}_learning_curve", run._learning_curve(model)),
+                             (f"{model}_learning_curve", LearningCurve(
+                                 runs=curve_runs, summary=curve_summary)),
                              (f"{model}_convergence", Convergence(
                                  histories=evaluation.histories,
                                  validation_accuracy=0.5))):
@@ -111,7 +125,7 @@ def _results(run, monkeypatch, n_epochs):
 
 def test_report_marks_trainings_that_stopped_at_the_epoch_cap(small_run, monkeypatch):
     settings = small_run.settings
-    results = _results(small_run, monkeypatch, n_epochs=3)  # the cap: epochs=3
+    results = _results(small_run, n_epochs=3)  # the cap: epochs=3
     accuracy = accuracy_table(results, settings).set_index("source")
     measured = accuracy.loc["measured (1 training)"]
     assert measured["epochs"].tolist() == ["3"] * len(MODELS)  # integers
@@ -125,7 +139,7 @@ def test_report_marks_trainings_that_stopped_at_the_epoch_cap(small_run, monkeyp
     assert warning.startswith("Warning: some trainings stopped at the epoch cap")
     assert "standard evaluation: 1 of 1" in warning and "search: 1 of 1" in warning
     # Trainings that early stopping ended are not marked.
-    results = _results(small_run, monkeypatch, n_epochs=2)
+    results = _results(small_run, n_epochs=2)
     assert cap_warning(results, settings) is None
     accuracy = accuracy_table(results, settings)
     assert set(accuracy["stopped at the epoch cap"]) == {"none", ""}
@@ -137,7 +151,7 @@ def test_report_shows_the_fourth_model_without_published_numbers(
     small_run, monkeypatch
 ):
     settings = small_run.settings
-    results = _results(small_run, monkeypatch, n_epochs=2)
+    results = _results(small_run, n_epochs=2)
     best = MODEL_TITLES["best"]
     assert best == "sklenet best (beyond the study)"
     accuracy = accuracy_table(results, settings)
@@ -158,7 +172,7 @@ def test_report_shows_the_fourth_model_without_published_numbers(
 
 def test_a_cell_of_one_training_shows_no_spread(small_run, tmp_path, monkeypatch):
     # One training: the mean alone; its std of 0 is no measured spread.
-    results = _results(small_run, monkeypatch, n_epochs=2)
+    results = _results(small_run, n_epochs=2)
     settings = small_run.settings
     accuracy = accuracy_table(results, settings)
     measured = accuracy[accuracy["source"] == "measured (1 training)"]
@@ -170,7 +184,7 @@ def test_a_cell_of_one_training_shows_no_spread(small_run, tmp_path, monkeypatch
     X, y = load_sample_digits(return_X_y=True)
     twice = Reproduction(X, y, dataclasses.replace(
         settings, n_repeats=2, learning_curve_repeats=2), tmp_path, "sample")
-    results = _results(twice, monkeypatch, n_epochs=2)
+    results = _results(twice, n_epochs=2)
     accuracy = accuracy_table(results, twice.settings)
     mean, std = results.evaluation("standard").summary.loc["test_accuracy"]
     assert accuracy["source"].iloc[0] == "measured (2 trainings)"

@@ -1,7 +1,6 @@
 """``sklenet reproduce``: the whole study and its report."""
 
 import argparse
-import dataclasses
 import logging
 import os
 import time
@@ -13,8 +12,10 @@ DESCRIPTION = (
     "Run the study end to end (standard LeNet, Optuna search, optimized LeNet, "
     "ensemble: repeated evaluation, learning curves, convergence curves, Optuna "
     "plots) and write OUT/report.html, OUT/report.md and the raw results. Each "
-    "step is cached in OUT: run the same command again to continue an "
-    "interrupted run.")
+    "training is cached in OUT as soon as it finishes: run the same command "
+    "again to continue an interrupted run. Trainings run in worker processes, "
+    "local ones (--n-jobs) or a Dask cluster's (--dask), each TensorFlow on "
+    "one thread, so that the numbers do not depend on where they ran.")
 #: What `main` adds to the one line of an interruption.
 INTERRUPTED = "Run the same command again to continue from the cached steps."
 _LOGGER = logging.getLogger(__name__)
@@ -56,12 +57,22 @@ def add_arguments(parser):
     parser.add_argument("--random-state", type=int, metavar="SEED",
                         help="seed of the splits and trainings (default: 0)")
     parser.add_argument("--dry-run", action="store_true",
-                        help="print the plan (the networks each step trains) "
-                        "and exit without training")
+                        help="print the plan (the trainings and networks of "
+                        "each step, and the run's time estimated from a short "
+                        "calibration training) and exit without training")
     parser.add_argument("--n-jobs", type=int, metavar="N",
                         default=min(2, os.cpu_count() or 1),
-                        help="trainings run at once in worker processes "
-                        "(default: 2, or 1 on a single core)")
+                        help="trainings run at once in local worker processes, "
+                        "each on one thread (default: 2, or 1 on a single core)")
+    parser.add_argument("--dask", metavar="ADDRESS",
+                        help="run every training as a task on a dask.distributed "
+                        "cluster: a scheduler's address, or local:N for a "
+                        "LocalCluster of N single-threaded workers (needs "
+                        'pip install "sklenet[dask]"; --n-jobs is then unused)')
+    parser.add_argument("--storage", metavar="URL",
+                        help="the search's Optuna storage, e.g. a PostgreSQL URL "
+                        "that every Dask worker reaches (default: the SQLite "
+                        "database OUT/search.db)")
 
 
 #: --option -> the Settings field it overrides.
@@ -74,55 +85,49 @@ _OVERRIDES = {"n_repeats": "n_repeats", "n_trials": "n_trials",
 
 
 def run(args):
-    from ..study import PRESETS, Reproduction, check_output_folder
+    from ..study import check_output_folder, prepare, reproduce
+    from ..study._reproduce import TooFewImagesError
+    from ..study._tables import accuracy_table
 
     overrides = {field: getattr(args, option)
                  for option, field in _OVERRIDES.items()
                  if getattr(args, option) is not None}
-    settings = dataclasses.replace(PRESETS[args.preset], **overrides)
-    plan = settings.plan()
-    if args.dry_run:
-        import pandas as pd
-
-        print(pd.DataFrame({"step": [*plan, "total"],
-                            "networks trained": [*plan.values(), sum(plan.values())]},
-                           ).to_markdown(index=False))
-        return 0
     try:
         check_output_folder(args.out)
     except ValueError as exc:
         raise UsageError(f"--out {exc}") from exc
     X, y = load_data(args.data)
+    options = dict(preset=args.preset, out=args.out, dask=args.dask,
+                   n_jobs=args.n_jobs, storage=args.storage, data_name=args.data,
+                   **overrides)
     try:
-        reproduction = Reproduction(X, y, settings, args.out, args.data,
-                                    n_jobs=args.n_jobs)
-    except ValueError as exc:  # too few images for the stratified splits
-        given = (f"--max-samples {settings.max_samples}" if settings.max_samples
+        reproduction = prepare(X, y, **options)
+    except TooFewImagesError as exc:
+        given = (f"--max-samples {args.max_samples}" if args.max_samples
                  else f"--data {args.data}")
-        raise UsageError(f"{given}: too few images for the study's stratified "
-                         f"splits ({exc}).") from exc
-    try:
-        reproduction.check_cache()
+        raise UsageError(f"{given}: {exc}") from exc
+    except ImportError as exc:
+        raise UsageError(f"--dask: {exc}") from exc
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
 
     import optuna
 
     from .._storage import optuna_verbosity
-    from ..study import write_report
 
+    if args.dry_run:
+        print(reproduction.estimate(dask=args.dask, log=_LOGGER.info))
+        return 0
     folder = reproduction.folder
     start = time.perf_counter()
+    plan = reproduction.settings.plan()
     _LOGGER.info("sklenet reproduce: preset %s, %s images from %s, %s networks "
                  "to train, results in %s/", args.preset,
                  f"{len(reproduction.y):,}", args.data,
                  f"{sum(plan.values()):,}", folder.out)
     with optuna_verbosity(optuna.logging.WARNING):
-        results = reproduction.run(log=_LOGGER.info)
-    _LOGGER.info("writing the report ...")
-    tables = write_report(reproduction, results, args.preset,
-                          time.perf_counter() - start)
-    print(tables["accuracy"].to_markdown(index=False))
+        results = reproduce(X, y, **options, log=_LOGGER.info)
+    print(accuracy_table(results, reproduction.settings).to_markdown(index=False))
     _LOGGER.info("report: %s (and %s); raw results in %s/; total %.0f s",
                  folder.report_html, folder.report_md.name, folder.results,
                  time.perf_counter() - start)

@@ -1,8 +1,12 @@
 """The study that sklenet reproduces, as a package: ``sklenet reproduce``.
 
 - :mod:`._settings`: what a run does (:class:`Settings`, :data:`PRESETS`);
-- :mod:`._reproduction`: the run, one cached step at a time
-  (:class:`Reproduction`);
+- :mod:`._reproduction`: the run, one cached training at a time
+  (:class:`Reproduction`), and :mod:`._reproduce`, its entry point
+  (:func:`reproduce`);
+- :mod:`._plan`: every training a task with a stable key and seed;
+  :mod:`._executors`: where the tasks run (local processes or Dask);
+  :mod:`._estimate`: the plan's time, from a calibration training;
 - :mod:`._results`: the typed record that the run writes and the report
   reads (:class:`StudyResults` and one dataclass per kind of step), and the
   run folder's layout (:class:`RunFolder`);
@@ -11,6 +15,7 @@
 """
 
 from ._report import write_report
+from ._reproduce import prepare, reproduce
 from ._reproduction import Reproduction, check_output_folder, subsample
 from ._results import (
     STUDY_NAME,
@@ -44,6 +49,8 @@ __all__ = [
     "check_output_folder",
     "frame_from_json",
     "frame_to_json",
+    "prepare",
+    "reproduce",
     "subsample",
     "write_report",
 ]

@@ -1,48 +1,41 @@
-"""``sklenet reproduce``: the whole study, one cached step at a time.
+"""``sklenet reproduce``: the whole study, one cached training at a time.
 
 The steps are those of the study: repeated evaluation of the standard LeNet,
 the Optuna search, repeated evaluation of the optimised LeNet and of the
 ensemble, their learning curves and their convergence curves on the
 deployment split; and the same for sklenet's own recipe, "best", which is not
-part of the study. Each step stores its record (:mod:`._results`) in the run
-folder's cache (written atomically) and is skipped when that record can be
-read back, so an interrupted run continues where it stopped; the Optuna study
-lives in the run folder's search database and resumes trial by trial.
+part of the study. Each step is a set of trainings (:mod:`._plan`) that run
+as tasks in worker processes, local ones or a Dask cluster's
+(:mod:`._executors`). Each training's result is stored in the run folder's
+cache as soon as it finishes and each step's record (:mod:`._results`) as
+soon as all its trainings are (both written atomically); what can be read
+back is not trained again, so an interrupted run loses only the trainings
+in flight. The Optuna study lives in the search storage and resumes trial
+by trial.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import tempfile
-import time
 
 import numpy as np
-import optuna
-from optuna.trial import TrialState
 from sklearn.model_selection import train_test_split
+from tqdm.auto import tqdm
 
 from .._io import atomic_write, read_json
-from .._recipes import OPTIMIZED_PARAMS, make_estimator
-from .._search import LeNetSearchCV
-from .._storage import fail_interrupted_trials, open_storage
-from ..evaluation import (
-    deployment_split,
-    evaluation_split,
-    repeated_evaluation,
-    repeated_learning_curve,
-)
-from ..persistence import save
+from ..evaluation import deployment_split, evaluation_split
+from ._estimate import calibrate, estimate
+from ._executors import executor
+from ._plan import StudyData, assemble, plan, run_training, search
 from ._results import (
     CACHE_FORMAT,
-    STUDY_NAME,
-    Convergence,
-    Evaluation,
-    LearningCurve,
     RunFolder,
-    Search,
     Step,
     StudyResults,
+    read_entry,
     step_name,
 )
 from ._settings import MODELS, trainings
@@ -100,15 +93,20 @@ class Reproduction:
     data_name : str
         How the data was given (``sample`` or a path), for the report.
     n_jobs : int or None
-        Parallel trainings of the repeated evaluations and learning curves.
+        Local worker processes that train side by side (None: 1); unused
+        when the run is on Dask.
+    storage : str or None
+        The search's Optuna storage URL (e.g. PostgreSQL's, which every Dask
+        worker reaches); None: the SQLite database in ``out``.
     """
 
-    def __init__(self, X, y, settings, out, data_name, n_jobs=None):
+    def __init__(self, X, y, settings, out, data_name, n_jobs=None, storage=None):
         self.X, self.y = subsample(X, y, settings.max_samples, settings.random_state)
         self.settings = settings
         self.folder = RunFolder(out)
         self.data_name = data_name
         self.n_jobs = n_jobs
+        self.storage = storage
         self.data_sha256 = _fingerprint(self.X, self.y)
         seed = settings.random_state
         (self.X_train, self.X_val, self.X_test,
@@ -183,8 +181,16 @@ class Reproduction:
         return Step.read(self.folder, name)
 
     # ------------------------------------------------------------- the steps
+    def study_data(self):
+        """What every training task needs (:class:`~._plan.StudyData`)."""
+        return StudyData(
+            self.settings, self.X_train, self.X_val, self.X_test, self.y_train,
+            self.y_val, self.y_test, self.X_deploy, self.X_deploy_val,
+            self.y_deploy, self.y_deploy_val,
+            search_storage=self.storage or self.folder.search_storage)
+
     def steps(self):
-        """(name, title, function) of every step, in the study's order."""
+        """(name, title) of every step, in the study's order."""
         s = self.settings
         evaluations = trainings(s.n_repeats)
         curve = (f"{len(s.learning_curve_sizes)} sizes x "
@@ -192,166 +198,137 @@ class Reproduction:
         titles = {"standard": "standard LeNet", "optimized": "optimized LeNet",
                   "ensemble": f"ensemble of {s.n_estimators}", "best": "sklenet best"}
         steps = [(step_name("evaluation", "standard"),
-                  f"{titles['standard']}, {evaluations}",
-                  lambda: self._evaluation("standard")),
-                 (step_name("search"), f"Optuna search, {s.n_trials} trials",
-                  self._search)]
-        steps += [(step_name("evaluation", model), f"{titles[model]}, {evaluations}",
-                   lambda model=model: self._evaluation(model))
+                  f"{titles['standard']}, {evaluations}"),
+                 (step_name("search"), f"Optuna search, {s.n_trials} trials")]
+        steps += [(step_name("evaluation", model), f"{titles[model]}, {evaluations}")
                   for model in MODELS[1:]]
         steps += [(step_name("learning_curve", model),
-                   f"{model} learning curve, {curve}",
-                   lambda model=model: self._learning_curve(model))
-                  for model in MODELS]
+                   f"{model} learning curve, {curve}") for model in MODELS]
         steps += [(step_name("convergence", model),
-                   f"{model} convergence, {s.convergence_split} split",
-                   lambda model=model: self._convergence(model))
+                   f"{model} convergence, {s.convergence_split} split")
                   for model in MODELS]
         return steps
 
-    def run(self, log=_LOGGER.info):
-        """Run the steps that are not cached yet; return the
-        :class:`~._results.StudyResults` of all of them.
+    def plan(self):
+        """{step name: its :class:`~._plan.Training` tasks}, in run order."""
+        return plan(self.study_data())
 
-        ``log`` receives one line per step (by default this module's logger,
-        at INFO level).
+    def estimate(self, *, dask=None, log=_LOGGER.info):
+        """The :class:`~._estimate.Estimate` of the whole run, calibrated in
+        the workers the run would use; nothing of the study is trained."""
+        data = self.study_data()
+        with executor(dask, self.n_jobs) as workers:
+            return self._estimate(workers, workers.share(data), data, log)
+
+    def _estimate(self, workers, shared, data, log):
+        log(f"calibrating: 1 and 3 epochs of each kind of network on "
+            f"{workers.n_workers} worker(s) ...")
+        return estimate(plan(data), data, calibrate(workers, shared, data),
+                        workers.n_workers)
+
+    def run(self, log=_LOGGER.info, *, dask=None, progress=True, show_plan=False):
+        """Run the trainings that are not cached yet; return the
+        :class:`~._results.StudyResults` of every step.
+
+        Every training runs as a task in a worker process: ``n_jobs`` local
+        ones, or the workers of a Dask cluster when ``dask`` is given (see
+        :class:`~._executors.DaskExecutor`). Ready trainings of any step run
+        first come, first served; those of the searched models wait for the
+        search. Each training's result is stored as soon as it arrives, and a
+        step's record as soon as all its trainings are stored. ``log``
+        receives one line per step (by default this module's logger, at INFO
+        level); ``progress`` shows one tqdm bar over the networks to train;
+        ``show_plan`` logs the plan and its estimated time first.
         """
         self.folder.cache.mkdir(parents=True, exist_ok=True)
         self.check_cache()
         atomic_write(self.folder.description,
                      json.dumps(self.description(), indent=1))
-        steps = self.steps()
-        results = {}
-        for number, (name, title, function) in enumerate(steps, 1):
+        data = self.study_data()
+        planned = plan(data)
+        prefixes = {name: f"[{number}/{len(planned)}] {title}"
+                    for number, (name, title) in enumerate(self.steps(), 1)}
+        steps, outcomes = {}, {}
+        for name, tasks in planned.items():
             step = self.load(name)
-            prefix = f"[{number}/{len(steps)}] {title}"
             if step is not None:
-                log(f"{prefix}: cached ({step.seconds:.0f} s)")
-            else:
-                log(f"{prefix} ...")
-                start = time.perf_counter()
-                record = function()
-                step = Step(name, time.perf_counter() - start, record)
+                steps[name] = step
+                log(f"{prefixes[name]}: cached ({step.seconds:.0f} s)")
+                continue
+            for training in tasks:
+                outcome = read_entry(self.folder.training(training.step, training.key),
+                                     "the training runs again")
+                if outcome is not None:
+                    outcomes[training] = outcome
+        todo = [training for name, tasks in planned.items() if name not in steps
+                for training in tasks if training not in outcomes]
+
+        def finish_steps():
+            """Store the record of every step whose trainings are all done."""
+            for name, tasks in planned.items():
+                evaluation = steps.get(step_name("evaluation", name.split("_")[0]))
+                if name in steps or not all(t in outcomes for t in tasks) or (
+                        not tasks and evaluation is None):
+                    continue
+                record = assemble(tasks, outcomes, data, evaluation and
+                                  evaluation.result)
+                step = Step(name, sum(outcomes[t]["seconds"] for t in tasks), record)
                 atomic_write(self.folder.step(name), json.dumps(step.to_json()))
-                log(f"{prefix}: done in {step.seconds:.0f} s")
-            results[name] = step
-        return StudyResults(results)
+                steps[name] = step
+                log(f"{prefixes[name]}: done ({step.seconds:.0f} s of training)")
 
-    def estimator(self, model):
-        """An unfitted estimator of ``model`` (one of :data:`MODELS`) with the
-        run's settings; "optimized" and "ensemble" get the search's best
-        parameters."""
-        searched = model in ("optimized", "ensemble")
-        return make_estimator(
-            model, self.load("search").result.best_params if searched else None,
-            n_estimators=self.settings.n_estimators,
-            max_epochs=self.settings.max_epochs)
+        def best_params():
+            search = steps.get("search")
+            return None if search is None else search.result.best_params
 
-    def _save_model(self, estimator, model):
-        path = self.folder.model(model)
-        path.parent.mkdir(exist_ok=True)
-        save(estimator, path)
+        finish_steps()
+        with contextlib.ExitStack() as stack:
+            workers = stack.enter_context(executor(dask, self.n_jobs))
+            shared = workers.share(data) if todo else None
+            if show_plan and todo:
+                log(f"the plan:\n{self._estimate(workers, shared, data, log)}")
+            bar = stack.enter_context(tqdm(
+                total=sum(t.networks for t in todo), unit="network",
+                desc="trainings", disable=not progress or not todo))
+            pending, waiting = {}, []
 
-    def _evaluation(self, model):
-        runs, summary, estimators = repeated_evaluation(
-            self.estimator(model), self.X_train, self.y_train, self.X_test,
-            self.y_test, validation_data=(self.X_val, self.y_val),
-            n_repeats=self.settings.n_repeats,
-            random_state=self.settings.random_state, n_jobs=self.n_jobs,
-            return_estimator=True, verbose=1,
-        )
-        first = estimators[0]
-        if self.settings.convergence_split == "evaluation":
-            # The convergence step plots this training and keeps its model.
-            self._save_model(first, model)
-        return Evaluation(
-            runs=runs, summary=summary, classes=first.classes_.tolist(),
-            y_test=self.y_test.tolist(),
-            test_proba=np.round(first.predict_proba(self.X_test), 6).tolist(),
-            histories=_histories(first),
-            validation_accuracy=float(runs["validation_accuracy"].iloc[0]),
-        )
+            def submit(training):
+                future = workers.submit(
+                    run_training, training, shared,
+                    best_params() if training.needs_search else None,
+                    key=f"{training.step}-{training.key}")
+                pending[future] = training
+
+            for training in todo:
+                if training.needs_search and best_params() is None:
+                    waiting.append(training)
+                else:
+                    submit(training)
+            while pending:
+                for future in workers.wait(pending):
+                    training = pending.pop(future)
+                    outcome, model_bytes = future.result()
+                    self._store(training, outcome, model_bytes)
+                    outcomes[training] = outcome
+                    bar.update(training.networks)
+                    finish_steps()
+                    if best_params() is not None:
+                        for searched in waiting:
+                            submit(searched)
+                        waiting = []
+        return StudyResults({name: steps[name] for name in planned})
+
+    def _store(self, training, outcome, model_bytes):
+        """Write a training's model (if it has one) and then its result, each
+        atomically: a stored result has its model."""
+        if model_bytes is not None:
+            path = self.folder.model(training.model)
+            path.parent.mkdir(exist_ok=True)
+            atomic_write(path, model_bytes)
+        path = self.folder.training(training.step, training.key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(outcome))
 
     def _search(self):
-        storage = open_storage(self.folder.search_storage)
-        # Runs are one process at a time: a trial still running now is one
-        # that a killed run left behind.
-        fail_interrupted_trials(storage, STUDY_NAME)
-        try:
-            study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
-        except KeyError:
-            study = None
-        trials = [] if study is None else study.get_trials(deepcopy=False)
-        # Failed and interrupted trials are not done: new trials replace them.
-        n_missing = self.settings.n_trials - sum(
-            trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
-            for trial in trials)
-        completed = any(trial.state == TrialState.COMPLETE for trial in trials)
-        if study is None:
-            # The search starts from the study's best hyperparameters: with the
-            # few trials of a quick run, random draws alone (TPE's first ten)
-            # can leave a weak optimum for the optimised LeNet and ensemble.
-            study = optuna.create_study(storage=storage, study_name=STUDY_NAME,
-                                        direction="maximize")
-            study.enqueue_trial(OPTIMIZED_PARAMS)
-        if n_missing > 0 or not completed:  # a best trial needs a completed one
-            estimator = make_estimator("standard", epochs=self.settings.max_epochs,
-                                       random_state=self.settings.random_state)
-            study = LeNetSearchCV(
-                estimator, n_trials=max(n_missing, 1), storage=storage,
-                study_name=STUDY_NAME, random_state=self.settings.random_state,
-                pruner=_pruner(self.settings.n_trials, estimator.n_iter_no_change),
-                refit=False, show_progress_bar=True,
-            ).fit(self.X_train, self.y_train,
-                  validation_data=(self.X_val, self.y_val)).study_
-        trials = study.trials_dataframe(
-            attrs=("number", "state", "value", "duration", "params", "user_attrs"))
-        trials["duration"] = trials["duration"].dt.total_seconds()
-        return Search(best_params=study.best_trial.params,
-                      best_score=study.best_value, trials=trials)
-
-    def _learning_curve(self, model):
-        X = np.concatenate([self.X_train, self.X_test])
-        y = np.concatenate([self.y_train, self.y_test])
-        runs, summary = repeated_learning_curve(
-            self.estimator(model), X, y,
-            train_sizes=self.settings.learning_curve_sizes,
-            n_repeats=self.settings.learning_curve_repeats,
-            test_size=len(self.y_test), validation_data=(self.X_val, self.y_val),
-            n_iter_no_change=self.settings.learning_curve_patience,
-            random_state=self.settings.random_state, n_jobs=self.n_jobs, verbose=1,
-        )
-        return LearningCurve(runs=runs, summary=summary)
-
-    def _convergence(self, model):
-        if self.settings.convergence_split == "evaluation":
-            evaluation = self.load(step_name("evaluation", model)).result
-            return Convergence(histories=evaluation.histories,
-                               validation_accuracy=evaluation.validation_accuracy)
-        estimator = self.estimator(model).set_params(
-            random_state=self.settings.random_state)
-        if model == "ensemble":
-            estimator.set_params(n_jobs=self.n_jobs)
-        estimator.fit(self.X_deploy, self.y_deploy,
-                      validation_data=(self.X_deploy_val, self.y_deploy_val))
-        self._save_model(estimator, model)
-        return Convergence(
-            histories=_histories(estimator),
-            validation_accuracy=estimator.score(self.X_deploy_val,
-                                                self.y_deploy_val))
-
-
-def _pruner(n_trials, patience):
-    """Optuna's median pruner, started after a quarter of the trials (at most
-    its default 5): with the few trials of a quick run the default never
-    prunes, and a slow-learning draw then trains to the epoch cap. Each trial
-    trains for early stopping's ``patience`` epochs before it can be pruned."""
-    return optuna.pruners.MedianPruner(
-        n_startup_trials=min(5, max(1, n_trials // 4)), n_warmup_steps=patience)
-
-
-def _histories(estimator):
-    """The per-epoch history of each network: one, or each ensemble member's."""
-    return [member.history_ for member in getattr(estimator, "estimators_",
-                                                  [estimator])]
-
+        """The search step's record, run in this process (for tests)."""
+        return search(self.study_data())

@@ -47,6 +47,11 @@ class RunFolder:
     def step(self, name):
         return self.cache / f"{name}.json"
 
+    def training(self, step, key):
+        """The result of one training of step ``step`` (see
+        :class:`~._plan.Training`), written as soon as it finished."""
+        return self.cache / "trainings" / step / f"{key}.json"
+
     @property
     def search_db(self):
         """The Optuna study of the search step (SQLite)."""
@@ -184,12 +189,8 @@ class Step:
         not JSON, another layout) is logged with its file name and counts as
         missing, so that the step runs again."""
         path = folder.step(name)
-        try:
-            data = read_json(path, what="cache entry", max_bytes=_MAX_ENTRY_BYTES)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:  # InvalidFileError: names the file
-            _LOGGER.warning("%s; the step runs again.", exc)
+        data = read_entry(path, "the step runs again")
+        if data is None:
             return None
         try:
             record = RECORDS[step_kind(name)].from_json(data["result"])
@@ -199,6 +200,19 @@ class Step:
                             "%s); the step runs again.", path, type(exc).__name__,
                             shorten(str(exc)))
             return None
+
+
+def read_entry(path, consequence):
+    """The JSON of the cache entry ``path``, or None when it is missing or
+    unreadable (cut short, not JSON): an unreadable one is logged with its
+    file name and ``consequence``, e.g. "the training runs again"."""
+    try:
+        return read_json(path, what="cache entry", max_bytes=_MAX_ENTRY_BYTES)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # InvalidFileError: names the file
+        _LOGGER.warning("%s; %s.", exc, consequence)
+        return None
 
 
 #: The largest cache entry read back. The largest of the full preset on

@@ -1,0 +1,100 @@
+"""The study at its own scale (issue 18): wall time of one reproduction on
+1 local worker, 2 local workers and a LocalCluster of 2 Dask workers, each
+against the plan's estimate, and the full preset's estimated hours.
+
+    python bench/bench_reproduce_scale.py runs --max-samples 1000 --epochs 5
+    python bench/bench_reproduce_scale.py full --data sample
+    python bench/bench_reproduce_scale.py full --data fashion
+
+``runs`` interleaves the three set-ups ``--rounds`` times, each in a fresh
+output folder, and records the load average before each. ``full`` prints the
+full preset's plan (``--dry-run``) on 2 local workers.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+SETUPS = {"local, --n-jobs 1": ["--n-jobs", "1"],
+          "local, --n-jobs 2": ["--n-jobs", "2"],
+          "Dask, --dask local:2": ["--dask", "local:2"]}
+
+
+def _reproduce(argv):
+    """(wall seconds, estimated seconds or None, stderr) of one run."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "sklenet", "reproduce", *argv],
+                          capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-2000:])
+    found = re.search(r"estimated time: ([\d.]+) (h|min)", done.stderr)
+    estimate = None if found is None else float(found[1]) * (
+        3600 if found[2] == "h" else 60)
+    return wall, estimate, done.stderr
+
+
+def runs(args):
+    common = ["--preset", args.preset, "--data", args.data]
+    if args.max_samples:
+        common += ["--max-samples", str(args.max_samples)]
+    if args.epochs:
+        common += ["--epochs", str(args.epochs)]
+    rows = []
+    for round_ in range(args.rounds):
+        for name, options in SETUPS.items():
+            with tempfile.TemporaryDirectory() as out:
+                load = os.getloadavg()[0]
+                wall, estimate, _ = _reproduce([*common, *options, "--out", out])
+            rows.append({"round": round_, "setup": name, "wall_s": round(wall, 1),
+                         "estimate_s": estimate, "load_before": round(load, 2)})
+            print(json.dumps(rows[-1]), flush=True)
+    base = {row["round"]: row["wall_s"] for row in rows
+            if row["setup"] == "local, --n-jobs 1"}
+    for row in rows:
+        row["vs --n-jobs 1"] = round(row["wall_s"] / base[row["round"]], 2)
+    print(json.dumps(rows, indent=1))
+
+
+def full(args):
+    """The full preset's plan; ``--data fashion`` is a stratified subsample
+    of 42,000 Fashion-MNIST images (Debian's files), standing in for the
+    Digit Recognizer's 42,000-image train.csv."""
+    data = (["--data", FASHION, "--max-samples", "42000"] if args.data == "fashion"
+            else ["--data", args.data])
+    with tempfile.TemporaryDirectory() as out:
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "sklenet", "reproduce", "--preset", "full", *data,
+             "--n-jobs", "2", "--dry-run", "--out", str(Path(out) / "run")],
+            capture_output=True, text=True, check=False)
+        print(done.stdout or done.stderr[-2000:])
+        print(f"load average before: {load:.2f}; dry run "
+              f"{time.perf_counter() - start:.0f} s")
+
+
+def parser():
+    main = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = main.add_subparsers(dest="command", required=True)
+    timed = commands.add_parser("runs")
+    timed.add_argument("--preset", default="quick")
+    timed.add_argument("--data", default="sample")
+    timed.add_argument("--max-samples", type=int)
+    timed.add_argument("--epochs", type=int)
+    timed.add_argument("--rounds", type=int, default=1)
+    planned = commands.add_parser("full")
+    planned.add_argument("--data", default="sample")
+    return main
+
+
+if __name__ == "__main__":
+    arguments = parser().parse_args()
+    {"runs": runs, "full": full}[arguments.command](arguments)

@@ -1,0 +1,147 @@
+"""The plan up front: how many trainings each step holds and how long the run
+will take, from a short calibration training of each model on the run's data.
+
+The calibration trains each kind of network (the standard LeNet, the
+study's optimised one, which the ensemble's members also are, and sklenet's
+best) for 1 and for 3 epochs on at most :data:`CALIBRATION_IMAGES` of the
+run's training images, in the run's own workers: the difference is the
+time per epoch, the rest the time to build and trace a network. A training
+of ``n`` images is then assumed to take that overhead plus
+:data:`EXPECTED_EPOCHS` epochs (or the epoch cap, if lower) scaled from the
+calibration's images to ``n``. The search's trials run one after another
+on one worker while the other workers train what does not need the search;
+the trainings of the searched models share all workers once it is done.
+"""
+
+import dataclasses
+import time
+
+import numpy as np
+import pandas as pd
+
+from ._plan import SEARCHED, estimator, exit_with_parent, pin_threads
+
+#: Epochs an early-stopped training is assumed to run: the standard LeNet
+#: trained 42-43 epochs on the sample with the study's patience of 5
+#: (bench/RESULTS.md, section 4).
+EXPECTED_EPOCHS = 40
+#: Training images of a calibration training (at most).
+CALIBRATION_IMAGES = 1000
+#: The kinds of network that the calibration times; the ensemble's members
+#: are optimised LeNets.
+CALIBRATED = ("standard", "optimized", "best")
+
+
+def calibration_training(model, data, n_images):
+    """Seconds of 1 and of 3 epochs of ``model`` on the first ``n_images``
+    training images of ``data`` (run in a worker)."""
+    exit_with_parent()
+    pin_threads()
+    n_val = max(1, len(data.y_val) * n_images // len(data.y_train))
+    X, y = data.X_train[:n_images], data.y_train[:n_images]
+    validation = (data.X_val[:n_val], data.y_val[:n_val])
+    seconds = []
+    for epochs in (1, 3):
+        network = estimator(model, data.settings, random_state=0, epochs=epochs)
+        start = time.perf_counter()
+        network.fit(X, y, validation_data=validation)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """Per kind of network: seconds to build and trace one, and seconds of
+    one epoch per training image."""
+
+    overhead: dict
+    epoch_per_image: dict
+    epochs: dict  # expected epochs of a training
+
+    def network_seconds(self, model, n_images):
+        kind = "optimized" if model == "ensemble" else model
+        return (self.overhead[kind]
+                + self.epochs[kind] * self.epoch_per_image[kind] * n_images)
+
+
+def expected_epochs(model, settings):
+    """Epochs a training of ``model`` is assumed to run: a cosine schedule's
+    networks run to their cap by design, the others stop early after
+    :data:`EXPECTED_EPOCHS` unless capped lower."""
+    network = estimator(model, settings)
+    if getattr(network, "learning_rate_schedule", None) == "cosine":
+        return network.epochs
+    return min(network.epochs, EXPECTED_EPOCHS)
+
+
+def calibrate(workers, shared, data):
+    """The :class:`Calibration` of the run's ``workers`` on its data."""
+    n_images = min(CALIBRATION_IMAGES, len(data.y_train))
+    futures = {workers.submit(calibration_training, model, shared, n_images,
+                              key=f"calibration-{model}"): model
+               for model in CALIBRATED}
+    timings = {}
+    while len(timings) < len(futures):
+        for future in workers.wait([f for f in futures
+                                    if futures[f] not in timings]):
+            timings[futures[future]] = future.result()
+    overhead, per_image = {}, {}
+    for model, (one, three) in timings.items():
+        epoch = max((three - one) / 2, 1e-9)
+        overhead[model] = max(one - epoch, 0.0)
+        per_image[model] = epoch / n_images
+    return Calibration(overhead, per_image, {
+        model: expected_epochs(model, data.settings) for model in CALIBRATED})
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """The plan: ``table`` has one row per step (trainings, networks, hours
+    of training) and a total; ``hours`` is the run's estimated wall-clock
+    time on ``n_workers``."""
+
+    table: pd.DataFrame
+    hours: float
+    n_workers: int
+
+    def __str__(self):
+        duration = (f"{self.hours:.1f} h" if self.hours >= 1
+                    else f"{self.hours * 60:.0f} min")
+        workers = f"{self.n_workers} worker" + ("s" if self.n_workers > 1 else "")
+        return (f"{self.table.to_markdown(index=False)}\n"
+                f"estimated time: {duration} on {workers}")
+
+
+def estimate(planned, data, calibration, n_workers):
+    """The :class:`Estimate` of the trainings ``planned`` on ``n_workers``."""
+    rows, search, searched, total = [], 0.0, 0.0, 0.0
+    for name, trainings in planned.items():
+        seconds = 0.0
+        for training in trainings:
+            if training.kind == "search":
+                per_trial = calibration.network_seconds("standard",
+                                                        len(data.y_train))
+                seconds += training.networks * per_trial
+                search += training.networks * per_trial
+                continue
+            n_images = (training.train_size or
+                        (len(data.y_deploy) if training.kind == "convergence"
+                         else len(data.y_train)))
+            per_network = calibration.network_seconds(training.model, n_images)
+            cost = training.networks * per_network
+            seconds += cost
+            searched += cost if training.model in SEARCHED else 0.0
+        total += seconds
+        rows.append({"step": name, "trainings": len(trainings),
+                     "networks": sum(t.networks for t in trainings),
+                     "hours of training": seconds / 3600})
+    # The search runs on one worker, the rest wherever a worker is free;
+    # what needs the search waits for it.
+    wall = max(total / n_workers, search + searched / n_workers)
+    table = pd.DataFrame(rows)
+    table.loc[len(table)] = {"step": "total", "trainings": table["trainings"].sum(),
+                             "networks": table["networks"].sum(),
+                             "hours of training": total / 3600}
+    table["hours of training"] = np.round(table["hours of training"], 3)
+    return Estimate(table, wall / 3600, n_workers)
+

@@ -1,0 +1,144 @@
+"""Where a reproduction's trainings run: local worker processes or Dask.
+
+Both executors take the same calls: ``share`` sends the study's data to the
+workers once, ``submit`` starts a task, ``wait`` returns the tasks that have
+finished, and closing the executor (it is a context manager) stops what it
+started. Every training runs in a worker process, never in the caller's: a
+worker's TensorFlow is pinned to one thread (``_plan.pin_threads``), which
+must not happen to the user's own process.
+"""
+
+import concurrent.futures
+import contextlib
+import os
+import uuid
+
+#: How ``--dask`` asks for a LocalCluster of N single-threaded workers.
+LOCAL_PREFIX = "local:"
+DASK_EXTRA = 'pip install "sklenet[dask]"'
+#: The environment of a local worker: what Dask's nanny sets in its workers.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "OPENBLAS_NUM_THREADS": "1"}
+
+
+class LocalExecutor:
+    """``n_workers`` worker processes on this machine, started fresh by loky
+    (joblib's): TensorFlow does not survive a fork, and unlike
+    multiprocessing's ``spawn`` loky does not import the caller's script
+    again. Their threads are limited to one, as on a Dask worker."""
+
+    def __init__(self, n_workers):
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        self.n_workers = n_workers
+        self._pool = ProcessPoolExecutor(max_workers=n_workers,
+                                         env=dict(ONE_THREAD))
+
+    def share(self, data):
+        return data  # pickled with each task: small next to a training
+
+    def submit(self, function, *args, key):
+        return self._pool.submit(function, *args)
+
+    def wait(self, futures):
+        done, _ = concurrent.futures.wait(
+            futures, return_when=concurrent.futures.FIRST_COMPLETED)
+        return done
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        # After an interruption the workers' trainings are lost anyway: end
+        # them instead of waiting for them.
+        interrupted = exc_info[0] is not None
+        self._pool.shutdown(wait=True, kill_workers=interrupted)
+
+
+class DaskExecutor:
+    """The workers of a ``dask.distributed`` cluster.
+
+    ``dask`` is a scheduler's address, ``"local:N"`` (a LocalCluster of N
+    single-threaded worker processes on the loopback interface, closed with
+    the executor) or a :class:`distributed.Client` (left open). Dask retries
+    the tasks of a lost worker on another one; ``retries`` adds retries of
+    tasks that failed.
+    """
+
+    retries = 2
+
+    def __init__(self, dask):
+        try:
+            import distributed
+        except ImportError:
+            raise ImportError(
+                f"running on Dask needs dask.distributed: {DASK_EXTRA}") from None
+        self._distributed = distributed
+        self._stack = contextlib.ExitStack()
+        if isinstance(dask, distributed.Client):
+            self.client = dask
+        else:
+            address = str(dask)
+            if address.startswith(LOCAL_PREFIX):
+                n_workers = _workers(address)
+                address = self._stack.enter_context(distributed.LocalCluster(
+                    n_workers=n_workers, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address=None))
+            self.client = self._stack.enter_context(distributed.Client(address))
+        self._run = uuid.uuid4().hex[:8]
+
+    @property
+    def n_workers(self):
+        return max(1, len(self.client.scheduler_info()["workers"]))
+
+    def share(self, data):
+        [future] = self.client.scatter([data], broadcast=True, hash=False)
+        return future
+
+    def submit(self, function, *args, key):
+        return self.client.submit(function, *args, key=f"sklenet-{key}-{self._run}",
+                                  pure=False, retries=self.retries)
+
+    def wait(self, futures):
+        return self._distributed.wait(list(futures),
+                                      return_when="FIRST_COMPLETED").done
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stack.close()
+
+
+def _workers(address):
+    """N of ``local:N``; ValueError unless a positive int."""
+    text = address[len(LOCAL_PREFIX):]
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"dask={address!r}: {LOCAL_PREFIX}N needs a positive "
+                         "number of workers N, e.g. local:2.")
+    return int(text)
+
+
+def check_dask(dask):
+    """Raise before any work: ValueError for a malformed ``local:N``,
+    ImportError naming the extra when Dask is missing."""
+    if dask is None:
+        return
+    if isinstance(dask, str) and dask.startswith(LOCAL_PREFIX):
+        _workers(dask)
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            f"running on Dask needs dask.distributed: {DASK_EXTRA}") from None
+
+
+def executor(dask=None, n_jobs=None):
+    """The executor of a run: Dask's when ``dask`` is given, else ``n_jobs``
+    local worker processes (None: 1)."""
+    if dask is not None:
+        return DaskExecutor(dask)
+    n_jobs = n_jobs or 1
+    if n_jobs < 0:  # joblib's convention: -1 is every core
+        n_jobs = (os.cpu_count() or 1) + 1 + n_jobs
+    return LocalExecutor(max(1, n_jobs))

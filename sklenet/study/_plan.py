@@ -1,0 +1,354 @@
+"""The plan of a reproduction: every training a task with a stable key.
+
+A run of the study is a set of independent trainings. Each has a key (its
+step, model, repeat and, on a learning curve, training-set size) that fixes
+its seed through the same SeedSequence children as
+:func:`~sklenet.evaluation.repeated_evaluation` and
+:func:`~sklenet.evaluation.repeated_learning_curve`, so a training gives the
+same numbers wherever and whenever it runs. :func:`run_training` is the task,
+run in a worker process (a local one or a Dask worker): it returns a JSON
+result and, for the trainings whose model the run keeps, the saved model's
+bytes; the run folder stores each result as soon as it arrives, and
+:func:`assemble` puts a step's results together into the record that the
+whole step produced before, which the report reads.
+
+The ensemble's repeats are tasks, its members are not: a repeat trains its
+members one after the other in one task (the ensemble seeds them itself).
+The search is one task too: its trials run one after another against the
+search storage, whose seeded sampler makes them reproducible.
+
+Every task runs TensorFlow on one intra-op and one inter-op thread
+(:func:`pin_threads`): TensorFlow's float sums depend on its thread count, so
+a fixed count per training is what makes 1 worker, N workers, a resumed run
+and a Dask cluster give identical numbers. Parallelism comes from running
+trainings side by side instead.
+"""
+
+import dataclasses
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._recipes import OPTIMIZED_PARAMS, make_estimator
+from ..evaluation import (
+    evaluation_frames,
+    evaluation_training,
+    learning_curve_frames,
+    learning_curve_sizes,
+    learning_curve_training,
+)
+from ._results import (
+    STUDY_NAME,
+    Convergence,
+    Evaluation,
+    LearningCurve,
+    Search,
+    step_name,
+)
+from ._settings import MODELS
+
+#: The models whose estimator takes the search's best parameters.
+SEARCHED = ("optimized", "ensemble")
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """One training of a reproduction: what it trains, keyed by ``key``."""
+
+    kind: str  # "evaluation", "search", "learning_curve" or "convergence"
+    model: str | None = None
+    repeat: int = 0
+    train_size: int | None = None
+    networks: int = 1  # networks it trains: the ensemble's members, trials
+
+    @property
+    def step(self):
+        return step_name(self.kind, self.model)
+
+    @property
+    def key(self):
+        """Its name within its step, e.g. ``repeat-3`` or
+        ``repeat-0-size-1200``."""
+        if self.kind in ("search", "convergence"):
+            return self.kind
+        size = "" if self.train_size is None else f"-size-{self.train_size}"
+        return f"repeat-{self.repeat}{size}"
+
+    @property
+    def needs_search(self):
+        """Whether it waits for the search's best parameters."""
+        return self.model in SEARCHED
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyData:
+    """What every task needs: the settings, the splits and where the search
+    stores its trials. Sent once to each worker."""
+
+    settings: object
+    X_train: np.ndarray
+    X_val: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_val: np.ndarray
+    y_test: np.ndarray
+    X_deploy: np.ndarray
+    X_deploy_val: np.ndarray
+    y_deploy: np.ndarray
+    y_deploy_val: np.ndarray
+    search_storage: str
+
+    @property
+    def curve_data(self):
+        """The learning curves' data: the training and test parts."""
+        return (np.concatenate([self.X_train, self.X_test]),
+                np.concatenate([self.y_train, self.y_test]))
+
+
+def plan(data):
+    """{step name: [Training, ...]} of a run, in the study's order of steps."""
+    s = data.settings
+    X, y = data.curve_data
+    sizes = learning_curve_sizes(X, y, train_sizes=s.learning_curve_sizes,
+                                 test_size=len(data.y_test),
+                                 random_state=s.random_state)
+
+    def evaluation(model):
+        return [Training("evaluation", model, repeat, networks=s.networks(model))
+                for repeat in range(s.n_repeats)]
+
+    steps = {step_name("evaluation", "standard"): evaluation("standard"),
+             step_name("search"): [Training("search", networks=s.n_trials)]}
+    steps.update({step_name("evaluation", model): evaluation(model)
+                  for model in MODELS[1:]})
+    steps.update({
+        step_name("learning_curve", model): [
+            Training("learning_curve", model, repeat, size,
+                     networks=s.networks(model))
+            for repeat in range(s.learning_curve_repeats) for size in sizes]
+        for model in MODELS})
+    deployment = s.convergence_split == "deployment"
+    steps.update({
+        step_name("convergence", model): (
+            [Training("convergence", model, networks=s.networks(model))]
+            if deployment else [])
+        for model in MODELS})
+    return steps
+
+
+def estimator(model, settings, best_params=None, **overrides):
+    """An unfitted estimator of ``model`` with the run's settings; the
+    searched models get ``best_params`` (the study's own before a search)."""
+    params = (best_params or OPTIMIZED_PARAMS) if model in SEARCHED else None
+    return make_estimator(model, params, n_estimators=settings.n_estimators,
+                          max_epochs=settings.max_epochs, **overrides)
+
+
+# ------------------------------------------------------------------- tasks
+def pin_threads():
+    """Run this process's TensorFlow on one intra-op and one inter-op thread.
+
+    Raises RuntimeError if TensorFlow already runs here with other counts
+    (they are fixed once it has started): a worker that has trained
+    something else before cannot reproduce the study's numbers.
+    """
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    try:
+        threading.set_intra_op_parallelism_threads(1)
+        threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # already started: the check below tells whether with 1 thread
+    counts = (threading.get_intra_op_parallelism_threads(),
+              threading.get_inter_op_parallelism_threads())
+    if counts != (1, 1):
+        raise RuntimeError(
+            f"TensorFlow already runs in worker process {os.getpid()} with "
+            f"{counts[0]} intra-op and {counts[1]} inter-op threads; the study's "
+            "trainings need 1 and 1 to give the same numbers everywhere. Use "
+            "fresh worker processes.")
+
+
+_WATCHED = []  # the parent process id that this worker's watchdog watches
+
+
+def exit_with_parent():
+    """End this worker process as soon as its parent has gone: a run killed
+    with SIGKILL leaves no worker training on (nor a search writing trials
+    that the next run counts as interrupted). Started once per process."""
+    if _WATCHED:
+        return
+    _WATCHED.append(os.getppid())
+
+    def watch():
+        while os.getppid() == _WATCHED[0]:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sklenet-parent-watchdog",
+                     daemon=True).start()
+
+
+def run_training(training, data, best_params=None):
+    """Run ``training`` on ``data``; return ``(result, model_bytes)``.
+
+    ``result`` is JSON-serialisable: ``seconds`` and what the training
+    measured; ``model_bytes`` is the saved model (see
+    :func:`sklenet.save`) of the trainings whose model the run keeps, else
+    None. ``best_params`` are the search's, for the searched models.
+    """
+    exit_with_parent()
+    pin_threads()
+    start = time.perf_counter()
+    s = data.settings
+    model_bytes = None
+    if training.kind == "search":
+        result = search(data).to_json()
+    elif training.kind == "evaluation":
+        row, fitted = evaluation_training(
+            estimator(training.model, s, best_params), data.X_train, data.y_train,
+            data.X_test, data.y_test, repeat=training.repeat,
+            validation_data=(data.X_val, data.y_val), random_state=s.random_state)
+        result = {"row": _plain(row)}
+        if training.repeat == 0:  # the report's figures show the first one
+            result.update(
+                classes=fitted.classes_.tolist(),
+                test_proba=np.round(fitted.predict_proba(data.X_test), 6).tolist(),
+                histories=_histories(fitted),
+                validation_accuracy=float(row["validation_accuracy"]))
+            if s.convergence_split == "evaluation":
+                model_bytes = _saved(fitted)
+    elif training.kind == "learning_curve":
+        X, y = data.curve_data
+        row = learning_curve_training(
+            estimator(training.model, s, best_params), X, y,
+            repeat=training.repeat, train_size=training.train_size,
+            test_size=len(data.y_test), validation_data=(data.X_val, data.y_val),
+            n_iter_no_change=s.learning_curve_patience, random_state=s.random_state)
+        result = {"row": _plain(row)}
+    else:  # convergence on the deployment split
+        fitted = estimator(training.model, s, best_params,
+                           random_state=s.random_state)
+        fitted.fit(data.X_deploy, data.y_deploy,
+                   validation_data=(data.X_deploy_val, data.y_deploy_val))
+        result = Convergence(
+            histories=_histories(fitted),
+            validation_accuracy=float(fitted.score(data.X_deploy_val,
+                                                   data.y_deploy_val)),
+        ).to_json()
+        model_bytes = _saved(fitted)
+    return {"seconds": time.perf_counter() - start, "result": result}, model_bytes
+
+
+def search(data):
+    """The search step's :class:`~._results.Search`: the missing trials of the
+    run's Optuna study, run here one after another."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from .._search import LeNetSearchCV
+    from .._storage import fail_interrupted_trials, open_storage
+
+    s = data.settings
+    storage = open_storage(data.search_storage)
+    # One search task runs at a time: a trial still running now is one that a
+    # killed run (or a lost worker) left behind.
+    fail_interrupted_trials(storage, STUDY_NAME)
+    try:
+        study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+    except KeyError:
+        study = None
+    trials = [] if study is None else study.get_trials(deepcopy=False)
+    # Failed and interrupted trials are not done: new trials replace them.
+    n_missing = s.n_trials - sum(
+        trial.state in (TrialState.COMPLETE, TrialState.PRUNED) for trial in trials)
+    completed = any(trial.state == TrialState.COMPLETE for trial in trials)
+    if study is None:
+        # The search starts from the study's best hyperparameters: with the
+        # few trials of a quick run, random draws alone (TPE's first ten) can
+        # leave a weak optimum for the optimised LeNet and ensemble.
+        study = optuna.create_study(storage=storage, study_name=STUDY_NAME,
+                                    direction="maximize")
+        study.enqueue_trial(OPTIMIZED_PARAMS)
+    if n_missing > 0 or not completed:  # a best trial needs a completed one
+        standard = make_estimator("standard", epochs=s.max_epochs,
+                                  random_state=s.random_state)
+        study = LeNetSearchCV(
+            standard, n_trials=max(n_missing, 1), storage=storage,
+            study_name=STUDY_NAME, random_state=s.random_state,
+            pruner=_pruner(s.n_trials, standard.n_iter_no_change),
+            refit=False, show_progress_bar=False,
+        ).fit(data.X_train, data.y_train,
+              validation_data=(data.X_val, data.y_val)).study_
+    trials = study.trials_dataframe(
+        attrs=("number", "state", "value", "duration", "params", "user_attrs"))
+    trials["duration"] = trials["duration"].dt.total_seconds()
+    return Search(best_params=study.best_trial.params,
+                  best_score=study.best_value, trials=trials)
+
+
+def _pruner(n_trials, patience):
+    """Optuna's median pruner, started after a quarter of the trials (at most
+    its default 5): with the few trials of a quick run the default never
+    prunes, and a slow-learning draw then trains to the epoch cap. Each trial
+    trains for early stopping's ``patience`` epochs before it can be pruned."""
+    import optuna
+
+    return optuna.pruners.MedianPruner(
+        n_startup_trials=min(5, max(1, n_trials // 4)), n_warmup_steps=patience)
+
+
+def _histories(estimator):
+    """The per-epoch history of each network: one, or each ensemble member's."""
+    return [member.history_ for member in getattr(estimator, "estimators_",
+                                                  [estimator])]
+
+
+def _plain(row):
+    """A row with Python numbers (NumPy's do not go through JSON)."""
+    return {name: value.item() if isinstance(value, np.generic) else value
+            for name, value in row.items()}
+
+
+def _saved(fitted):
+    """The bytes of ``fitted`` saved by :func:`sklenet.save`: the run's
+    process writes them, wherever the training ran."""
+    from ..persistence import save
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.sklenet"
+        save(fitted, path)
+        return path.read_bytes()
+
+
+# ------------------------------------------------------------- the records
+def assemble(trainings, results, data, evaluation=None):
+    """The record of the step of ``trainings`` (in plan order) from their
+    ``results``; ``evaluation`` is the model's :class:`~._results.Evaluation`,
+    which a convergence step on the evaluation split (no trainings) shows."""
+    kind = trainings[0].kind if trainings else "convergence"
+    outcomes = [results[training]["result"] for training in trainings]
+    if kind == "search":
+        return Search.from_json(outcomes[0])
+    if kind == "evaluation":
+        runs, summary = evaluation_frames([outcome["row"] for outcome in outcomes])
+        first = outcomes[0]
+        return Evaluation(runs=runs, summary=summary, classes=first["classes"],
+                          y_test=data.y_test.tolist(), test_proba=first["test_proba"],
+                          histories=first["histories"],
+                          validation_accuracy=first["validation_accuracy"])
+    if kind == "learning_curve":
+        runs, summary = learning_curve_frames(
+            [training.repeat for training in trainings],
+            [training.train_size for training in trainings],
+            [outcome["row"] for outcome in outcomes])
+        return LearningCurve(runs=runs, summary=summary)
+    if trainings:
+        return Convergence.from_json(outcomes[0])
+    return Convergence(histories=evaluation.histories,
+                       validation_accuracy=evaluation.validation_accuracy)

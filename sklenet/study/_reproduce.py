@@ -1,0 +1,110 @@
+"""``sklenet.reproduce``: the study from Python, as the command line runs it."""
+
+import dataclasses
+import logging
+import time
+
+from ._executors import check_dask
+from ._report import write_report
+from ._reproduction import Reproduction, check_output_folder
+from ._settings import PRESETS
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class TooFewImagesError(ValueError):
+    """The data cannot be split the way the study splits it."""
+
+
+def reproduce(X, y, *, preset="quick", out="sklenet-report", dask=None,
+              n_jobs=None, storage=None, data_name="arrays", progress=True,
+              log=_LOGGER.info, **overrides):
+    """Reproduce the study on ``(X, y)`` and write its report in ``out``.
+
+    Every training of the study is a task with a stable key and the seed
+    that the key fixes; each result is stored in ``out`` as soon as it
+    finishes, so calling this again with the same arguments after an
+    interruption trains only what is missing, and the numbers are the same
+    whether the run was interrupted or not, on 1 worker or N, locally or on
+    Dask (every training runs TensorFlow on one thread, in a worker
+    process).
+
+    Parameters
+    ----------
+    X, y : ndarray
+        Labelled images (uint8 pixels, e.g. from
+        :func:`sklenet.datasets.load_sample_digits`) and their labels.
+    preset : {"quick", "full", "tiny"}, default="quick"
+        The settings: ``sklenet.study.PRESETS[preset]``.
+    out : path-like, default="sklenet-report"
+        The run folder: cache, models, figures, report.
+    dask : str, ``distributed.Client`` or None, default=None
+        Run every training as a task on a ``dask.distributed`` cluster: a
+        scheduler's address, ``"local:N"`` (a ``LocalCluster`` of N
+        single-threaded worker processes, closed at the end) or a Client.
+        None: ``n_jobs`` local worker processes. Needs the ``dask`` extra.
+    n_jobs : int or None, default=None
+        Local worker processes (None: 1; -1: one per core).
+    storage : str or None, default=None
+        The search's Optuna storage URL (PostgreSQL for a cluster whose
+        workers do not share ``out``); None: ``out/search.db`` (SQLite).
+    data_name : str, default="arrays"
+        How the report names the data.
+    progress : bool, default=True
+        Show one progress bar over all trainings (stderr).
+    log : callable, default=the ``sklenet.study`` logger's ``info``
+        Receives the plan and one line per step.
+    **overrides
+        Fields of ``sklenet.study.Settings`` that replace the preset's,
+        e.g. ``n_repeats=3`` or ``max_samples=1000``.
+
+    Returns
+    -------
+    sklenet.study.StudyResults
+        What the report was drawn from: each step's record by step name
+        (``results.evaluation("ensemble").summary``, ``results.search``).
+
+    Examples
+    --------
+    >>> import sklenet
+    >>> from sklenet.datasets import load_sample_digits
+    >>> X, y = load_sample_digits(return_X_y=True)
+    >>> results = sklenet.reproduce(X, y, preset="tiny", out="report",
+    ...                             n_jobs=2)  # doctest: +SKIP
+    >>> results.evaluation("standard").summary.loc["test_accuracy", "mean"]
+    ... # doctest: +SKIP
+    """
+    reproduction = prepare(X, y, preset=preset, out=out, dask=dask, n_jobs=n_jobs,
+                           storage=storage, data_name=data_name, **overrides)
+    start = time.perf_counter()
+    results = reproduction.run(log=log, dask=dask, progress=progress,
+                               show_plan=True)
+    log("writing the report ...")
+    write_report(reproduction, results, preset, time.perf_counter() - start)
+    return results
+
+
+def prepare(X, y, *, preset, out, dask=None, n_jobs=None, storage=None,
+            data_name="arrays", **overrides):
+    """The ``Reproduction`` that :func:`reproduce` runs,
+    every argument checked before any training: ValueError (or
+    :class:`TooFewImagesError`) names a bad one, ImportError the missing
+    ``dask`` extra."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset={preset!r} is not one of {list(PRESETS)}.")
+    fields = {field.name for field in dataclasses.fields(PRESETS[preset])}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a setting of the study; "
+                         f"the settings are {sorted(fields)}.")
+    settings = dataclasses.replace(PRESETS[preset], **overrides)
+    check_dask(dask)
+    check_output_folder(out)
+    try:
+        reproduction = Reproduction(X, y, settings, out, data_name, n_jobs=n_jobs,
+                                    storage=storage)
+    except ValueError as exc:
+        raise TooFewImagesError(
+            f"too few images for the study's stratified splits ({exc}).") from exc
+    reproduction.check_cache()
+    return reproduction

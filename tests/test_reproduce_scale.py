@@ -1,0 +1,249 @@
+"""The study at its own scale (issue 18): every training a task stored as soon
+as it finishes, the same numbers on 1 local worker or 2 Dask workers, after
+a lost worker and after a killed run; the plan and its estimate."""
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sklenet
+from sklenet.cli import main
+from sklenet.datasets import load_sample_digits
+from sklenet.study import PRESETS, Reproduction, RunFolder
+from sklenet.study._estimate import Calibration, estimate
+from sklenet.study._executors import LocalExecutor
+from sklenet.study._plan import StudyData, assemble, pin_threads, plan, run_training
+
+#: The tiny preset on 300 images: 17 one-epoch trainings.
+TINY = dict(preset="tiny", max_samples=300)
+CLI = ["reproduce", "--preset", "tiny", "--max-samples", "300"]
+
+
+def _reproduction(out, **overrides):
+    X, y = load_sample_digits(return_X_y=True)
+    settings = dataclasses.replace(PRESETS["tiny"], max_samples=300, **overrides)
+    return Reproduction(X, y, settings, out, "sample")
+
+
+def _trained(out):
+    """{training file: its result} of a run folder, without what differs from
+    one run to the next (times, the trials' dates)."""
+    results = {}
+    for path in sorted((RunFolder(out).cache / "trainings").rglob("*.json")):
+        result = json.loads(path.read_text())["result"]
+        result.get("row", {}).pop("fit_time", None)
+        result.pop("trials", None)
+        results[str(path.relative_to(out))] = result
+    return results
+
+
+# ------------------------------------------------------------------ records
+def _step_level(data):
+    """The standard LeNet's evaluation and learning curve as the step-level
+    functions compute them, in a worker (TensorFlow on one thread)."""
+    from sklenet.evaluation import repeated_evaluation, repeated_learning_curve
+    from sklenet.study._plan import estimator
+
+    pin_threads()
+    s = data.settings
+    X, y = data.curve_data
+    evaluation = repeated_evaluation(
+        estimator("standard", s), data.X_train, data.y_train, data.X_test,
+        data.y_test, validation_data=(data.X_val, data.y_val),
+        n_repeats=s.n_repeats, random_state=s.random_state)
+    curve = repeated_learning_curve(
+        estimator("standard", s), X, y, train_sizes=s.learning_curve_sizes,
+        n_repeats=s.learning_curve_repeats, test_size=len(data.y_test),
+        validation_data=(data.X_val, data.y_val),
+        n_iter_no_change=s.learning_curve_patience, random_state=s.random_state)
+    return evaluation, curve
+
+
+@pytest.mark.slow  # 6 one-epoch trainings
+def test_step_records_from_trainings_equal_the_step_level_functions(tmp_path):
+    data = _reproduction(tmp_path, n_repeats=2).study_data()
+    planned = plan(data)
+    names = ("standard_evaluation", "standard_learning_curve")
+    with LocalExecutor(1) as workers:
+        results = {training: workers.submit(run_training, training, data,
+                                            key=training.key).result()[0]
+                   for name in names for training in planned[name]}
+        expected = workers.submit(_step_level, data, key="step-level").result()
+    # Through JSON, as the cache stores them.
+    results = {training: json.loads(json.dumps(result))
+               for training, result in results.items()}
+    for name, (runs, summary) in zip(names, expected):
+        record = assemble(planned[name], results, data)
+        pd.testing.assert_frame_equal(record.runs.drop(columns="fit_time"),
+                                      runs.drop(columns="fit_time"))
+        pd.testing.assert_frame_equal(record.summary.drop(index="fit_time",
+                                                          errors="ignore"),
+                                      summary.drop(index="fit_time", errors="ignore"),
+                                      check_exact=False, rtol=0, atol=0)
+    evaluation = assemble(planned["standard_evaluation"], results, data)
+    assert len(evaluation.runs) == 2 and evaluation.y_test == data.y_test.tolist()
+    assert np.asarray(evaluation.test_proba).shape == (len(data.y_test), 10)
+
+
+def test_the_plan_keys_every_training_once():
+    data = StudyData(PRESETS["full"], *[np.zeros((1000, 28, 28))] * 3,
+                     *[np.arange(1000) % 10] * 3, *[np.zeros((1000, 28, 28))] * 2,
+                     *[np.arange(1000) % 10] * 2, search_storage="sqlite://")
+    planned = plan(data)
+    networks = {name: sum(t.networks for t in trainings)
+                for name, trainings in planned.items()}
+    assert networks == PRESETS["full"].plan()  # 1,643 in all
+    keys = [(t.step, t.key) for trainings in planned.values() for t in trainings]
+    assert len(keys) == len(set(keys)) == 10 * 4 + 1 + 5 * 20 * 4 + 4
+    # Only what needs the search's parameters waits for it.
+    waiting = {t.step for trainings in planned.values() for t in trainings
+               if t.needs_search}
+    assert waiting == {f"{model}_{kind}" for model in ("optimized", "ensemble")
+                       for kind in ("evaluation", "learning_curve", "convergence")}
+
+
+def test_the_estimate_adds_up_the_plan_and_waits_for_the_search():
+    data = StudyData(PRESETS["full"], *[np.zeros((100, 28, 28))] * 3,
+                     *[np.arange(100) % 10] * 3, *[np.zeros((100, 28, 28))] * 2,
+                     *[np.arange(100) % 10] * 2, search_storage="sqlite://")
+    kinds = ("standard", "optimized", "best")
+    # 1 s per network whatever its size: the hours count networks.
+    calibration = Calibration(dict.fromkeys(kinds, 1.0), dict.fromkeys(kinds, 0.0),
+                              dict.fromkeys(kinds, 40))
+    one = estimate(plan(data), data, calibration, 1)
+    assert one.table.iloc[-1]["networks"] == 1643
+    assert one.hours == pytest.approx(1643 / 3600)
+    assert str(one).endswith("estimated time: 27 min on 1 worker")
+    # On many workers the 200 sequential trials and what follows them bound it.
+    many = estimate(plan(data), data, calibration, 1000)
+    searched = sum(t.networks for trainings in plan(data).values() for t in trainings
+                   if t.needs_search)
+    assert many.hours == pytest.approx((200 + searched / 1000) / 3600)
+
+
+# ---------------------------------------------------------------- no Dask
+def test_without_dask_the_option_names_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails
+    X, y = load_sample_digits(return_X_y=True)
+    with pytest.raises(ImportError, match=r'pip install "sklenet\[dask\]"'):
+        sklenet.reproduce(X, y, out=tmp_path / "run", dask="local:2", **TINY)
+    assert main([*CLI, "--out", str(tmp_path / "cli"), "--dask", "local:2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'pip install "sklenet[dask]"' in err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "cli").exists()
+
+
+def test_bad_arguments_are_refused_before_any_training(tmp_path):
+    X, y = load_sample_digits(return_X_y=True)
+    with pytest.raises(ValueError, match="local:N needs a positive number"):
+        sklenet.reproduce(X, y, out=tmp_path, dask="local:0", **TINY)
+    with pytest.raises(ValueError, match="n_repeatz: not a setting of the study"):
+        sklenet.reproduce(X, y, out=tmp_path, n_repeatz=2, **TINY)
+    with pytest.raises(ValueError, match="preset='huge' is not one of"):
+        sklenet.reproduce(X, y, out=tmp_path, preset="huge")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------- local and Dask
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    """The tiny preset on 300 images in 1 local worker."""
+    out = tmp_path_factory.mktemp("local") / "run"
+    X, y = load_sample_digits(return_X_y=True)
+    results = sklenet.reproduce(X, y, out=out, n_jobs=1, progress=False, **TINY)
+    return out, results
+
+
+def _kill_a_worker_during_a_training(client, killed):
+    """Kill (SIGKILL) the process of the first worker seen training."""
+    pids = client.run(os.getpid)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        for worker, keys in client.processing().items():
+            if any(str(key).startswith("sklenet-standard_learning_curve")
+                   for key in keys) and worker in pids:
+                time.sleep(1)  # into the training
+                os.kill(pids[worker], signal.SIGKILL)
+                killed.append(worker)
+                return
+        time.sleep(0.05)
+
+
+@pytest.mark.slow  # two tiny reproductions
+def test_two_dask_workers_give_the_local_numbers_after_losing_one(
+        local_run, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    stored = []
+    store = Reproduction._store
+
+    def recording(self, training, outcome, model_bytes):
+        stored.append((training.step, training.key))
+        return store(self, training, outcome, model_bytes)
+
+    monkeypatch.setattr(Reproduction, "_store", recording)
+    X, y = load_sample_digits(return_X_y=True)
+    killed = []
+    with (distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                   processes=True, host="127.0.0.1",
+                                   dashboard_address=None) as cluster,
+          distributed.Client(cluster) as client):
+        killer = threading.Thread(target=_kill_a_worker_during_a_training,
+                                  args=(client, killed), daemon=True)
+        killer.start()
+        results = sklenet.reproduce(X, y, out=tmp_path / "dask", dask=client,
+                                    progress=False, **TINY)
+        killer.join(timeout=1)
+    assert killed, "no worker was killed during a training"
+    out, local = local_run
+    assert _trained(tmp_path / "dask") == _trained(out)
+    # Each training's result stored exactly once, the lost one included.
+    assert len(stored) == len(set(stored)) == len(_trained(out)) == 17
+    for model in ("standard", "optimized", "ensemble", "best"):
+        assert results.evaluation(model).runs.drop(columns="fit_time").equals(
+            local.evaluation(model).runs.drop(columns="fit_time"))
+    assert (tmp_path / "dask" / "report.html").is_file()
+
+
+def _stored(out):
+    """{training file: (inode, modification time)}."""
+    return {path: (path.stat().st_ino, path.stat().st_mtime_ns)
+            for path in (RunFolder(out).cache / "trainings").rglob("*.json")}
+
+
+@pytest.mark.slow  # a tiny reproduction killed twice, then finished
+def test_a_run_killed_twice_trains_each_training_once(local_run, tmp_path):
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "sklenet", *CLI, "--n-jobs", "1", "--out",
+            str(out)]
+    seen = {}
+    with open(tmp_path / "killed.log", "w") as log:
+        for at_least in (3, 8):  # killed with 3, then 8 trainings stored
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                deadline = time.monotonic() + 600
+                while len(_stored(out)) < at_least:
+                    assert process.poll() is None, "the run ended before the kill"
+                    assert time.monotonic() < deadline, "too slow to kill"
+                    time.sleep(0.05)
+            finally:
+                process.kill()
+                process.wait()
+            now = _stored(out)
+            assert {path: now[path] for path in seen} == seen  # none trained again
+            seen = now
+    assert len(seen) < 17
+    assert main([*CLI, "--n-jobs", "1", "--out", str(out)]) == 0
+    final = _stored(out)
+    assert {path: final[path] for path in seen} == seen
+    assert _trained(out) == _trained(local_run[0])  # the uninterrupted numbers
+    assert (out / "report.html").is_file()
+    assert [p for p in out.rglob("*") if p.name.startswith(".")] == []
