@@ -41,15 +41,10 @@ def model_name(model, settings):
     return f"{name} of {settings.n_estimators}" if model == "ensemble" else name
 
 
-def _networks(model, settings):
-    """Networks one training of ``model`` trains."""
-    return settings.n_estimators if model == "ensemble" else 1
-
-
 def _capped(runs, model, settings):
     """"none", or how many of the networks ``runs`` trained hit the epoch cap."""
     hits = int(runs["epoch_cap_hits"].sum())
-    total = len(runs) * _networks(model, settings)
+    total = len(runs) * settings.networks(model)
     return "none" if hits == 0 else f"{hits} of {total} (cap {settings.max_epochs})"
 
 
@@ -256,7 +251,7 @@ def capped_trainings(results, settings):
                              ("learning_curve", results.learning_curve(model))):
             counts.append((step_name(kind, model),
                            int(record.runs["epoch_cap_hits"].sum()),
-                           len(record.runs) * _networks(model, settings)))
+                           len(record.runs) * settings.networks(model)))
         if settings.convergence_split == "deployment":  # else the evaluation's
             epochs = [len(history["loss"])
                       for history in results.convergence(model).histories]
