@@ -95,7 +95,13 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         Per-epoch ``loss``, ``accuracy`` and, with a validation set,
         ``val_loss`` and ``val_accuracy``.
     n_epochs_ : int
-        Epochs actually trained.
+        Epochs actually trained (passes over the training set).
+    max_epochs_ : int
+        The most epochs (passes) the last ``fit`` could train: ``epochs``,
+        stretched by ``min_epoch_samples`` on a small training set.
+    n_iter_no_change_ : int
+        Early stopping's patience in that ``fit``, in passes:
+        ``n_iter_no_change``, stretched alike.
     best_epoch_ : int or None
         1-based epoch whose weights were kept by early stopping.
     random_seed_ : int
@@ -153,6 +159,7 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        min_epoch_samples=None,
         class_weight=None,
         predict_batch_size=1024,
         callbacks=None,
@@ -193,6 +200,7 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.min_epoch_samples = min_epoch_samples
         self.class_weight = class_weight
         self.predict_batch_size = predict_batch_size
         self.callbacks = callbacks
@@ -356,16 +364,25 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         weight_train = parts[4] if sample_weight is not None else None
         return X_train, y_train, weight_train, (X_val, y_val)
 
-    def _schedule_callbacks(self, validated):
+    def _epoch_counts(self, n_samples):
+        """``(max_epochs, patience)`` of a fit on ``n_samples`` images, in
+        passes: ``epochs`` and ``n_iter_no_change`` stretched to epochs of
+        at least ``min_epoch_samples`` images."""
+        passes = (1.0 if self.min_epoch_samples is None
+                  else max(1.0, self.min_epoch_samples / n_samples))
+        return (math.ceil(self.epochs * passes),
+                math.ceil(self.n_iter_no_change * passes))
+
+    def _schedule_callbacks(self, validated, max_epochs, patience):
         """The callbacks of ``learning_rate_schedule``."""
         if self.learning_rate_schedule == "cosine":
-            return [CosineAnnealing(self.learning_rate, self.epochs)]
+            return [CosineAnnealing(self.learning_rate, max_epochs)]
         if self.learning_rate_schedule == "plateau":
             # Patience below early stopping's, so that a lower rate gets a
             # chance before training stops.
             return [keras.callbacks.ReduceLROnPlateau(
                 monitor="val_accuracy" if validated else "accuracy", mode="max",
-                factor=0.5, patience=max(1, self.n_iter_no_change // 2))]
+                factor=0.5, patience=max(1, patience // 2))]
         return []
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs,
@@ -375,15 +392,24 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         )
         fit_args = {k: v for k, v in fit_args.items() if not k.startswith("callbacks")}
         callbacks = list(self._fit_callbacks)
+        if warm_start:
+            # partial_fit trains one pass whatever min_epoch_samples says; a
+            # cosine schedule spans ``epochs`` of its calls.
+            self.max_epochs_ = self.epochs
+            self.n_iter_no_change_ = self.n_iter_no_change
+        else:
+            self.max_epochs_, self.n_iter_no_change_ = self._epoch_counts(len(X))
+            epochs = self.max_epochs_
         stopper = None
         if validation_data is not None and self.early_stopping:
             stopper = keras.callbacks.EarlyStopping(
                 monitor="val_accuracy",
-                patience=self.n_iter_no_change,
+                patience=self.n_iter_no_change_,
                 restore_best_weights=True,
             )
             callbacks.append(stopper)
-        callbacks += self._schedule_callbacks(validation_data is not None)
+        callbacks += self._schedule_callbacks(validation_data is not None,
+                                              self.max_epochs_, self.n_iter_no_change_)
         if validation_data is not None:
             validation_data = (validation_data[0],
                                self._keras_targets(validation_data[1]))
@@ -446,6 +472,8 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         self.initialize(X, y)
         self.model_.set_weights(weights)
         self._record_history(history, best_epoch=None)
+        # A cycle always runs to its end (no early stopping).
+        self.max_epochs_, self.n_iter_no_change_ = self.n_epochs_, self.n_iter_no_change
         return self
 
     # ---------------------------------------------------------------- predict
@@ -524,6 +552,8 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
             "input_dtype": self.input_dtype_.str,
             "history": self.history_,
             "n_epochs": int(self.n_epochs_),
+            "max_epochs": int(self.max_epochs_),
+            "n_iter_no_change": int(self.n_iter_no_change_),
             "best_epoch": self.best_epoch_,
             "random_seed": int(self.random_seed_),
         }
@@ -545,6 +575,9 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
             "input_dtype", "uint8" if est.input_scale_ != 1 else "float32"))
         est.history_ = attributes["history"]
         est.n_epochs_ = attributes["n_epochs"]
+        # Archives written before min_epoch_samples: the parameters' counts.
+        est.max_epochs_ = attributes.get("max_epochs", est.epochs)
+        est.n_iter_no_change_ = attributes.get("n_iter_no_change", est.n_iter_no_change)
         est.best_epoch_ = attributes["best_epoch"]
         est.random_seed_ = est._random_state = attributes["random_seed"]
         est.classes_ = None

@@ -1,5 +1,6 @@
 """LeNetEnsembleClassifier: soft voting over independent or snapshot LeNets."""
 
+import math
 import os
 from numbers import Integral
 
@@ -147,6 +148,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        min_epoch_samples=None,
         class_weight=None,
         predict_batch_size=1024,
         callbacks=None,
@@ -190,6 +192,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.min_epoch_samples = min_epoch_samples
         self.class_weight = class_weight
         self.predict_batch_size = predict_batch_size
         self.callbacks = callbacks
@@ -310,9 +313,14 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
                 "must be a multiple of n_estimators."
             )
         cycle = self.epochs // self.n_estimators
+        if self.min_epoch_samples is not None:
+            # Cycles of epochs of at least min_epoch_samples images, in passes
+            # over X (snapshot training trains on all of it).
+            cycle = math.ceil(cycle * max(1.0, self.min_epoch_samples / len(X)))
         snapshots = SnapshotCycles(self.learning_rate, cycle)
         trainer = self._member(seed).set_params(
-            early_stopping=False, callbacks=[*(self.callbacks or []), snapshots]
+            early_stopping=False, epochs=cycle * self.n_estimators,
+            min_epoch_samples=None, callbacks=[*(self.callbacks or []), snapshots]
         )
         trainer = _fit_member(trainer, f"snapshot training (random_state={seed})",
                               X, y, sample_weight, validation_data, os.getpid())

@@ -192,6 +192,23 @@ HYPERPARAMETERS = (
                    "Share of the training data held out for early stopping."),
     Hyperparameter("n_iter_no_change", 5, [_POSITIVE_INT], "int",
                    "Patience of early stopping, in epochs."),
+    Hyperparameter("min_epoch_samples", None, [_POSITIVE_INT, None], "int or None",
+                   "Count ``epochs`` and ``n_iter_no_change`` in epochs of at "
+                   "least this many training images, so that they mean on a "
+                   "small training set what they mean on a large one. On n "
+                   "training images (after any validation split) with n < "
+                   "``min_epoch_samples``, one such epoch is "
+                   "``min_epoch_samples / n`` passes: early stopping waits "
+                   "``ceil(n_iter_no_change * min_epoch_samples / n)`` passes "
+                   "without improvement, training stops after at most "
+                   "``ceil(epochs * min_epoch_samples / n)`` passes, and the "
+                   "learning-rate schedules stretch alike. Validation, "
+                   "``history_`` and ``n_epochs_`` still count passes; "
+                   "``max_epochs_`` and ``n_iter_no_change_`` give the fit's "
+                   "counts. None (default): an epoch is one pass, as in Keras. "
+                   "``sklenet reproduce`` uses 25,200, the study's training "
+                   "set (see the evaluation guide, \"Early stopping on small "
+                   "data\")."),
     Hyperparameter("class_weight", None, [dict, StrOptions({"balanced"}), None],
                    'dict, "balanced" or None',
                    "Weights of the classes, as in scikit-learn; weights must "

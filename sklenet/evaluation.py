@@ -53,6 +53,7 @@ __all__ = [
     "repeated_evaluation",
     "repeated_learning_curve",
     "split_scores",
+    "stopped_while_learning",
 ]
 
 #: The study's learning-curve sizes are not published; these are sklearn's.
@@ -319,29 +320,93 @@ def split_scores(estimator, X, y):
     return result
 
 
+#: How much both losses must fall over a network's last patience epochs for
+#: :func:`stopped_while_learning` to say that it was still learning: 5 % of
+#: their mean over those epochs, along a least-squares line.
+STILL_LEARNING_TOL = 0.05
+
+
+def _relative_fall(values):
+    """How much ``values`` fell along their least-squares line, as a share
+    of their mean (negative when they rose)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or not np.all(np.isfinite(values)) or values.mean() <= 0:
+        return 0.0
+    slope = np.polyfit(np.arange(len(values)), values, 1)[0]
+    return float(-slope * (len(values) - 1) / values.mean())
+
+
+def stopped_while_learning(estimator, *, tol=STILL_LEARNING_TOL):
+    """Whether a fitted LeNet stopped training while it was still learning.
+
+    Over its last patience epochs (``n_iter_no_change_`` passes, or all of
+    them if it trained fewer) its training loss fell by more than ``tol``
+    of its mean along a least-squares line, and so did its validation loss
+    when it had a validation set: it was still getting better at what it
+    had not seen, not only fitting its training images more tightly (which a
+    falling training loss beside a flat or rising validation loss means). A
+    network stopped that way scores what its early stop left, not what the
+    model can do; it needs a longer patience (``min_epoch_samples``, see
+    the evaluation guide).
+
+    Parameters
+    ----------
+    estimator : LeNetClassifier
+        Fitted, with ``history_`` and ``n_iter_no_change_``.
+    tol : float, default=STILL_LEARNING_TOL
+        The relative fall each loss must exceed.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> net = SimpleNamespace(n_iter_no_change_=3, history_={
+    ...     "loss": [0.9, 0.6, 0.5, 0.4], "val_loss": [0.8, 0.7, 0.6, 0.5]})
+    >>> stopped_while_learning(net)
+    True
+    >>> net.history_["val_loss"] = [0.8, 0.5, 0.52, 0.55]  # over-fitting
+    >>> stopped_while_learning(net)
+    False
+    """
+    history = estimator.history_
+    window = max(2, int(estimator.n_iter_no_change_))
+    losses = [history["loss"]]
+    if history.get("val_loss"):
+        losses.append(history["val_loss"])
+    return all(_relative_fall(values[-window:]) > tol for values in losses)
+
+
 def _epochs_run(estimator):
-    """``(n_epochs, epoch_cap_hits)`` of a fitted estimator.
+    """``(n_epochs, epoch_cap_hits, still_learning)`` of a fitted estimator.
 
     ``n_epochs`` is ``n_epochs_`` (the members' mean for an ensemble) and
     ``epoch_cap_hits`` the number of networks that trained for their whole
-    ``epochs`` cap, so that early stopping never ended them: their accuracy
-    measures the cap rather than the model. Networks that end there by
-    design (``_epoch_cap_is_planned``: a cosine learning-rate schedule
-    decays to 0 exactly at the cap) do not count. Both are NaN for
+    cap (``max_epochs_``), so that early stopping never ended them: their
+    accuracy measures the cap rather than the model. Networks that end there
+    by design (``_epoch_cap_is_planned``: a cosine learning-rate schedule
+    decays to 0 exactly at the cap) do not count. ``still_learning`` counts
+    the networks that :func:`stopped_while_learning`. All are NaN for
     estimators that do not train by epochs.
     """
     networks = ([estimator] if hasattr(estimator, "n_epochs_")
                 else list(getattr(estimator, "estimators_", [])))
     if not networks or not all(hasattr(net, "n_epochs_") for net in networks):
-        return np.nan, np.nan
+        return np.nan, np.nan, np.nan
     epochs = [net.n_epochs_ for net in networks]
     n_epochs = epochs[0] if len(epochs) == 1 else float(np.mean(epochs))
-    if not all(isinstance(getattr(net, "epochs", None), Integral) for net in networks):
-        return n_epochs, np.nan
-    return n_epochs, sum(
-        net.n_epochs_ >= net.epochs
-        and not getattr(net, "_epoch_cap_is_planned", False)
-        for net in networks)
+    caps = [getattr(net, "max_epochs_", getattr(net, "epochs", None))
+            for net in networks]
+    if not all(isinstance(cap, Integral) for cap in caps):
+        return n_epochs, np.nan, np.nan
+    hits = sum(net.n_epochs_ >= cap
+               and not getattr(net, "_epoch_cap_is_planned", False)
+               for net, cap in zip(networks, caps))
+    learning = sum(hasattr(net, "n_iter_no_change_") and stopped_while_learning(net)
+                   for net in networks)
+    return n_epochs, hits, learning
 
 
 def _fit_and_evaluate(estimator, seed, X, y, fit_params, datasets,
@@ -351,7 +416,8 @@ def _fit_and_evaluate(estimator, seed, X, y, fit_params, datasets,
     start = time.perf_counter()
     estimator.fit(X, y, **fit_params)
     row = {"random_state": seed, "fit_time": time.perf_counter() - start}
-    row["n_epochs"], row["epoch_cap_hits"] = _epochs_run(estimator)
+    row["n_epochs"], row["epoch_cap_hits"], row["still_learning"] = _epochs_run(
+        estimator)
     for name, (X_split, y_split) in datasets.items():
         scores = split_scores(estimator, X_split, y_split)
         row.update({f"{name}_{metric}": value for metric, value in scores.items()})
@@ -470,7 +536,8 @@ def repeated_evaluation(
         One row per run (index ``repeat``): ``random_state``, ``fit_time``
         (seconds), ``n_epochs`` (epochs trained, the members' mean for an
         ensemble), ``epoch_cap_hits`` (networks that trained for their whole
-        ``epochs`` cap instead of stopping early; both NaN for estimators
+        epoch cap instead of stopping early), ``still_learning`` (networks
+        that :func:`stopped_while_learning`; all three NaN for estimators
         without epochs), and for each split
         ``train``, ``validation`` (if given) and ``test``:
         ``<split>_accuracy`` and ``<split>_roc_auc_<class>``, the one-vs-rest
@@ -657,7 +724,8 @@ def repeated_learning_curve(
     runs : DataFrame
         One row per training: ``repeat``, ``train_size`` (samples),
         ``train_accuracy``, ``test_accuracy``, ``fit_time`` (seconds),
-        ``n_epochs``, ``epoch_cap_hits`` (as in :func:`repeated_evaluation`)
+        ``n_epochs``, ``epoch_cap_hits``, ``still_learning`` (as in
+        :func:`repeated_evaluation`)
         and ``random_state``.
     summary : DataFrame
         Indexed by ``train_size``: ``train_accuracy_mean``,
@@ -701,7 +769,7 @@ def learning_curve_frames(repeats, sizes, rows):
     repeat, sizes ascending)."""
     runs = pd.DataFrame(list(rows), columns=[
         "train_accuracy", "test_accuracy", "fit_time", "n_epochs", "epoch_cap_hits",
-        "random_state"])
+        "still_learning", "random_state"])
     runs.insert(0, "train_size", list(sizes))
     runs.insert(0, "repeat", list(repeats))
     grouped = runs.groupby("train_size")

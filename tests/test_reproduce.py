@@ -34,7 +34,7 @@ from sklenet.study import (
     Step,
     StudyResults,
 )
-from sklenet.study._report import cap_warning
+from sklenet.study._report import flag_warning
 from sklenet.study._tables import (
     accuracy_table,
     convergence_table,
@@ -46,12 +46,20 @@ from sklenet.study._tables import (
 
 
 # ----------------------------------------------------------------- presets
-def test_quick_preset_trains_to_the_studys_epoch_cap():
-    # A lower cap stopped every quick training before it converged (issue 11).
+def test_quick_preset_trains_as_long_as_the_study():
+    # A lower cap stopped every quick training before it converged (issue 11);
+    # a patience of 5 passes over 3,000 images stopped them while still
+    # learning (issue 19): epochs count the study's 25,200 images.
     quick, full = PRESETS["quick"], PRESETS["full"]
     assert quick.max_epochs == full.max_epochs == 100
+    assert quick.min_epoch_samples == full.min_epoch_samples == 25_200
+    assert quick.epoch_cap("optimized", 3_000) == 840
+    assert quick.epoch_cap("best", 3_000) == 100  # its own cosine schedule
     assert quick.n_estimators >= 3  # enough members to beat a single LeNet
-    assert min(quick.learning_curve_sizes) >= 0.3  # a size a LeNet learns from
+    # Learning curves a reader can trust: a spread at 3 sizes or more.
+    assert quick.learning_curve_repeats >= 2
+    assert len(quick.learning_curve_sizes) >= 3
+    assert min(quick.learning_curve_sizes) >= 0.25  # a size a LeNet learns from
 
 
 def test_settings_refuse_an_unknown_convergence_split():
@@ -61,16 +69,23 @@ def test_settings_refuse_an_unknown_convergence_split():
 
 # ------------------------------------------------------------------ report
 class _EpochTree(DecisionTreeClassifier):
-    """Stands in for a network that trains ``n_epochs_`` of ``epochs``."""
+    """Stands in for a network that trains ``n_epochs_`` of ``epochs``, its
+    losses flat or, with ``learning``, still falling when it stops."""
 
-    def __init__(self, *, epochs=100, n_epochs=20, random_state=None):
+    def __init__(self, *, epochs=100, n_epochs=20, learning=False,
+                 random_state=None):
         super().__init__(max_depth=3, random_state=random_state)
         self.epochs = epochs
         self.n_epochs = n_epochs
+        self.learning = learning
 
     def fit(self, X, y, validation_data=None):
         self.n_epochs_ = min(self.n_epochs, self.epochs)
-        self.history_ = {"loss": [1.0] * self.n_epochs_,
+        self.n_iter_no_change_ = 2
+        losses = ([1.0 - 0.1 * epoch for epoch in range(self.n_epochs_)]
+                  if self.learning else [1.0] * self.n_epochs_)
+        self.max_epochs_ = self.epochs
+        self.history_ = {"loss": losses, "val_loss": losses,
                          "val_accuracy": [0.5] * self.n_epochs_}
         return super().fit(X, y)
 
@@ -83,13 +98,14 @@ def small_run(tmp_path_factory):
     return Reproduction(X, y, settings, tmp_path_factory.mktemp("run"), "sample")
 
 
-def _results(run, n_epochs):
+def _results(run, n_epochs, learning=False):
     """The records of ``run``'s steps, every training ``n_epochs`` long."""
     import numpy as np
 
     from sklenet.evaluation import repeated_evaluation, repeated_learning_curve
 
-    tree = _EpochTree(epochs=run.settings.max_epochs, n_epochs=n_epochs)
+    tree = _EpochTree(epochs=run.settings.max_epochs, n_epochs=n_epochs,
+                      learning=learning)
     settings = run.settings
     steps = {}
     for model in MODELS:
@@ -133,18 +149,39 @@ def test_report_marks_trainings_that_stopped_at_the_epoch_cap(small_run, monkeyp
         MODELS)
     curves = learning_curve_table(results, settings)
     assert curves["stopped at the epoch cap"].eq("1 of 1 (cap 3)").all()
-    convergence = convergence_table(results, settings)
+    convergence = convergence_table(results, settings, len(small_run.y_train))
     assert convergence["stopped at the epoch cap"].eq("1 of 1 (cap 3)").all()
-    warning = cap_warning(results, settings)
+    warning = flag_warning(results, settings, small_run)
     assert warning.startswith("Warning: some trainings stopped at the epoch cap")
     assert "standard evaluation: 1 of 1" in warning and "search: 1 of 1" in warning
     # Trainings that early stopping ended are not marked.
     results = _results(small_run, n_epochs=2)
-    assert cap_warning(results, settings) is None
+    assert flag_warning(results, settings, small_run) is None
     accuracy = accuracy_table(results, settings)
     assert set(accuracy["stopped at the epoch cap"]) == {"none", ""}
     assert learning_curve_table(results, settings)["stopped at the epoch cap"].eq(
         "none").all()
+
+
+def test_report_marks_trainings_that_stopped_while_still_learning(small_run):
+    settings = small_run.settings
+    results = _results(small_run, n_epochs=2, learning=True)
+    accuracy = accuracy_table(results, settings).set_index("source")
+    measured = accuracy.loc["measured (1 training)"]
+    assert measured["stopped while still learning"].tolist() == ["1 of 1"] * len(
+        MODELS)
+    assert measured["stopped at the epoch cap"].eq("none").all()
+    curves = learning_curve_table(results, settings)
+    assert curves["stopped while still learning"].eq("1 of 1").all()
+    warning = flag_warning(results, settings, small_run)
+    assert warning.startswith("Warning: some trainings stopped while still learning")
+    assert "standard evaluation: 1 of 1" in warning
+    assert "epoch cap" not in warning
+    # Flat losses: converged, not flagged.
+    results = _results(small_run, n_epochs=2)
+    accuracy = accuracy_table(results, settings)
+    assert set(accuracy["stopped while still learning"]) == {"none", ""}
+    assert flag_warning(results, settings, small_run) is None
 
 
 def test_report_shows_the_fourth_model_without_published_numbers(
@@ -163,7 +200,8 @@ def test_report_shows_the_fourth_model_without_published_numbers(
     assert f"{best}, measured" in roc and not any(
         column.startswith(best) and column.endswith("study") for column in roc)
     assert best in set(learning_curve_table(results, settings)["model"])
-    assert best in set(convergence_table(results, settings)["model"])
+    assert best in set(convergence_table(results, settings,
+                                         len(small_run.y_train))["model"])
     # The accuracies are the summaries that repeated_evaluation returned.
     mean, std = results.evaluation("best").summary.loc["test_accuracy"]
     assert accuracy["test accuracy"].tolist()[-1] == f"{mean:.4f}"  # 1 training

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sklenet import LeNetClassifier, LeNetEnsembleClassifier, save
-from sklenet.evaluation import _epochs_run
+from sklenet.evaluation import _epochs_run, stopped_while_learning
 
 from .helpers import fast
 
@@ -112,4 +112,54 @@ def test_only_a_cosine_schedule_plans_to_end_at_the_epoch_cap(digits, schedule,
     ensemble = LeNetEnsembleClassifier(learning_rate_schedule=schedule)
     assert ensemble._epoch_cap_is_planned == (schedule == "cosine")
     clf = LeNetClassifier(**fast(epochs=2, learning_rate_schedule=schedule))
-    assert _epochs_run(clf.fit(X, y)) == (2, hits)
+    assert _epochs_run(clf.fit(X, y))[:2] == (2, hits)
+
+
+def test_min_epoch_samples_counts_epochs_of_that_many_images(digits):
+    # 2 epochs of at least 600 images on 300 are 4 passes: the same network,
+    # weight for weight, as 4 epochs of one pass each.
+    X, y, X_test, _ = digits
+    stretched = LeNetClassifier(**fast(epochs=2, min_epoch_samples=600)).fit(X, y)
+    assert (stretched.n_epochs_, stretched.max_epochs_) == (4, 4)
+    assert stretched.n_iter_no_change_ == 10  # 5 epochs of 600 images
+    passes = LeNetClassifier(**fast(epochs=4)).fit(X, y)
+    assert (passes.max_epochs_, passes.n_iter_no_change_) == (4, 5)
+    np.testing.assert_array_equal(stretched.predict_proba(X_test),
+                                  passes.predict_proba(X_test))
+    # Fewer images than a training set: one pass per epoch; partial_fit: one.
+    few = LeNetClassifier(**fast(epochs=2, min_epoch_samples=100)).fit(X, y)
+    assert (few.n_epochs_, few.n_iter_no_change_) == (2, 5)
+    clf = LeNetClassifier(**fast(epochs=2, min_epoch_samples=600))
+    assert clf.partial_fit(X, y, classes=np.arange(10)).n_epochs_ == 1
+
+
+def test_min_epoch_samples_stretches_early_stopping_and_schedules(digits):
+    # Early stopping splits off 10 % (270 images stay): its patience of 2
+    # epochs of 540 images waits 4 passes; the cosine decays over 6 passes.
+    X, y, _, _ = digits
+    clf = LeNetClassifier(**fast(epochs=3, early_stopping=True, n_iter_no_change=2,
+                                 min_epoch_samples=540,
+                                 learning_rate_schedule="cosine")).fit(X, y)
+    assert (clf.max_epochs_, clf.n_iter_no_change_) == (6, 4)
+    assert clf.n_epochs_ <= 6
+    ensemble = LeNetEnsembleClassifier(**fast(
+        epochs=2, min_epoch_samples=600, n_estimators=2, ensemble="snapshot"))
+    ensemble.fit(X, y)
+    assert [member.n_epochs_ for member in ensemble.estimators_] == [2, 2]
+
+
+def test_a_training_stopped_while_learning_is_flagged(digits):
+    # Stopped by construction after 3 passes of a LeNet that learns fast:
+    # both losses still falling.
+    X, y, X_test, y_test = digits
+    params = {**CLASSIC, "learning_rate": 0.01, "n_iter_no_change": 2}
+    stopped = LeNetClassifier(**fast(epochs=3, **params)).fit(
+        X, y, validation_data=(X_test, y_test))
+    assert stopped.history_["val_loss"][-1] < stopped.history_["val_loss"][0]
+    assert stopped_while_learning(stopped)
+    assert _epochs_run(stopped) == (3, 1, 1)
+    # Losses that no longer move (a learning rate of 1e-9): not flagged.
+    flat = LeNetClassifier(**fast(epochs=3, **{**params, "learning_rate": 1e-9})).fit(
+        X, y, validation_data=(X_test, y_test))
+    assert not stopped_while_learning(flat)
+    assert _epochs_run(flat) == (3, 1, 0)

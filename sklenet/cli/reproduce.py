@@ -33,6 +33,13 @@ def _sizes(text):
     return sizes
 
 
+def _epoch_samples(text):
+    """--min-epoch-samples: a count of images, 0 for None (one pass)."""
+    if text == "0":
+        return 0
+    return positive_int(text)
+
+
 def add_arguments(parser):
     add_data(parser)
     parser.add_argument("--out", default="sklenet-report",
@@ -51,6 +58,12 @@ def add_arguments(parser):
                        ("--max-samples", "images used, a stratified subsample")):
         parser.add_argument(flag, type=positive_int, metavar="N",
                             help=f"{what} (overrides the preset)")
+    parser.add_argument("--min-epoch-samples", type=_epoch_samples, metavar="N",
+                        help="count the study's epochs and patience in epochs "
+                        "of at least N training images (default: 25200, the "
+                        "study's training set, so that early stopping means on "
+                        "the sample what it meant in the study; 0: an epoch is "
+                        "one pass, the study's code run as written on this data)")
     parser.add_argument("--learning-curve-sizes", type=_sizes, metavar="SHARES",
                         help="training-set sizes as shares of the training "
                         "part, e.g. 0.1,0.5,1 (overrides the preset)")
@@ -81,6 +94,7 @@ _OVERRIDES = {"n_repeats": "n_repeats", "n_trials": "n_trials",
               "learning_curve_repeats": "learning_curve_repeats",
               "learning_curve_sizes": "learning_curve_sizes",
               "epochs": "max_epochs", "max_samples": "max_samples",
+              "min_epoch_samples": "min_epoch_samples",
               "random_state": "random_state"}
 
 
@@ -92,6 +106,8 @@ def run(args):
     overrides = {field: getattr(args, option)
                  for option, field in _OVERRIDES.items()
                  if getattr(args, option) is not None}
+    if overrides.get("min_epoch_samples") == 0:
+        overrides["min_epoch_samples"] = None
     try:
         check_output_folder(args.out)
     except ValueError as exc:

@@ -49,7 +49,7 @@ from ._results import (
     Search,
     step_name,
 )
-from ._settings import MODELS
+from ._settings import MODELS, STUDY_MODELS
 
 #: The models whose estimator takes the search's best parameters.
 SEARCHED = ("optimized", "ensemble")
@@ -144,6 +144,8 @@ def estimator(model, settings, best_params=None, **overrides):
     """An unfitted estimator of ``model`` with the run's settings; the
     searched models get ``best_params`` (the study's own before a search)."""
     params = (best_params or OPTIMIZED_PARAMS) if model in SEARCHED else None
+    if model in STUDY_MODELS:  # sklenet's best recipe keeps its own schedule
+        overrides = {"min_epoch_samples": settings.min_epoch_samples, **overrides}
     return make_estimator(model, params, n_estimators=settings.n_estimators,
                           max_epochs=settings.max_epochs, **overrides)
 
@@ -276,12 +278,12 @@ def search(data):
                                     direction="maximize")
         study.enqueue_trial(OPTIMIZED_PARAMS)
     if n_missing > 0 or not completed:  # a best trial needs a completed one
-        standard = make_estimator("standard", epochs=s.max_epochs,
-                                  random_state=s.random_state)
+        standard = estimator("standard", s, random_state=s.random_state)
         study = LeNetSearchCV(
             standard, n_trials=max(n_missing, 1), storage=storage,
             study_name=STUDY_NAME, random_state=s.random_state,
-            pruner=_pruner(s.n_trials, standard.n_iter_no_change),
+            pruner=_pruner(s.n_trials,
+                           standard._epoch_counts(len(data.y_train))[1]),
             refit=False, show_progress_bar=False,
         ).fit(data.X_train, data.y_train,
               validation_data=(data.X_val, data.y_val)).study_

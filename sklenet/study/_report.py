@@ -17,12 +17,13 @@ import pandas as pd
 
 from .._io import atomic_write
 from .._recipes import MODEL_TITLES
+from ..evaluation import STILL_LEARNING_TOL
 from ._figures import draw_figures
 from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS
 from ._tables import (
     accuracy_table,
-    capped_trainings,
     convergence_table,
+    flagged_trainings,
     learning_curve_table,
     roc_auc_table,
     search_summary,
@@ -40,17 +41,32 @@ _SCALED_DOWN = {"n_repeats": "trainings per model", "n_trials": "search trials",
                 "max_epochs": "epochs"}
 
 
-def cap_warning(results, settings):
-    """The warning that some trainings stopped at their epoch cap, or None."""
-    capped = capped_trainings(results, settings)
-    if not capped:
-        return None
-    where = "; ".join(f"{step.replace('_', ' ')}: {hits} of {total}"
-                      for step, hits, total in capped)
-    return (f"Warning: some trainings stopped at the epoch cap (epochs="
+def flag_warning(results, settings, reproduction):
+    """The warning that some trainings stopped at their epoch cap or while
+    still learning, or None."""
+    flagged = flagged_trainings(results, settings, len(reproduction.y_train),
+                                len(reproduction.y_deploy))
+    warnings = []
+    capped = [(step, hits, total) for step, hits, _, total in flagged if hits]
+    if capped:
+        where = "; ".join(f"{step.replace('_', ' ')}: {hits} of {total}"
+                          for step, hits, total in capped)
+        warnings.append(
+            f"Warning: some trainings stopped at the epoch cap (epochs="
             f"{settings.max_epochs}) instead of by early stopping ({where}). Their "
-            "accuracies measure the cap, not the model; raise --epochs to let them "
-            "converge.")
+            "accuracies measure the cap, not the model; raise --epochs to let "
+            "them converge.")
+    learning = [(step, n, total) for step, _, n, total in flagged if n]
+    if learning:
+        where = "; ".join(f"{step.replace('_', ' ')}: {n} of {total}"
+                          for step, n, total in learning)
+        warnings.append(
+            "Warning: some trainings stopped while still learning: over their "
+            "last patience epochs both their training and validation losses "
+            f"fell by more than {STILL_LEARNING_TOL:.0%} ({where}). Their "
+            "accuracies measure early stopping, not the model; raise "
+            "--min-epoch-samples to give them a longer patience.")
+    return " ".join(warnings) or None
 
 
 def _note(reproduction, preset):
@@ -99,7 +115,10 @@ def write_report(reproduction, results, preset, total_seconds):
         "roc_auc": roc_auc_table(results, settings),
         "search": search_table(results),
         "learning_curves": learning_curve_table(results, settings),
-        "convergence": convergence_table(results, settings),
+        "convergence": convergence_table(results, settings,
+                                         len(reproduction.y_deploy)
+                                         if settings.convergence_split == "deployment"
+                                         else len(reproduction.y_train)),
         "settings": settings_table(reproduction, preset),
         "versions": versions_table(),
         "timings": timing_table(results, total_seconds),
@@ -124,7 +143,7 @@ def write_report(reproduction, results, preset, total_seconds):
                 for heading, name in headings]
 
     notices = [(kind, text) for kind, text in (
-        ("warning", cap_warning(results, settings)),
+        ("warning", flag_warning(results, settings, reproduction)),
         ("note", _note(reproduction, preset))) if text]
     context = {
         "title": "sklenet: the LeNet digit study, reproduced",

@@ -48,6 +48,14 @@ def _capped(runs, model, settings):
     return "none" if hits == 0 else f"{hits} of {total} (cap {settings.max_epochs})"
 
 
+def _learning(runs, model, settings):
+    """"none", or how many of the networks ``runs`` trained stopped while
+    still learning (:func:`sklenet.evaluation.stopped_while_learning`)."""
+    flagged = int(runs["still_learning"].sum()) if "still_learning" in runs else 0
+    total = len(runs) * settings.networks(model)
+    return "none" if flagged == 0 else f"{flagged} of {total}"
+
+
 def _space(distribution):
     """The study's space of one hyperparameter, as the SPEC writes it."""
     if isinstance(distribution, CategoricalDistribution):
@@ -88,6 +96,7 @@ def accuracy_table(results, settings):
             "lowest per-class ROC AUC": f"{auc:.4f} (class {label})",
             "epochs": f"{summary.loc['n_epochs', 'mean']:.0f}",
             "stopped at the epoch cap": _capped(runs, model, settings),
+            "stopped while still learning": _learning(runs, model, settings),
             "fit time (s)": f"{summary.loc['fit_time', 'mean']:.0f}",
         })
         if model not in STUDY_MODELS:
@@ -103,6 +112,7 @@ def accuracy_table(results, settings):
             "lowest per-class ROC AUC": f"{auc:g} (digit {label})",
             "epochs": "",
             "stopped at the epoch cap": "",
+            "stopped while still learning": "",
             "fit time (s)": "",
         })
     return pd.DataFrame(rows)
@@ -176,18 +186,20 @@ def learning_curve_table(results, settings):
                                      row["test_accuracy_std"], len(trainings)),
                 "trainings": len(trainings),
                 "stopped at the epoch cap": _capped(trainings, model, settings),
+                "stopped while still learning": _learning(trainings, model, settings),
             })
     return pd.DataFrame(rows)
 
 
-def convergence_table(results, settings):
+def convergence_table(results, settings, n_train):
+    """``n_train``: the images the convergence trainings trained on."""
     rows = []
     for model in MODELS:
         convergence = results.convergence(model)
         epochs = [len(history["loss"]) for history in convergence.histories]
         best = [int(np.argmax(history["val_accuracy"])) + 1
                 for history in convergence.histories]
-        capped = sum(n >= settings.max_epochs for n in epochs)
+        capped = sum(n >= settings.epoch_cap(model, n_train) for n in epochs)
         rows.append({
             "model": model_name(model, settings),
             "epochs trained": ", ".join(map(str, epochs)),
@@ -242,28 +254,32 @@ def settings_table(reproduction, preset):
     return pd.DataFrame(rows, columns=columns).fillna("").astype(str)
 
 
-def capped_trainings(results, settings):
-    """[(step, networks at the epoch cap, networks trained)] of every step
-    with a network that trained to its epoch cap instead of stopping early."""
+def flagged_trainings(results, settings, n_train, n_deploy):
+    """[(step, networks at the epoch cap, networks stopped while still
+    learning, networks trained)] of every step with a network of either
+    kind. ``n_train``, ``n_deploy``: the training images of the evaluation
+    and deployment splits (the epoch cap is in passes over them)."""
     counts = []
     for model in MODELS:
         for kind, record in (("evaluation", results.evaluation(model)),
                              ("learning_curve", results.learning_curve(model))):
-            counts.append((step_name(kind, model),
-                           int(record.runs["epoch_cap_hits"].sum()),
-                           len(record.runs) * settings.networks(model)))
+            runs = record.runs
+            counts.append((step_name(kind, model), int(runs["epoch_cap_hits"].sum()),
+                           int(runs["still_learning"].sum())
+                           if "still_learning" in runs else 0,
+                           len(runs) * settings.networks(model)))
         if settings.convergence_split == "deployment":  # else the evaluation's
             epochs = [len(history["loss"])
                       for history in results.convergence(model).histories]
+            cap = settings.epoch_cap(model, n_deploy)
             counts.append((step_name("convergence", model),
-                           sum(n >= settings.max_epochs for n in epochs),
-                           len(epochs)))
+                           sum(n >= cap for n in epochs), 0, len(epochs)))
     trials = results.search.trials
     if "user_attrs_n_epochs" in trials:
         epochs = trials["user_attrs_n_epochs"].dropna()
-        counts.append(("search", int((epochs >= settings.max_epochs).sum()),
-                       len(epochs)))
-    return [count for count in counts if count[1]]
+        cap = settings.epoch_cap("standard", n_train)
+        counts.append(("search", int((epochs >= cap).sum()), 0, len(epochs)))
+    return [count for count in counts if count[1] or count[2]]
 
 
 def timing_table(results, total):
