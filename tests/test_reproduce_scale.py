@@ -118,7 +118,7 @@ def test_the_estimate_adds_up_the_plan_and_waits_for_the_search():
     kinds = ("standard", "optimized", "best")
     # 1 s per network whatever its size: the hours count networks.
     calibration = Calibration(dict.fromkeys(kinds, 1.0), dict.fromkeys(kinds, 0.0),
-                              dict.fromkeys(kinds, 40))
+                              dict.fromkeys(kinds, 40), dict.fromkeys(kinds, 0))
     one = estimate(plan(data), data, calibration, 1)
     assert one.table.iloc[-1]["networks"] == 1643
     assert one.hours == pytest.approx(1643 / 3600)
@@ -128,6 +128,11 @@ def test_the_estimate_adds_up_the_plan_and_waits_for_the_search():
     searched = sum(t.networks for trainings in plan(data).values() for t in trainings
                    if t.needs_search)
     assert many.hours == pytest.approx((200 + searched / 1000) / 3600)
+    # Epochs of at least 25,200 images cost as much as 25,200 images do.
+    calibration = Calibration(dict.fromkeys(kinds, 0.0), dict.fromkeys(kinds, 1e-3),
+                              dict.fromkeys(kinds, 10), dict.fromkeys(kinds, 25_200))
+    assert calibration.network_seconds("ensemble", 100) == pytest.approx(252)
+    assert calibration.network_seconds("best", 30_000) == pytest.approx(300)
 
 
 # ---------------------------------------------------------------- no Dask

@@ -25,6 +25,10 @@ from ._plan import SEARCHED, estimator, exit_with_parent, pin_threads
 #: trained 42-43 epochs on the sample with the study's patience of 5
 #: (bench/RESULTS.md, section 4).
 EXPECTED_EPOCHS = 40
+#: The same in epochs of the study's 25,200 images (min_epoch_samples): the
+#: standard and optimised LeNets stopped after 123-200 passes over the
+#: sample's 3,000 training images, 15-24 such epochs (issue 19).
+EXPECTED_LONG_EPOCHS = 16
 #: Training images of a calibration training (at most).
 CALIBRATION_IMAGES = 1000
 #: The kinds of network that the calibration times; the ensemble's members
@@ -42,7 +46,9 @@ def calibration_training(model, data, n_images):
     validation = (data.X_val[:n_val], data.y_val[:n_val])
     seconds = []
     for epochs in (1, 3):
-        network = estimator(model, data.settings, random_state=0, epochs=epochs)
+        # Passes, not epochs of min_epoch_samples images: 1 and 3 of them.
+        network = estimator(model, data.settings, random_state=0, epochs=epochs,
+                            min_epoch_samples=None)
         start = time.perf_counter()
         network.fit(X, y, validation_data=validation)
         seconds.append(time.perf_counter() - start)
@@ -57,21 +63,30 @@ class Calibration:
     overhead: dict
     epoch_per_image: dict
     epochs: dict  # expected epochs of a training
+    epoch_images: dict  # images of one such epoch: at least min_epoch_samples
 
     def network_seconds(self, model, n_images):
         kind = "optimized" if model == "ensemble" else model
-        return (self.overhead[kind]
-                + self.epochs[kind] * self.epoch_per_image[kind] * n_images)
+        return (self.overhead[kind] + self.epochs[kind] * self.epoch_per_image[kind]
+                * max(n_images, self.epoch_images[kind]))
 
 
 def expected_epochs(model, settings):
     """Epochs a training of ``model`` is assumed to run: a cosine schedule's
     networks run to their cap by design, the others stop early after
-    :data:`EXPECTED_EPOCHS` unless capped lower."""
+    :data:`EXPECTED_EPOCHS` (:data:`EXPECTED_LONG_EPOCHS` when an epoch
+    holds ``min_epoch_samples`` images) unless capped lower."""
     network = estimator(model, settings)
     if getattr(network, "learning_rate_schedule", None) == "cosine":
         return network.epochs
-    return min(network.epochs, EXPECTED_EPOCHS)
+    expected = (EXPECTED_EPOCHS if getattr(network, "min_epoch_samples", None) is None
+                else EXPECTED_LONG_EPOCHS)
+    return min(network.epochs, expected)
+
+
+def _epoch_images(model, settings):
+    """The fewest images an epoch of ``model`` holds under ``settings``."""
+    return getattr(estimator(model, settings), "min_epoch_samples", None) or 0
 
 
 def calibrate(workers, shared, data):
@@ -91,7 +106,8 @@ def calibrate(workers, shared, data):
         overhead[model] = max(one - epoch, 0.0)
         per_image[model] = epoch / n_images
     return Calibration(overhead, per_image, {
-        model: expected_epochs(model, data.settings) for model in CALIBRATED})
+        model: expected_epochs(model, data.settings) for model in CALIBRATED}, {
+        model: _epoch_images(model, data.settings) for model in CALIBRATED})
 
 
 @dataclasses.dataclass(frozen=True)
