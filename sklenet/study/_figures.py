@@ -73,7 +73,7 @@ def draw_figures(reproduction, results):
         (names[model], f"learning_curve_{model}",
          lambda model=model: _titled(
              plot_learning_curve(results.learning_curve(model).runs), names[model]))
-        for model in MODELS
+        for model in MODELS if model in settings.learning_curve_models
     ])
     draw(f"Convergence: {CONVERGENCE_SPLITS[settings.convergence_split]} "
          "(figures 3, 8, 10)", [

@@ -129,7 +129,8 @@ def plan(data):
         step_name("learning_curve", model): [
             Training("learning_curve", model, repeat, size,
                      networks=s.networks(model))
-            for repeat in range(s.learning_curve_repeats) for size in sizes]
+            for repeat in range(s.learning_curve_repeats) for size in sizes
+            if model in s.learning_curve_models]
         for model in MODELS})
     deployment = s.convergence_split == "deployment"
     steps.update({
@@ -329,11 +330,13 @@ def _saved(fitted):
 
 
 # ------------------------------------------------------------- the records
-def assemble(trainings, results, data, evaluation=None):
+def assemble(trainings, results, data, evaluation=None, kind=None):
     """The record of the step of ``trainings`` (in plan order) from their
     ``results``; ``evaluation`` is the model's :class:`~._results.Evaluation`,
-    which a convergence step on the evaluation split (no trainings) shows."""
-    kind = trainings[0].kind if trainings else "convergence"
+    which a convergence step on the evaluation split (no trainings) shows.
+    ``kind`` names the step's kind when it has no trainings (a convergence
+    step then, or a learning curve that the run does not draw)."""
+    kind = trainings[0].kind if trainings else (kind or "convergence")
     outcomes = [results[training]["result"] for training in trainings]
     if kind == "search":
         return Search.from_json(outcomes[0])

@@ -69,6 +69,16 @@ def flag_warning(results, settings, reproduction):
     return " ".join(warnings) or None
 
 
+def _undrawn_curves(settings):
+    """" The ensemble's learning curve is not drawn ...", or ""."""
+    undrawn = [MODEL_TITLES[model] for model in MODELS
+               if model not in settings.learning_curve_models]
+    if not undrawn:
+        return ""
+    return (" Not drawn by this preset: the learning curves of "
+            f"{', '.join(undrawn)} (the full preset draws every model's).")
+
+
 def _note(reproduction, preset):
     """Why the numbers cannot match the study's, or None."""
     full, settings = PRESETS["full"], reproduction.settings
@@ -131,7 +141,7 @@ def write_report(reproduction, results, preset, total_seconds):
         "search": search_summary(results.search),
         "learning_curves": "Early-stopping patience "
         f"{settings.learning_curve_patience}; each repeat draws a new train/test "
-        "split.",
+        "split." + _undrawn_curves(settings),
         "convergence": "Train and validation accuracy per epoch of "
         f"{CONVERGENCE_SPLITS[settings.convergence_split]}, for the ensemble of "
         "each member; the best epoch is the one whose weights early stopping "
@@ -194,8 +204,9 @@ def write_raw_results(results, tables, folder):
         proba.insert(0, "y_true", evaluation.y_test)
         atomic_write(folder / f"{model}_test_predictions.csv",
                      proba.to_csv(index_label="row"))
-        atomic_write(folder / f"{model}_learning_curve.csv",
-                     results.learning_curve(model).runs.to_csv(index=False))
+        if not results.learning_curve(model).runs.empty:
+            atomic_write(folder / f"{model}_learning_curve.csv",
+                         results.learning_curve(model).runs.to_csv(index=False))
         atomic_write(folder / f"{model}_convergence.json",
                      json.dumps(results.convergence(model).to_json(), indent=1))
     search = results.search

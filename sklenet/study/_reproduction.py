@@ -146,6 +146,9 @@ class Reproduction:
             cached = read_json(path, what="run description")
             settings = cached["settings"]
             settings["learning_curve_sizes"] = tuple(settings["learning_curve_sizes"])
+            if "learning_curve_models" in settings:
+                settings["learning_curve_models"] = tuple(
+                    settings["learning_curve_models"])
         except (OSError, ValueError) as exc:  # InvalidFileError names the file
             raise ValueError(f"{exc}; delete it to use {self.out} again.") from None
         except (KeyError, TypeError, AttributeError):
@@ -203,7 +206,10 @@ class Reproduction:
         steps += [(step_name("evaluation", model), f"{titles[model]}, {evaluations}")
                   for model in MODELS[1:]]
         steps += [(step_name("learning_curve", model),
-                   f"{model} learning curve, {curve}") for model in MODELS]
+                   f"{model} learning curve, {curve}"
+                   if model in s.learning_curve_models else
+                   f"{model} learning curve: not drawn by this preset")
+                  for model in MODELS]
         steps += [(step_name("convergence", model),
                    f"{model} convergence, {s.convergence_split} split")
                   for model in MODELS]
@@ -267,11 +273,13 @@ class Reproduction:
             """Store the record of every step whose trainings are all done."""
             for name, tasks in planned.items():
                 evaluation = steps.get(step_name("evaluation", name.split("_")[0]))
+                curve = name.endswith("learning_curve")
                 if name in steps or not all(t in outcomes for t in tasks) or (
-                        not tasks and evaluation is None):
+                        not tasks and evaluation is None and not curve):
                     continue
                 record = assemble(tasks, outcomes, data, evaluation and
-                                  evaluation.result)
+                                  evaluation.result,
+                                  kind="learning_curve" if curve else None)
                 step = Step(name, sum(outcomes[t]["seconds"] for t in tasks), record)
                 atomic_write(self.folder.step(name), json.dumps(step.to_json()))
                 steps[name] = step

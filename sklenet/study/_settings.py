@@ -54,6 +54,9 @@ class Settings:
     # 25,200 training images (LeNetClassifier's min_epoch_samples); None:
     # epochs are passes over whatever the run trains on.
     min_epoch_samples: int | None = STUDY_TRAIN_SIZE
+    # The models whose learning curves the run draws (the others' are left
+    # to a larger preset).
+    learning_curve_models: tuple = MODELS
 
     def networks(self, model):
         """Networks one training of ``model`` trains: the ensemble's
@@ -88,7 +91,7 @@ class Settings:
         plan.update({f"{model}_evaluation": self.n_repeats * self.networks(model)
                      for model in MODELS[1:]})
         plan.update({f"{model}_learning_curve": curve * self.networks(model)
-                     for model in MODELS})
+                     * (model in self.learning_curve_models) for model in MODELS})
         plan.update({f"{model}_convergence": convergence * self.networks(model)
                      for model in MODELS})
         return plan
@@ -99,6 +102,10 @@ class Settings:
                                 or mes < 1):
             raise ValueError(f"min_epoch_samples={mes!r} must be a positive int "
                              "or None (an epoch is one pass).")
+        unknown = sorted(set(self.learning_curve_models) - set(MODELS))
+        if unknown:
+            raise ValueError(f"learning_curve_models holds {unknown}, not models "
+                             f"of the study; they are {list(MODELS)}.")
         if self.convergence_split not in CONVERGENCE_SPLITS:
             raise ValueError(
                 f"convergence_split={self.convergence_split!r} is not one of "
@@ -120,13 +127,16 @@ PRESETS = {
     # Fewer trainings than the study instead of shorter ones: 2 repeats (a
     # spread), 3 members (enough for the ensemble to beat its members),
     # learning curves of 3 sizes x 2 trainings, the convergence curves of the
-    # first evaluation training. The study's learning-curve patience of 10
-    # doubles their cost: quick uses the patience of every other training.
+    # first evaluation training. The ensemble's learning curve (18 networks
+    # of 52, a third of the run) is left to the full preset. The study's
+    # learning-curve patience of 10 doubles their cost: quick uses the
+    # patience of every other training.
     "quick": Settings(n_repeats=2, n_trials=4, n_estimators=3,
                       learning_curve_repeats=2,
                       learning_curve_sizes=(0.25, 0.5, 1.0),
                       max_epochs=100, convergence_split="evaluation",
-                      learning_curve_patience=5),
+                      learning_curve_patience=5,
+                      learning_curve_models=("standard", "optimized", "best")),
     # A smoke test of the pipeline in seconds (the command-line tests); its
     # one-epoch trainings all stop at their cap.
     "tiny": Settings(n_repeats=1, n_trials=1, n_estimators=1,
