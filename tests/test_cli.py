@@ -173,6 +173,8 @@ def test_reproduce_refuses_a_folder_of_other_settings(tiny_run, capsys):
     before = (tiny_run / "cache" / "run.json").read_text()
     assert main([*TINY, "--out", str(tiny_run), "--n-repeats", "2"]) == 1
     _one_error_line(capsys, r"another run \(n_repeats: 1 there, 2 now\)")
+    assert main([*TINY, "--out", str(tiny_run), "--min-epoch-samples", "600"]) == 1
+    _one_error_line(capsys, r"another run \(min_epoch_samples: None there, 600 now\)")
     assert (tiny_run / "cache" / "run.json").read_text() == before
 
 
@@ -310,6 +312,7 @@ def test_user_errors_are_one_line_without_output(argv, expected, tmp_path, bad_c
     (["reproduce", "--preset", "huge"], r"invalid choice: 'huge'"),
     (["reproduce", "--n-repeats", "0"], r"'0' is not a positive integer"),
     (["reproduce", "--learning-curve-sizes", "0.5,2"], r"not a comma-separated"),
+    (["reproduce", "--min-epoch-samples", "-1"], r"'-1' is not a positive integer"),
     (["predict", "--model", "m.sklenet"], r"the following arguments are required"),
     (["tune", "--timeout", "-1"], r"'-1' is not a positive number"),
     (["train", "--model-type", "huge"], r"invalid choice: 'huge'"),
