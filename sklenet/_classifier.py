@@ -1,6 +1,7 @@
 """LeNetClassifier: the study's LeNet as a scikit-learn estimator."""
 
 import math
+from numbers import Integral
 
 import keras
 import numpy as np
@@ -484,6 +485,11 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         """Probabilities of the images X, averaged with those of ``n_copies``
         augmented copies of them (test-time augmentation; 0: none)."""
         check_is_fitted(self, "model_")
+        if not isinstance(n_copies, Integral) or isinstance(n_copies, bool) or (
+                n_copies < 0):
+            # set_params after fit is not validated by fit.
+            raise ValueError(f"test_time_augmentation={n_copies!r} must be an int "
+                             ">= 0 (the number of augmented copies; 0: none).")
         X, _ = self._validate_data(X, reset=False)
         augment = self._test_time_augmenter(n_copies) if n_copies else None
         predict_args = route_params(

@@ -334,6 +334,17 @@ def test_test_time_augmentation_of_a_model_fitted_without_it_is_refused(
             estimator.predict_proba(X_test)
 
 
+@pytest.mark.parametrize("n_copies", [-1, 1.5, True])
+def test_test_time_augmentation_set_after_fit_is_checked(augmented, digits,
+                                                         with_copies, n_copies):
+    _, _, X_test, _ = digits
+    for estimator in augmented.values():
+        with_copies(estimator, n_copies)
+        with pytest.raises(ValueError, match=f"test_time_augmentation={n_copies!r} "
+                           "must be an int >= 0"):
+            estimator.predict_proba(X_test)
+
+
 def test_test_time_augmentation_in_a_pipeline_and_clone(digits):
     from sklearn.base import clone
     from sklearn.pipeline import make_pipeline
