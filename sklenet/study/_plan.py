@@ -14,8 +14,9 @@ whole step produced before, which the report reads.
 
 The ensemble's repeats are tasks, its members are not: a repeat trains its
 members one after the other in one task (the ensemble seeds them itself).
-The search is one task too: its trials run one after another against the
-search storage, whose seeded sampler makes them reproducible.
+Locally the search is one task too: its trials run one after another
+against the search storage, whose seeded sampler makes them reproducible; on
+Dask each trial is a task (:mod:`._spread_search`).
 
 Every task runs TensorFlow on one intra-op and one inter-op thread
 (:func:`pin_threads`): TensorFlow's float sums depend on its thread count, so
@@ -251,7 +252,6 @@ def search(data):
     import optuna
     from optuna.trial import TrialState
 
-    from .._search import LeNetSearchCV
     from .._storage import fail_interrupted_trials, open_storage
 
     s = data.settings
@@ -276,15 +276,30 @@ def search(data):
                                     direction="maximize")
         study.enqueue_trial(OPTIMIZED_PARAMS)
     if n_missing > 0 or not completed:  # a best trial needs a completed one
-        standard = make_estimator("standard", epochs=s.max_epochs,
-                                  random_state=s.random_state)
-        study = LeNetSearchCV(
-            standard, n_trials=max(n_missing, 1), storage=storage,
-            study_name=STUDY_NAME, random_state=s.random_state,
-            pruner=_pruner(s.n_trials, standard.n_iter_no_change),
-            refit=False, show_progress_bar=False,
-        ).fit(data.X_train, data.y_train,
-              validation_data=(data.X_val, data.y_val)).study_
+        study = searcher(data, storage, n_trials=max(n_missing, 1)).fit(
+            data.X_train, data.y_train,
+            validation_data=(data.X_val, data.y_val)).study_
+    return search_record(study)
+
+
+def searcher(data, storage, n_trials, sampler=None):
+    """The run's :class:`~sklenet.LeNetSearchCV` of ``n_trials`` trials of
+    its study in ``storage`` (None ``sampler``: seeded from the run's
+    ``random_state``), without a refit."""
+    from .._search import LeNetSearchCV
+
+    s = data.settings
+    standard = make_estimator("standard", epochs=s.max_epochs,
+                              random_state=s.random_state)
+    return LeNetSearchCV(
+        standard, n_trials=n_trials, storage=storage, study_name=STUDY_NAME,
+        sampler=sampler, random_state=s.random_state,
+        pruner=_pruner(s.n_trials, standard.n_iter_no_change),
+        refit=False, show_progress_bar=False)
+
+
+def search_record(study):
+    """The search step's :class:`~._results.Search` from its Optuna study."""
     trials = study.trials_dataframe(
         attrs=("number", "state", "value", "duration", "params", "user_attrs"))
     trials["duration"] = trials["duration"].dt.total_seconds()

@@ -98,7 +98,7 @@ def prepare(X, y, *, preset, out, dask=None, n_jobs=None, storage=None,
         raise ValueError(f"{', '.join(unknown)}: not a setting of the study; "
                          f"the settings are {sorted(fields)}.")
     settings = dataclasses.replace(PRESETS[preset], **overrides)
-    check_dask(dask)
+    check_dask(dask, storage)
     check_output_folder(out)
     try:
         reproduction = Reproduction(X, y, settings, out, data_name, n_jobs=n_jobs,

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from .._io import atomic_write, read_json
 from ..evaluation import deployment_split, evaluation_split
 from ._estimate import calibrate, estimate
-from ._executors import executor
+from ._executors import DaskExecutor, executor
 from ._plan import StudyData, assemble, plan, run_training, search
 from ._results import (
     CACHE_FORMAT,
@@ -39,6 +39,7 @@ from ._results import (
     step_name,
 )
 from ._settings import MODELS, trainings
+from ._spread_search import SpreadSearch
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -293,6 +294,11 @@ class Reproduction:
             pending, waiting = {}, []
 
             def submit(training):
+                if training.kind == "search" and isinstance(workers, DaskExecutor):
+                    search = SpreadSearch(training, workers, shared, data,
+                                          self.storage)
+                    pending.update(dict.fromkeys(search.pending, search))
+                    return
                 future = workers.submit(
                     run_training, training, shared,
                     best_params() if training.needs_search else None,
@@ -306,11 +312,20 @@ class Reproduction:
                     submit(training)
             while pending:
                 for future in workers.wait(pending):
-                    training = pending.pop(future)
-                    outcome, model_bytes = future.result()
+                    owner = pending.pop(future)
+                    if isinstance(owner, SpreadSearch):  # one of its trials
+                        bar.update(1)
+                        if not owner.trial_done(future):
+                            continue
+                        training, outcome, model_bytes = (
+                            owner.training, owner.outcome(), None)
+                        bar.update(max(0, training.networks - owner.n_tasks))
+                    else:
+                        training = owner
+                        outcome, model_bytes = future.result()
+                        bar.update(training.networks)
                     self._store(training, outcome, model_bytes)
                     outcomes[training] = outcome
-                    bar.update(training.networks)
                     finish_steps()
                     if best_params() is not None:
                         for searched in waiting:
