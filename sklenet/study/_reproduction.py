@@ -121,6 +121,12 @@ class Reproduction:
     def out(self):
         return self.folder.out
 
+    @property
+    def search_storage(self):
+        """The URL of the storage that holds the search's trials: the one
+        given, else the SQLite database in ``out``."""
+        return self.storage or self.folder.search_storage
+
     # ------------------------------------------------------------- the cache
     def description(self):
         """The settings and data that the cached results belong to."""
@@ -188,7 +194,7 @@ class Reproduction:
             self.settings, self.X_train, self.X_val, self.X_test, self.y_train,
             self.y_val, self.y_test, self.X_deploy, self.X_deploy_val,
             self.y_deploy, self.y_deploy_val,
-            search_storage=self.storage or self.folder.search_storage)
+            search_storage=self.search_storage)
 
     def steps(self):
         """(name, title) of every step, in the study's order."""
@@ -225,7 +231,8 @@ class Reproduction:
         log(f"calibrating: 1 and 3 epochs of each kind of network on "
             f"{workers.n_workers} worker(s) ...")
         return estimate(plan(data), data, calibrate(workers, shared, data),
-                        workers.n_workers)
+                        workers.n_workers,
+                        spread_search=isinstance(workers, DaskExecutor))
 
     def run(self, log=_LOGGER.info, *, dask=None, progress=True, show_plan=False):
         """Run the trainings that are not cached yet; return the

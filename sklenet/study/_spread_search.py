@@ -24,7 +24,6 @@ trained after the search for the same best parameters.
 """
 
 import time
-import warnings
 
 from .._recipes import OPTIMIZED_PARAMS
 from .._search import _sampler_seed
@@ -37,18 +36,18 @@ from ._results import STUDY_NAME
 _FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
 
+#: The study's user attribute that counts the trial tasks ever submitted.
+TRIAL_TASKS = "sklenet_trial_tasks"
+
+
 def dask_storage(client):
     """A new ``optuna_integration.DaskStorage`` served by ``client``'s
     scheduler (an in-memory study); ImportError names the extra if
     optuna-integration is missing."""
-    import optuna
-
     check_dask(client)
-    from optuna_integration import DaskStorage
+    from ._dask_storage import scheduler_storage
 
-    with warnings.catch_warnings():  # "experimental" since optuna 3.1
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return DaskStorage(client=client)
+    return scheduler_storage(client)
 
 
 def run_trial(data, storage, seed):
@@ -81,7 +80,7 @@ class SpreadSearch:
         self.n_trials = data.settings.n_trials
         # A study that one run at a time works on: a trial still running
         # belongs to a run that was killed (see fail_interrupted_trials).
-        self._record = open_storage(storage or data.search_storage)
+        self._record = open_storage(data.search_storage)
         fail_interrupted_trials(self._record, STUDY_NAME)
         self._record_study = optuna.create_study(
             storage=self._record, study_name=STUDY_NAME, direction="maximize",
@@ -99,19 +98,23 @@ class SpreadSearch:
         self._copied = {trial.number for trial in self._finished(self._study)}
         # The study's best hyperparameters first (see _plan.search).
         self._study.enqueue_trial(OPTIMIZED_PARAMS, skip_if_exists=True)
-        trials = self._study.get_trials(deepcopy=False)
-        done = [trial for trial in trials if trial.state.name in _FINISHED[:2]]
+        done = [trial for trial in self._study.get_trials(deepcopy=False)
+                if trial.state.name in _FINISHED[:2]]
         missing = self.n_trials - len(done)
         if not any(trial.state.name == "COMPLETE" for trial in done):
             missing = max(missing, 1)  # a best trial needs a completed one
-        # Seeds as a sequential search's would be, one per trial: tasks that
-        # start together must not draw the same random parameters.
+        missing = max(missing, 0)
+        # One seed per trial task ever submitted to the study, counted in the
+        # record: tasks that start together, and those of a resumed run, must
+        # not draw the same random parameters.
+        before = self._record_study.user_attrs.get(TRIAL_TASKS, 0)
+        self._record_study.set_user_attr(TRIAL_TASKS, before + missing)
         seed = data.settings.random_state
         self.pending = {
             workers.submit(run_trial, shared, self._task_storage,
-                           _sampler_seed(seed, len(trials) + index),
-                           key=f"{training.step}-trial-{len(trials) + index}")
-            for index in range(max(missing, 0))}
+                           _sampler_seed(seed, number),
+                           key=f"{training.step}-trial-{number}")
+            for number in range(before, before + missing)}
         self.n_tasks = len(self.pending)
         self._seconds = 0.0
 
