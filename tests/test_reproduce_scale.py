@@ -16,12 +16,20 @@ import pandas as pd
 import pytest
 
 import sklenet
+from sklenet._base import spawn_seeds
 from sklenet.cli import main
 from sklenet.datasets import load_sample_digits
 from sklenet.study import PRESETS, Reproduction, RunFolder
 from sklenet.study._estimate import Calibration, estimate
 from sklenet.study._executors import LocalExecutor
-from sklenet.study._plan import StudyData, assemble, pin_threads, plan, run_training
+from sklenet.study._plan import (
+    StudyData,
+    assemble,
+    pin_threads,
+    plan,
+    run_member,
+    run_training,
+)
 
 #: The tiny preset on 300 images: 17 one-epoch trainings.
 TINY = dict(preset="tiny", max_samples=300)
@@ -94,6 +102,32 @@ def test_step_records_from_trainings_equal_the_step_level_functions(tmp_path):
     assert np.asarray(evaluation.test_proba).shape == (len(data.y_test), 10)
 
 
+@pytest.mark.slow  # an ensemble of 2 one-epoch members, twice
+def test_an_ensemble_assembled_from_member_tasks_is_its_plain_fit(tmp_path):
+    data = _reproduction(tmp_path, n_estimators=2).study_data()
+    [training] = plan(data)["ensemble_evaluation"]
+    members = training.member_trainings
+    assert [member.key for member in members] == ["repeat-0-member-0",
+                                                  "repeat-0-member-1"]
+    with LocalExecutor(1) as workers:
+        # The ensemble's own fit (LeNetEnsembleClassifier.fit), in one task.
+        whole, _ = workers.submit(run_training, training, data,
+                                  key="whole").result()
+        trained = [workers.submit(run_member, member, data, key=member.key).result()
+                   for member in members]
+        assembled, _ = workers.submit(run_training, training, data, None, trained,
+                                      key="assembled").result()
+    seed = whole["result"]["row"]["random_state"]  # the repeat's ensemble seed
+    assert [result["result"]["random_state"] for result, _ in trained] == (
+        spawn_seeds(seed, 2))
+    assert assembled["result"]["row"].pop("fit_time") == pytest.approx(
+        sum(result["result"]["fit_time"] for result, _ in trained))
+    whole["result"]["row"].pop("fit_time")
+    # Scores, test probabilities, every member's history: identical.
+    assert assembled["result"] == whole["result"]
+    assert len(whole["result"]["histories"]) == 2
+
+
 def test_the_plan_keys_every_training_once():
     data = StudyData(PRESETS["full"], *[np.zeros((1000, 28, 28))] * 3,
                      *[np.arange(1000) % 10] * 3, *[np.zeros((1000, 28, 28))] * 2,
@@ -104,6 +138,13 @@ def test_the_plan_keys_every_training_once():
     assert networks == PRESETS["full"].plan()  # 1,643 in all
     keys = [(t.step, t.key) for trainings in planned.values() for t in trainings]
     assert len(keys) == len(set(keys)) == 10 * 4 + 1 + 5 * 20 * 4 + 4
+    # Each of the ensemble's 111 trainings has 10 member tasks, keyed apart.
+    members = [(m.step, m.key) for trainings in planned.values()
+               for t in trainings for m in t.member_trainings]
+    assert len(members) == len(set(members) - set(keys)) == 111 * 10
+    assert {step for step, _ in members} == {
+        f"ensemble_{kind}" for kind in ("evaluation", "learning_curve",
+                                        "convergence")}
     # Only what needs the search's parameters waits for it.
     waiting = {t.step for trainings in planned.values() for t in trainings
                if t.needs_search}
