@@ -270,6 +270,41 @@ def test_two_dask_workers_give_the_local_numbers_after_losing_one(
     assert (tmp_path / "dask" / "report.html").is_file()
 
 
+@pytest.mark.slow  # a tiny reproduction with 2 members, interrupted, resumed
+def test_a_run_interrupted_keeps_the_ensemble_members_it_trained(
+        tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    X, y = load_sample_digits(return_X_y=True)
+    store = Reproduction._store
+
+    def interrupted(self, training, outcome, model_bytes):
+        store(self, training, outcome, model_bytes)
+        if training.member is not None:
+            raise KeyboardInterrupt  # the first member is stored
+
+    monkeypatch.setattr(Reproduction, "_store", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sklenet.reproduce(X, y, out=out, n_jobs=1, n_estimators=2,
+                          progress=False, **TINY)
+    monkeypatch.undo()
+    [member] = (RunFolder(out).cache / "trainings").glob("ensemble_*/*member*.json")
+    model = member.with_suffix(".sklenet")
+    before = {path: path.stat().st_mtime_ns for path in (member, model)}
+    results = sklenet.reproduce(X, y, out=out, n_jobs=1, n_estimators=2,
+                                progress=False, **TINY)
+    assert {path: path.stat().st_mtime_ns for path in before} == before
+    # Every ensemble training (1 evaluation, 2 learning-curve sizes, 1
+    # convergence): its 2 members, each with its model, and its result.
+    stored = list((RunFolder(out).cache / "trainings").glob("ensemble_*/*"))
+    trainings = [path for path in stored if "-member-" not in path.name]
+    assert len(trainings) == 4 and len(stored) == 4 * 5
+    assert all(path.with_name(f"{path.stem}-member-{index}{suffix}") in stored
+               for path in trainings for index in (0, 1)
+               for suffix in (".json", ".sklenet"))
+    assert len(results.evaluation("ensemble").histories) == 2
+    assert (out / "report.html").is_file()
+
+
 def _stored(out):
     """{training file: (inode, modification time)}."""
     return {path: (path.stat().st_ino, path.stat().st_mtime_ns)
