@@ -269,6 +269,28 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         return self
 
     def _fit(self, X, y, sample_weight, validation_data):
+        X, y, sample_weight, validation_data, seeds = self._checked_input(
+            X, y, sample_weight, validation_data)
+        if self.ensemble == "snapshot":
+            seeds = seeds[:1] * self.n_estimators
+            members = self._fit_snapshots(X, y, sample_weight, validation_data,
+                                          seeds[0])
+        else:
+            parent = os.getpid()
+            members = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_member)(*job, parent)
+                for job in self._member_jobs(X, y, sample_weight, validation_data,
+                                             seeds)
+            )
+        self.estimators_ = members
+        self.classes_ = members[0].classes_
+        self.random_seeds_ = np.asarray(seeds)
+
+    def _checked_input(self, X, y, sample_weight, validation_data):
+        """Every input check of :meth:`fit`, once, before any member trains;
+        sets the input attributes (``n_features_in_``, ``image_shape_``) and
+        returns the checked ``X, y, sample_weight, validation_data`` and the
+        members' seeds."""
         # The members' own checks, once, on this estimator's parameters: bad
         # input fails here, not in every member (or worker) at once.
         if y is None:  # _validate_data takes y=None for "X only"
@@ -284,25 +306,61 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         # Each member combines the weights itself: these are only checked.
         self._combined_sample_weight(y, sample_weight)
         self._optimizer()  # refuses unknown optimizer__ arguments
+        if (self.ensemble == "independent" and self.early_stopping
+                and self.epochs > 1 and validation_data is None):
+            self._check_validation_split(y, len(classes))
         seeds = spawn_seeds(self.random_state, self.n_estimators)
-        if self.ensemble == "snapshot":
-            seeds = seeds[:1] * self.n_estimators
-            members = self._fit_snapshots(X, y, sample_weight, validation_data,
-                                          seeds[0])
-        else:
-            if self.early_stopping and self.epochs > 1 and validation_data is None:
-                self._check_validation_split(y, len(classes))
-            parent = os.getpid()
-            members = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_member)(
-                    self._member(seed), f"member {index} (random_state={seed})",
-                    X, y, sample_weight, validation_data, parent,
-                )
-                for index, seed in enumerate(seeds)
-            )
-        self.estimators_ = members
+        return X, y, sample_weight, validation_data, seeds
+
+    def _member_jobs(self, X, y, sample_weight, validation_data, seeds):
+        """The arguments of each independent member's :func:`_fit_member`,
+        but the parent process id."""
+        return [(self._member(seed), f"member {index} (random_state={seed})",
+                 X, y, sample_weight, validation_data)
+                for index, seed in enumerate(seeds)]
+
+    # ------------------------------------------- members trained one by one
+    # For a caller that trains each member elsewhere (sklenet reproduce
+    # trains each as a task and keeps it as soon as it is trained): member
+    # ``index`` of a fit on the same data, then the ensemble assembled from
+    # all of them, identical to fit's. Private: their arguments are fit's.
+    def _independent_member_jobs(self, X, y, sample_weight, validation_data):
+        self._validate_params()
+        if self.ensemble != "independent":
+            raise ValueError(
+                f"ensemble={self.ensemble!r}: only independent members train "
+                "one by one (snapshots are one training).")
+        return self._member_jobs(*self._checked_input(X, y, sample_weight,
+                                                      validation_data))
+
+    def _fit_member_alone(self, index, X, y, sample_weight=None,
+                          validation_data=None):
+        """Member ``index`` (of ``n_estimators``) of ``fit(X, y, ...)``,
+        trained here: a fitted :class:`LeNetClassifier`."""
+        jobs = self._independent_member_jobs(X, y, sample_weight, validation_data)
+        if not 0 <= index < len(jobs):
+            raise ValueError(f"index={index!r}: the ensemble has members 0 to "
+                             f"{len(jobs) - 1}.")
+        return _fit_member(*jobs[index], os.getpid())
+
+    def _fit_from_members(self, members, X, y, sample_weight=None,
+                          validation_data=None):
+        """This ensemble fitted on ``(X, y, ...)`` with ``members``, each
+        trained by :meth:`_fit_member_alone` on the same arguments, in
+        order: what :meth:`fit` would have trained. Returns self."""
+        jobs = self._independent_member_jobs(X, y, sample_weight, validation_data)
+        seeds = [job[0].random_state for job in jobs]
+        theirs = [getattr(member, "random_state", None) for member in members]
+        if theirs != seeds:
+            raise ValueError(
+                f"the members' random_state {theirs} are not this ensemble's "
+                f"members' {seeds}: train them with _fit_member_alone.")
+        for member in members:
+            check_is_fitted(member)
+        self.estimators_ = list(members)
         self.classes_ = members[0].classes_
         self.random_seeds_ = np.asarray(seeds)
+        return self
 
     def _fit_snapshots(self, X, y, sample_weight, validation_data, seed):
         """One cyclic training; each cycle's final weights become a member."""

@@ -26,6 +26,7 @@ networks stopped at their epoch cap instead of by early stopping.
 import math
 import time
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -409,12 +410,29 @@ def _epochs_run(estimator):
     return n_epochs, hits, learning
 
 
+class _Training(NamedTuple):
+    """What one training of an evaluation or a learning curve fits and
+    scores: the seeded clone, its seed, data, fit parameters and
+    ``{split name: (X, y)}`` to score on."""
+
+    estimator: object
+    seed: int
+    X: object
+    y: object
+    fit_params: dict
+    datasets: dict
+
+
 def _fit_and_evaluate(estimator, seed, X, y, fit_params, datasets,
-                      return_estimator=True):
-    """Fit ``estimator``; return its row of scores on ``datasets`` and, if
-    asked, the fitted estimator (else None: joblib need not send it back)."""
+                      return_estimator=True, fit=None):
+    """Fit ``estimator`` (or call ``fit(estimator, X, y, **fit_params)``
+    instead); return its row of scores on ``datasets`` and, if asked, the
+    fitted estimator (else None: joblib need not send it back)."""
     start = time.perf_counter()
-    estimator.fit(X, y, **fit_params)
+    if fit is None:
+        estimator.fit(X, y, **fit_params)
+    else:
+        fit(estimator, X, y, **fit_params)
     row = {"random_state": seed, "fit_time": time.perf_counter() - start}
     row["n_epochs"], row["epoch_cap_hits"], row["still_learning"] = _epochs_run(
         estimator)
@@ -468,8 +486,16 @@ def evaluation_training(estimator, X_train, y_train, X_test, y_test, *, repeat,
     >>> runs.drop(columns="fit_time").equals(together.drop(columns="fit_time"))
     True
     """
+    return _fit_and_evaluate(*_evaluation_training_inputs(
+        estimator, X_train, y_train, X_test, y_test, repeat=repeat,
+        validation_data=validation_data, random_state=random_state))
+
+
+def _evaluation_training_inputs(estimator, X_train, y_train, X_test, y_test, *,
+                                repeat, validation_data=None, random_state=None):
+    """The :class:`_Training` of :func:`evaluation_training`."""
     seed = _repeat_seeds(random_state, repeat + 1)[repeat]
-    return _fit_and_evaluate(
+    return _Training(
         _seeded_clone(estimator, seed), seed, X_train, y_train,
         _validation_fit_params(estimator, validation_data),
         _evaluation_datasets(X_train, y_train, X_test, y_test, validation_data))
@@ -656,15 +682,25 @@ def learning_curve_training(estimator, X, y, *, repeat, train_size, test_size=0.
     with the same seed and split; returns its row of ``runs`` without
     ``repeat`` and ``train_size`` (:func:`learning_curve_frames` adds
     them)."""
+    row, _ = _fit_and_evaluate(*_learning_curve_training_inputs(
+        estimator, X, y, repeat=repeat, train_size=train_size,
+        test_size=test_size, validation_data=validation_data,
+        n_iter_no_change=n_iter_no_change, random_state=random_state), False)
+    return row
+
+
+def _learning_curve_training_inputs(estimator, X, y, *, repeat, train_size,
+                                    test_size=0.25, validation_data=None,
+                                    n_iter_no_change=10, random_state=None):
+    """The :class:`_Training` of :func:`learning_curve_training`."""
     X, y = indexable(X, y)
     seed = _repeat_seeds(random_state, repeat + 1)[repeat]
     params = {} if n_iter_no_change is None else {"n_iter_no_change": n_iter_no_change}
     train, test = _learning_curve_split(X, y, test_size, seed)
     X_train, y_train, datasets = _learning_curve_sets(X, y, train, test, train_size)
-    row, _ = _fit_and_evaluate(
+    return _Training(
         _seeded_clone(estimator, seed, **params), seed, X_train, y_train,
-        _validation_fit_params(estimator, validation_data), datasets, False)
-    return row
+        _validation_fit_params(estimator, validation_data), datasets)
 
 
 def repeated_learning_curve(

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from sklearn.model_selection import train_test_split
 
@@ -49,3 +51,18 @@ def worker_recorder():
             self.trainings.append((os.getpid(), threads))
 
     return _RecordWorker()
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """The URL of the test PostgreSQL server (SKLENET_TEST_POSTGRES_URL):
+    skipped without one locally, failed under CI, which must run them."""
+    url = os.environ.get("SKLENET_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("SKLENET_TEST_POSTGRES_URL is not set: CI must run the "
+                        "PostgreSQL tests (.ci/run starts a server with "
+                        ".ci/postgres.sh start).")
+        pytest.skip("SKLENET_TEST_POSTGRES_URL is not set "
+                    "(export SKLENET_TEST_POSTGRES_URL=$(.ci/postgres.sh start))")
+    return url

@@ -16,12 +16,20 @@ import pandas as pd
 import pytest
 
 import sklenet
+from sklenet._base import spawn_seeds
 from sklenet.cli import main
 from sklenet.datasets import load_sample_digits
 from sklenet.study import PRESETS, Reproduction, RunFolder
 from sklenet.study._estimate import Calibration, estimate
 from sklenet.study._executors import LocalExecutor
-from sklenet.study._plan import StudyData, assemble, pin_threads, plan, run_training
+from sklenet.study._plan import (
+    StudyData,
+    assemble,
+    pin_threads,
+    plan,
+    run_member,
+    run_training,
+)
 
 #: The tiny preset on 300 images: 17 one-epoch trainings.
 TINY = dict(preset="tiny", max_samples=300)
@@ -94,6 +102,32 @@ def test_step_records_from_trainings_equal_the_step_level_functions(tmp_path):
     assert np.asarray(evaluation.test_proba).shape == (len(data.y_test), 10)
 
 
+@pytest.mark.slow  # an ensemble of 2 one-epoch members, twice
+def test_an_ensemble_assembled_from_member_tasks_is_its_plain_fit(tmp_path):
+    data = _reproduction(tmp_path, n_estimators=2).study_data()
+    [training] = plan(data)["ensemble_evaluation"]
+    members = training.member_trainings
+    assert [member.key for member in members] == ["repeat-0-member-0",
+                                                  "repeat-0-member-1"]
+    with LocalExecutor(1) as workers:
+        # The ensemble's own fit (LeNetEnsembleClassifier.fit), in one task.
+        whole, _ = workers.submit(run_training, training, data,
+                                  key="whole").result()
+        trained = [workers.submit(run_member, member, data, key=member.key).result()
+                   for member in members]
+        assembled, _ = workers.submit(run_training, training, data, None, trained,
+                                      key="assembled").result()
+    seed = whole["result"]["row"]["random_state"]  # the repeat's ensemble seed
+    assert [result["result"]["random_state"] for result, _ in trained] == (
+        spawn_seeds(seed, 2))
+    assert assembled["result"]["row"].pop("fit_time") == pytest.approx(
+        sum(result["result"]["fit_time"] for result, _ in trained))
+    whole["result"]["row"].pop("fit_time")
+    # Scores, test probabilities, every member's history: identical.
+    assert assembled["result"] == whole["result"]
+    assert len(whole["result"]["histories"]) == 2
+
+
 def test_the_plan_keys_every_training_once():
     data = StudyData(PRESETS["full"], *[np.zeros((1000, 28, 28))] * 3,
                      *[np.arange(1000) % 10] * 3, *[np.zeros((1000, 28, 28))] * 2,
@@ -104,6 +138,13 @@ def test_the_plan_keys_every_training_once():
     assert networks == PRESETS["full"].plan()  # 1,643 in all
     keys = [(t.step, t.key) for trainings in planned.values() for t in trainings]
     assert len(keys) == len(set(keys)) == 10 * 4 + 1 + 5 * 20 * 4 + 4
+    # Each of the ensemble's 111 trainings has 10 member tasks, keyed apart.
+    members = [(m.step, m.key) for trainings in planned.values()
+               for t in trainings for m in t.member_trainings]
+    assert len(members) == len(set(members) - set(keys)) == 111 * 10
+    assert {step for step, _ in members} == {
+        f"ensemble_{kind}" for kind in ("evaluation", "learning_curve",
+                                        "convergence")}
     # Only what needs the search's parameters waits for it.
     waiting = {t.step for trainings in planned.values() for t in trainings
                if t.needs_search}
@@ -128,6 +169,11 @@ def test_the_estimate_adds_up_the_plan_and_waits_for_the_search():
     searched = sum(t.networks for trainings in plan(data).values() for t in trainings
                    if t.needs_search)
     assert many.hours == pytest.approx((200 + searched / 1000) / 3600)
+    # On Dask the trials spread too: 200 trials on 1,000 workers take one.
+    spread = estimate(plan(data), data, calibration, 1000, spread_search=True)
+    assert spread.hours == pytest.approx((1 + searched / 1000) / 3600)
+    assert estimate(plan(data), data, calibration, 1,
+                    spread_search=True).hours == one.hours
     # Epochs of at least 25,200 images cost as much as 25,200 images do.
     calibration = Calibration(dict.fromkeys(kinds, 0.0), dict.fromkeys(kinds, 1e-3),
                               dict.fromkeys(kinds, 10), dict.fromkeys(kinds, 25_200))
@@ -145,6 +191,17 @@ def test_without_dask_the_option_names_the_extra(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and 'pip install "sklenet[dask]"' in err
     assert not (tmp_path / "run").exists() and not (tmp_path / "cli").exists()
+
+
+def test_without_optuna_integration_a_dask_search_names_the_extra(
+        tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setitem(sys.modules, "optuna_integration.dask", None)
+    X, y = load_sample_digits(return_X_y=True)
+    with pytest.raises(ImportError, match=r'optuna-integration: pip install '
+                                          r'"sklenet\[dask\]"'):
+        sklenet.reproduce(X, y, out=tmp_path / "run", dask="local:2", **TINY)
+    assert not (tmp_path / "run").exists()
 
 
 def test_bad_arguments_are_refused_before_any_training(tmp_path):
@@ -218,6 +275,41 @@ def test_two_dask_workers_give_the_local_numbers_after_losing_one(
     assert (tmp_path / "dask" / "report.html").is_file()
 
 
+@pytest.mark.slow  # a tiny reproduction with 2 members, interrupted, resumed
+def test_a_run_interrupted_keeps_the_ensemble_members_it_trained(
+        tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    X, y = load_sample_digits(return_X_y=True)
+    store = Reproduction._store
+
+    def interrupted(self, training, outcome, model_bytes):
+        store(self, training, outcome, model_bytes)
+        if training.member is not None:
+            raise KeyboardInterrupt  # the first member is stored
+
+    monkeypatch.setattr(Reproduction, "_store", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sklenet.reproduce(X, y, out=out, n_jobs=1, n_estimators=2,
+                          progress=False, **TINY)
+    monkeypatch.undo()
+    [member] = (RunFolder(out).cache / "trainings").glob("ensemble_*/*member*.json")
+    model = member.with_suffix(".sklenet")
+    before = {path: path.stat().st_mtime_ns for path in (member, model)}
+    results = sklenet.reproduce(X, y, out=out, n_jobs=1, n_estimators=2,
+                                progress=False, **TINY)
+    assert {path: path.stat().st_mtime_ns for path in before} == before
+    # Every ensemble training (1 evaluation, 2 learning-curve sizes, 1
+    # convergence): its 2 members, each with its model, and its result.
+    stored = list((RunFolder(out).cache / "trainings").glob("ensemble_*/*"))
+    trainings = [path for path in stored if "-member-" not in path.name]
+    assert len(trainings) == 4 and len(stored) == 4 * 5
+    assert all(path.with_name(f"{path.stem}-member-{index}{suffix}") in stored
+               for path in trainings for index in (0, 1)
+               for suffix in (".json", ".sklenet"))
+    assert len(results.evaluation("ensemble").histories) == 2
+    assert (out / "report.html").is_file()
+
+
 def _stored(out):
     """{training file: (inode, modification time)}."""
     return {path: (path.stat().st_ino, path.stat().st_mtime_ns)
@@ -252,3 +344,103 @@ def test_a_run_killed_twice_trains_each_training_once(local_run, tmp_path):
     assert _trained(out) == _trained(local_run[0])  # the uninterrupted numbers
     assert (out / "report.html").is_file()
     assert [p for p in out.rglob("*") if p.name.startswith(".")] == []
+
+
+# ---------------------------------------------------------- the search on Dask
+@pytest.fixture(scope="module")
+def dask_client():
+    """A loopback LocalCluster of 2 single-threaded workers, and its Client."""
+    distributed = pytest.importorskip("distributed")
+    with (distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                   processes=True, host="127.0.0.1",
+                                   dashboard_address=None) as cluster,
+          distributed.Client(cluster) as client):
+        yield client
+
+
+def _finish(search, workers):
+    """Wait for every trial task of ``search``; its outcome."""
+    while search.pending:
+        for future in workers.wait(search.pending):
+            search.trial_done(future)
+    return search.outcome()
+
+
+def _trial(trial):
+    return trial.state.name, trial.params, trial.value, trial.datetime_start
+
+
+@pytest.mark.slow  # 3 one-epoch trials, 2 at a time, and one abandoned
+def test_a_dask_search_killed_resumes_with_its_finished_trials(
+        dask_client, tmp_path):
+    optuna = pytest.importorskip("optuna")
+    from sklenet._recipes import OPTIMIZED_PARAMS
+    from sklenet.study._executors import DaskExecutor
+    from sklenet.study._results import STUDY_NAME, Search
+    from sklenet.study._spread_search import SpreadSearch
+
+    reproduction = _reproduction(tmp_path, n_trials=3)
+    data = reproduction.study_data()
+    [training] = plan(data)["search"]
+    record = data.search_storage  # search.db in the run folder
+    with DaskExecutor(dask_client) as workers:
+        first = SpreadSearch(training, workers, workers.share(data), data, None)
+        assert first.n_tasks == 3  # one task per trial, on either worker
+        [done, *_] = workers.wait(first.pending)
+        assert not first.trial_done(done)
+        # The run is killed: its DaskStorage study and its trials in flight
+        # are lost, the finished trials are in the run folder.
+        dask_client.cancel(list(first.pending))
+    kept = optuna.load_study(study_name=STUDY_NAME, storage=record).trials
+    assert 1 <= len(kept) < 3
+    assert {trial.state.name for trial in kept} == {"COMPLETE"}
+    with DaskExecutor(dask_client) as workers:
+        second = SpreadSearch(training, workers, workers.share(data), data, None)
+        assert second.n_tasks == 3 - len(kept)  # only the missing trials
+        result = Search.from_json(_finish(second, workers)["result"])
+    trials = optuna.load_study(study_name=STUDY_NAME, storage=record).trials
+    assert [trial.state.name for trial in trials] == ["COMPLETE"] * 3
+    assert [_trial(t) for t in trials[:len(kept)]] == [_trial(t) for t in kept]
+    # The study's own hyperparameters were tried, once; distinct seeds drew
+    # distinct parameters for the others.
+    assert [t.params for t in trials].count(OPTIMIZED_PARAMS) == 1
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 3
+    assert result.best_score == max(trial.value for trial in trials)
+    assert result.trials["state"].tolist() == ["COMPLETE"] * 3
+
+
+@pytest.fixture
+def postgres_study(postgres_url):
+    """The PostgreSQL URL, without the reproduction's study before or after."""
+    optuna = pytest.importorskip("optuna")
+    from sklenet.study._results import STUDY_NAME
+
+    def drop():
+        try:
+            optuna.delete_study(study_name=STUDY_NAME, storage=postgres_url)
+        except KeyError:
+            pass
+
+    drop()
+    yield postgres_url
+    drop()
+
+
+@pytest.mark.slow  # a tiny reproduction with 3 trials on 2 Dask workers
+def test_the_search_on_dask_fills_a_postgresql_study(
+        dask_client, postgres_study, tmp_path):
+    import optuna
+
+    from sklenet.study._results import STUDY_NAME
+
+    X, y = load_sample_digits(return_X_y=True)
+    out = tmp_path / "run"
+    results = sklenet.reproduce(X, y, out=out, dask=dask_client,
+                                storage=postgres_study, n_trials=3,
+                                progress=False, **TINY)
+    study = optuna.load_study(study_name=STUDY_NAME, storage=postgres_study)
+    assert [trial.state.name for trial in study.trials] == ["COMPLETE"] * 3
+    assert results.search.best_score == study.best_value
+    assert results.search.best_params == study.best_params
+    assert not RunFolder(out).search_db.exists()  # the study is in PostgreSQL
+    assert (out / "report.html").is_file()

@@ -33,19 +33,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-@pytest.fixture(scope="module")
-def postgres_url():
-    url = os.environ.get("SKLENET_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("SKLENET_TEST_POSTGRES_URL is not set: CI must run the "
-                        "PostgreSQL tests (.ci/run starts a server with "
-                        ".ci/postgres.sh start).")
-        pytest.skip("SKLENET_TEST_POSTGRES_URL is not set "
-                    "(export SKLENET_TEST_POSTGRES_URL=$(.ci/postgres.sh start))")
-    return url
-
-
 @pytest.fixture
 def study_name(postgres_url):
     """A fresh maximising study, created before any worker starts (as the

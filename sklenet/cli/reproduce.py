@@ -85,7 +85,8 @@ def add_arguments(parser):
     parser.add_argument("--storage", metavar="URL",
                         help="the search's Optuna storage, e.g. a PostgreSQL URL "
                         "that every Dask worker reaches (default: the SQLite "
-                        "database OUT/search.db)")
+                        "database OUT/search.db; on Dask, a study on the "
+                        "scheduler whose finished trials are copied there)")
 
 
 #: --option -> the Settings field it overrides.

@@ -8,12 +8,14 @@ run's training images, in the run's own workers: the difference is the
 time per epoch, the rest the time to build and trace a network. A training
 of ``n`` images is then assumed to take that overhead plus
 :data:`EXPECTED_EPOCHS` epochs (or the epoch cap, if lower) scaled from the
-calibration's images to ``n``. The search's trials run one after another
-on one worker while the other workers train what does not need the search;
-the trainings of the searched models share all workers once it is done.
+calibration's images to ``n``. Locally the search's trials run one after
+another on one worker, on Dask they spread over all workers; meanwhile the
+other workers train what does not need the search, and the trainings of the
+searched models share all workers once it is done.
 """
 
 import dataclasses
+import math
 import time
 
 import numpy as np
@@ -128,8 +130,9 @@ class Estimate:
                 f"estimated time: {duration} on {workers}")
 
 
-def estimate(planned, data, calibration, n_workers):
-    """The :class:`Estimate` of the trainings ``planned`` on ``n_workers``."""
+def estimate(planned, data, calibration, n_workers, spread_search=False):
+    """The :class:`Estimate` of the trainings ``planned`` on ``n_workers``;
+    ``spread_search``: the search's trials run side by side (on Dask)."""
     rows, search, searched, total = [], 0.0, 0.0, 0.0
     for name, trainings in planned.items():
         seconds = 0.0
@@ -138,7 +141,9 @@ def estimate(planned, data, calibration, n_workers):
                 per_trial = calibration.network_seconds("standard",
                                                         len(data.y_train))
                 seconds += training.networks * per_trial
-                search += training.networks * per_trial
+                rounds = (math.ceil(training.networks / n_workers) if spread_search
+                          else training.networks)
+                search += rounds * per_trial
                 continue
             n_images = (training.train_size or
                         (len(data.y_deploy) if training.kind == "convergence"
@@ -151,8 +156,9 @@ def estimate(planned, data, calibration, n_workers):
         rows.append({"step": name, "trainings": len(trainings),
                      "networks": sum(t.networks for t in trainings),
                      "hours of training": seconds / 3600})
-    # The search runs on one worker, the rest wherever a worker is free;
-    # what needs the search waits for it.
+    # The search's trials run in rounds (of one trial locally, of one per
+    # worker on Dask), the rest wherever a worker is free; what needs the
+    # search waits for it.
     wall = max(total / n_workers, search + searched / n_workers)
     table = pd.DataFrame(rows)
     table.loc[len(table)] = {"step": "total", "trainings": table["trainings"].sum(),

@@ -119,9 +119,11 @@ def _workers(address):
     return int(text)
 
 
-def check_dask(dask):
+def check_dask(dask, storage=None):
     """Raise before any work: ValueError for a malformed ``local:N``,
-    ImportError naming the extra when Dask is missing."""
+    ImportError naming the extra when Dask is missing, or when
+    optuna-integration is, which keeps the search's study on the scheduler
+    when no ``storage`` is given."""
     if dask is None:
         return
     if isinstance(dask, str) and dask.startswith(LOCAL_PREFIX):
@@ -131,6 +133,13 @@ def check_dask(dask):
     except ImportError:
         raise ImportError(
             f"running on Dask needs dask.distributed: {DASK_EXTRA}") from None
+    if storage is None:
+        try:
+            import optuna_integration.dask  # noqa: F401
+        except ImportError:
+            raise ImportError(
+                "the search on Dask without a storage URL keeps its study on the "
+                f"scheduler with optuna-integration: {DASK_EXTRA}") from None
 
 
 def executor(dask=None, n_jobs=None):

@@ -112,7 +112,7 @@ def draw_figures(reproduction, results):
     ])
     study = optuna.load_study(
         study_name=STUDY_NAME,
-        storage=open_storage(reproduction.folder.search_storage),
+        storage=open_storage(reproduction.search_storage),
     )
     draw("Optuna search (figure 4)", [
         ("intermediate values", "optuna_intermediate_values",

@@ -12,10 +12,16 @@ bytes; the run folder stores each result as soon as it arrives, and
 :func:`assemble` puts a step's results together into the record that the
 whole step produced before, which the report reads.
 
-The ensemble's repeats are tasks, its members are not: a repeat trains its
-members one after the other in one task (the ensemble seeds them itself).
-The search is one task too: its trials run one after another against the
-search storage, whose seeded sampler makes them reproducible.
+Each member of an ensemble training is a task too (:func:`run_member`, keyed
+by its training's key and its index): it trains the member exactly as the
+ensemble's ``fit`` would, with the seed the ensemble gives it, and the run
+stores it as soon as it is trained. Once all are stored, the ensemble
+training assembles the ensemble from them and scores it
+(:func:`run_training` with ``members``): its numbers are those of a plain
+``LeNetEnsembleClassifier.fit``.
+Locally the search is one task too: its trials run one after another
+against the search storage, whose seeded sampler makes them reproducible; on
+Dask each trial is a task (:mod:`._spread_search`).
 
 Every task runs TensorFlow on one intra-op and one inter-op thread
 (:func:`pin_threads`): TensorFlow's float sums depend on its thread count, so
@@ -35,11 +41,13 @@ import numpy as np
 
 from .._recipes import OPTIMIZED_PARAMS, make_estimator
 from ..evaluation import (
+    _evaluation_training_inputs,
+    _fit_and_evaluate,
+    _learning_curve_training_inputs,
+    _Training,
     evaluation_frames,
-    evaluation_training,
     learning_curve_frames,
     learning_curve_sizes,
-    learning_curve_training,
 )
 from ._results import (
     STUDY_NAME,
@@ -64,6 +72,7 @@ class Training:
     repeat: int = 0
     train_size: int | None = None
     networks: int = 1  # networks it trains: the ensemble's members, trials
+    member: int | None = None  # the member of an ensemble training it is
 
     @property
     def step(self):
@@ -71,12 +80,23 @@ class Training:
 
     @property
     def key(self):
-        """Its name within its step, e.g. ``repeat-3`` or
-        ``repeat-0-size-1200``."""
+        """Its name within its step, e.g. ``repeat-3``,
+        ``repeat-0-size-1200`` or ``repeat-1-member-4``."""
+        member = "" if self.member is None else f"-member-{self.member}"
         if self.kind in ("search", "convergence"):
-            return self.kind
+            return f"{self.kind}{member}"
         size = "" if self.train_size is None else f"-size-{self.train_size}"
-        return f"repeat-{self.repeat}{size}"
+        return f"repeat-{self.repeat}{size}{member}"
+
+    @property
+    def member_trainings(self):
+        """The trainings of its members, each a task of its own, when it is
+        a training of the study's ensemble (of independent members) with
+        more than one: its result is then assembled from theirs."""
+        if self.model != "ensemble" or self.member is not None or self.networks < 2:
+            return ()
+        return tuple(dataclasses.replace(self, member=index, networks=1)
+                     for index in range(self.networks))
 
     @property
     def needs_search(self):
@@ -197,13 +217,40 @@ def exit_with_parent():
                      daemon=True).start()
 
 
-def run_training(training, data, best_params=None):
+def training_inputs(training, data, best_params=None):
+    """What ``training`` (not the search) fits and scores: an
+    ``evaluation._Training``, as the step-level functions draw it."""
+    s = data.settings
+    model = estimator(training.model, s, best_params)
+    if training.kind == "evaluation":
+        return _evaluation_training_inputs(
+            model, data.X_train, data.y_train, data.X_test, data.y_test,
+            repeat=training.repeat, validation_data=(data.X_val, data.y_val),
+            random_state=s.random_state)
+    if training.kind == "learning_curve":
+        X, y = data.curve_data
+        return _learning_curve_training_inputs(
+            model, X, y, repeat=training.repeat, train_size=training.train_size,
+            test_size=len(data.y_test), validation_data=(data.X_val, data.y_val),
+            n_iter_no_change=s.learning_curve_patience, random_state=s.random_state)
+    # convergence on the deployment split
+    return _Training(
+        estimator(training.model, s, best_params, random_state=s.random_state),
+        s.random_state, data.X_deploy, data.y_deploy,
+        {"validation_data": (data.X_deploy_val, data.y_deploy_val)}, {})
+
+
+def run_training(training, data, best_params=None, members=None):
     """Run ``training`` on ``data``; return ``(result, model_bytes)``.
 
     ``result`` is JSON-serialisable: ``seconds`` and what the training
     measured; ``model_bytes`` is the saved model (see
     :func:`sklenet.save`) of the trainings whose model the run keeps, else
     None. ``best_params`` are the search's, for the searched models.
+    ``members`` are ``(result, model_bytes)`` of each of the training's
+    :attr:`~Training.member_trainings` (:func:`run_member`): the ensemble is
+    then assembled from them instead of trained, and its numbers are those
+    of its training.
     """
     exit_with_parent()
     pin_threads()
@@ -211,12 +258,15 @@ def run_training(training, data, best_params=None):
     s = data.settings
     model_bytes = None
     if training.kind == "search":
-        result = search(data).to_json()
-    elif training.kind == "evaluation":
-        row, fitted = evaluation_training(
-            estimator(training.model, s, best_params), data.X_train, data.y_train,
-            data.X_test, data.y_test, repeat=training.repeat,
-            validation_data=(data.X_val, data.y_val), random_state=s.random_state)
+        return {"seconds": time.perf_counter() - start,
+                "result": search(data).to_json()}, None
+    fit = None if members is None else _from_members(members)
+    row, fitted = _fit_and_evaluate(*training_inputs(training, data, best_params),
+                                    fit=fit)
+    if members is not None:  # the members' training time, not the assembly's
+        row["fit_time"] = sum(result["result"]["fit_time"]
+                              for result, _ in members)
+    if training.kind == "evaluation":
         result = {"row": _plain(row)}
         if training.repeat == 0:  # the report's figures show the first one
             result.update(
@@ -227,25 +277,44 @@ def run_training(training, data, best_params=None):
             if s.convergence_split == "evaluation":
                 model_bytes = _saved(fitted)
     elif training.kind == "learning_curve":
-        X, y = data.curve_data
-        row = learning_curve_training(
-            estimator(training.model, s, best_params), X, y,
-            repeat=training.repeat, train_size=training.train_size,
-            test_size=len(data.y_test), validation_data=(data.X_val, data.y_val),
-            n_iter_no_change=s.learning_curve_patience, random_state=s.random_state)
         result = {"row": _plain(row)}
     else:  # convergence on the deployment split
-        fitted = estimator(training.model, s, best_params,
-                           random_state=s.random_state)
-        fitted.fit(data.X_deploy, data.y_deploy,
-                   validation_data=(data.X_deploy_val, data.y_deploy_val))
         result = Convergence(
             histories=_histories(fitted),
             validation_accuracy=float(fitted.score(data.X_deploy_val,
                                                    data.y_deploy_val)),
         ).to_json()
         model_bytes = _saved(fitted)
+    seconds = time.perf_counter() - start + sum(
+        result["seconds"] for result, _ in members or ())
+    return {"seconds": seconds, "result": result}, model_bytes
+
+
+def run_member(training, data, best_params=None):
+    """Train the member ``training.member`` of an ensemble training, as the
+    ensemble's ``fit`` would (its seed and data); return ``(result,
+    model_bytes)`` for :func:`run_training`'s ``members``."""
+    exit_with_parent()
+    pin_threads()
+    start = time.perf_counter()
+    inputs = training_inputs(training, data, best_params)
+    member = inputs.estimator._fit_member_alone(training.member, inputs.X,
+                                                inputs.y, **inputs.fit_params)
+    fit_time = time.perf_counter() - start
+    result = {"member": training.member, "random_state": member.random_state,
+              "fit_time": fit_time}
+    model_bytes = _saved(member)
     return {"seconds": time.perf_counter() - start, "result": result}, model_bytes
+
+
+def _from_members(members):
+    """An ensemble's ``fit`` that assembles it from the saved ``members``."""
+    fitted = [_loaded(model_bytes) for _, model_bytes in members]
+
+    def fit(ensemble, X, y, **fit_params):
+        ensemble._fit_from_members(fitted, X, y, **fit_params)
+
+    return fit
 
 
 def search(data):
@@ -254,7 +323,6 @@ def search(data):
     import optuna
     from optuna.trial import TrialState
 
-    from .._search import LeNetSearchCV
     from .._storage import fail_interrupted_trials, open_storage
 
     s = data.settings
@@ -279,15 +347,29 @@ def search(data):
                                     direction="maximize")
         study.enqueue_trial(OPTIMIZED_PARAMS)
     if n_missing > 0 or not completed:  # a best trial needs a completed one
-        standard = estimator("standard", s, random_state=s.random_state)
-        study = LeNetSearchCV(
-            standard, n_trials=max(n_missing, 1), storage=storage,
-            study_name=STUDY_NAME, random_state=s.random_state,
-            pruner=_pruner(s.n_trials,
-                           standard._epoch_counts(len(data.y_train))[1]),
-            refit=False, show_progress_bar=False,
-        ).fit(data.X_train, data.y_train,
-              validation_data=(data.X_val, data.y_val)).study_
+        study = searcher(data, storage, n_trials=max(n_missing, 1)).fit(
+            data.X_train, data.y_train,
+            validation_data=(data.X_val, data.y_val)).study_
+    return search_record(study)
+
+
+def searcher(data, storage, n_trials, sampler=None):
+    """The run's :class:`~sklenet.LeNetSearchCV` of ``n_trials`` trials of
+    its study in ``storage`` (None ``sampler``: seeded from the run's
+    ``random_state``), without a refit."""
+    from .._search import LeNetSearchCV
+
+    s = data.settings
+    standard = estimator("standard", s, random_state=s.random_state)
+    return LeNetSearchCV(
+        standard, n_trials=n_trials, storage=storage, study_name=STUDY_NAME,
+        sampler=sampler, random_state=s.random_state,
+        pruner=_pruner(s.n_trials, standard._epoch_counts(len(data.y_train))[1]),
+        refit=False, show_progress_bar=False)
+
+
+def search_record(study):
+    """The search step's :class:`~._results.Search` from its Optuna study."""
     trials = study.trials_dataframe(
         attrs=("number", "state", "value", "duration", "params", "user_attrs"))
     trials["duration"] = trials["duration"].dt.total_seconds()
@@ -327,6 +409,16 @@ def _saved(fitted):
         path = Path(tmp) / "model.sklenet"
         save(fitted, path)
         return path.read_bytes()
+
+
+def _loaded(model_bytes):
+    """The estimator that :func:`_saved` saved in ``model_bytes``."""
+    from ..persistence import load
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.sklenet"
+        path.write_bytes(model_bytes)
+        return load(path)
 
 
 # ------------------------------------------------------------- the records

@@ -27,7 +27,8 @@ def reproduce(X, y, *, preset="quick", out="sklenet-report", dask=None,
     interruption trains only what is missing, and the numbers are the same
     whether the run was interrupted or not, on 1 worker or N, locally or on
     Dask (every training runs TensorFlow on one thread, in a worker
-    process).
+    process), for the same best parameters of the search (see
+    ``storage``).
 
     Parameters
     ----------
@@ -46,8 +47,12 @@ def reproduce(X, y, *, preset="quick", out="sklenet-report", dask=None,
     n_jobs : int or None, default=None
         Local worker processes (None: 1; -1: one per core).
     storage : str or None, default=None
-        The search's Optuna storage URL (PostgreSQL for a cluster whose
-        workers do not share ``out``); None: ``out/search.db`` (SQLite).
+        The search's Optuna storage URL, e.g. PostgreSQL's, which every Dask
+        worker reaches. None: ``out/search.db`` (SQLite); on Dask, a study
+        on the scheduler (optuna-integration's ``DaskStorage``) whose
+        finished trials are copied to ``out/search.db``. On Dask the trials
+        run side by side, one task each, and the search is not
+        reproducible; locally they run one after another and it is.
     data_name : str, default="arrays"
         How the report names the data.
     progress : bool, default=True
@@ -98,7 +103,7 @@ def prepare(X, y, *, preset, out, dask=None, n_jobs=None, storage=None,
         raise ValueError(f"{', '.join(unknown)}: not a setting of the study; "
                          f"the settings are {sorted(fields)}.")
     settings = dataclasses.replace(PRESETS[preset], **overrides)
-    check_dask(dask)
+    check_dask(dask, storage)
     check_output_folder(out)
     try:
         reproduction = Reproduction(X, y, settings, out, data_name, n_jobs=n_jobs,

@@ -28,8 +28,8 @@ from tqdm.auto import tqdm
 from .._io import atomic_write, read_json
 from ..evaluation import deployment_split, evaluation_split
 from ._estimate import calibrate, estimate
-from ._executors import executor
-from ._plan import StudyData, assemble, plan, run_training, search
+from ._executors import DaskExecutor, executor
+from ._plan import StudyData, assemble, plan, run_member, run_training, search
 from ._results import (
     CACHE_FORMAT,
     RunFolder,
@@ -39,6 +39,7 @@ from ._results import (
     step_name,
 )
 from ._settings import MODELS, trainings
+from ._spread_search import SpreadSearch
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -120,6 +121,12 @@ class Reproduction:
     def out(self):
         return self.folder.out
 
+    @property
+    def search_storage(self):
+        """The URL of the storage that holds the search's trials: the one
+        given, else the SQLite database in ``out``."""
+        return self.storage or self.folder.search_storage
+
     # ------------------------------------------------------------- the cache
     def description(self):
         """The settings and data that the cached results belong to."""
@@ -190,7 +197,7 @@ class Reproduction:
             self.settings, self.X_train, self.X_val, self.X_test, self.y_train,
             self.y_val, self.y_test, self.X_deploy, self.X_deploy_val,
             self.y_deploy, self.y_deploy_val,
-            search_storage=self.storage or self.folder.search_storage)
+            search_storage=self.search_storage)
 
     def steps(self):
         """(name, title) of every step, in the study's order."""
@@ -230,7 +237,8 @@ class Reproduction:
         log(f"calibrating: 1 and 3 epochs of each kind of network on "
             f"{workers.n_workers} worker(s) ...")
         return estimate(plan(data), data, calibrate(workers, shared, data),
-                        workers.n_workers)
+                        workers.n_workers,
+                        spread_search=isinstance(workers, DaskExecutor))
 
     def run(self, log=_LOGGER.info, *, dask=None, progress=True, show_plan=False):
         """Run the trainings that are not cached yet; return the
@@ -262,10 +270,10 @@ class Reproduction:
                 log(f"{prefixes[name]}: cached ({step.seconds:.0f} s)")
                 continue
             for training in tasks:
-                outcome = read_entry(self.folder.training(training.step, training.key),
-                                     "the training runs again")
-                if outcome is not None:
-                    outcomes[training] = outcome
+                for stored in (training, *training.member_trainings):
+                    outcome = self._read(stored)
+                    if outcome is not None:
+                        outcomes[stored] = outcome
         todo = [training for name, tasks in planned.items() if name not in steps
                 for training in tasks if training not in outcomes]
 
@@ -296,14 +304,29 @@ class Reproduction:
             if show_plan and todo:
                 log(f"the plan:\n{self._estimate(workers, shared, data, log)}")
             bar = stack.enter_context(tqdm(
-                total=sum(t.networks for t in todo), unit="network",
-                desc="trainings", disable=not progress or not todo))
+                total=sum(t.networks - sum(m in outcomes for m in t.member_trainings)
+                          for t in todo),
+                unit="network", desc="trainings", disable=not progress or not todo))
             pending, waiting = {}, []
 
-            def submit(training):
+            def submit(training, function=run_training):
+                if training.kind == "search" and isinstance(workers, DaskExecutor):
+                    search = SpreadSearch(training, workers, shared, data,
+                                          self.storage)
+                    pending.update(dict.fromkeys(search.pending, search))
+                    return
+                missing = [member for member in training.member_trainings
+                           if member not in outcomes]
+                if missing:  # each member a task; the ensemble once all are in
+                    for member in missing:
+                        submit(member, run_member)
+                    return
+                members = () if not training.member_trainings else (
+                    [(outcomes[member], self._member_bytes(member))
+                     for member in training.member_trainings],)
                 future = workers.submit(
-                    run_training, training, shared,
-                    best_params() if training.needs_search else None,
+                    function, training, shared,
+                    best_params() if training.needs_search else None, *members,
                     key=f"{training.step}-{training.key}")
                 pending[future] = training
 
@@ -314,11 +337,28 @@ class Reproduction:
                     submit(training)
             while pending:
                 for future in workers.wait(pending):
-                    training = pending.pop(future)
-                    outcome, model_bytes = future.result()
+                    owner = pending.pop(future)
+                    if isinstance(owner, SpreadSearch):  # one of its trials
+                        bar.update(1)
+                        if not owner.trial_done(future):
+                            continue
+                        training, outcome, model_bytes = (
+                            owner.training, owner.outcome(), None)
+                        bar.update(max(0, training.networks - owner.n_tasks))
+                    else:
+                        training = owner
+                        outcome, model_bytes = future.result()
+                        # An assembled ensemble trained nothing itself.
+                        bar.update(0 if training.member_trainings
+                                   else training.networks)
                     self._store(training, outcome, model_bytes)
                     outcomes[training] = outcome
-                    bar.update(training.networks)
+                    if training.member is not None:
+                        parent = dataclasses.replace(
+                            training, member=None,
+                            networks=data.settings.networks(training.model))
+                        if all(m in outcomes for m in parent.member_trainings):
+                            submit(parent)
                     finish_steps()
                     if best_params() is not None:
                         for searched in waiting:
@@ -326,12 +366,25 @@ class Reproduction:
                         waiting = []
         return StudyResults({name: steps[name] for name in planned})
 
+    def _read(self, training):
+        """The stored result of ``training``, or None (to train it again)."""
+        outcome = read_entry(self.folder.training(training.step, training.key),
+                             "the training runs again")
+        if training.member is not None and outcome is not None and not (
+                self.folder.member_model(training.step, training.key).is_file()):
+            return None
+        return outcome
+
+    def _member_bytes(self, member):
+        return self.folder.member_model(member.step, member.key).read_bytes()
+
     def _store(self, training, outcome, model_bytes):
         """Write a training's model (if it has one) and then its result, each
         atomically: a stored result has its model."""
         if model_bytes is not None:
-            path = self.folder.model(training.model)
-            path.parent.mkdir(exist_ok=True)
+            path = (self.folder.model(training.model) if training.member is None
+                    else self.folder.member_model(training.step, training.key))
+            path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, model_bytes)
         path = self.folder.training(training.step, training.key)
         path.parent.mkdir(parents=True, exist_ok=True)

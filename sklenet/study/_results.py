@@ -52,6 +52,12 @@ class RunFolder:
         :class:`~._plan.Training`), written as soon as it finished."""
         return self.cache / "trainings" / step / f"{key}.json"
 
+    def member_model(self, step, key):
+        """The saved member of an ensemble training (see
+        :attr:`~._plan.Training.member_trainings`), written before its
+        result."""
+        return self.training(step, key).with_suffix(".sklenet")
+
     @property
     def search_db(self):
         """The Optuna study of the search step (SQLite)."""
