@@ -593,7 +593,7 @@ def repeated_evaluation(
     ...     KNeighborsClassifier(), X_train, y_train, X_test, y_test,
     ...     validation_data=(X_val, y_val), n_repeats=2, random_state=0)
     >>> runs.shape
-    (2, 37)
+    (2, 38)
     >>> summary.loc["test_accuracy", "mean"] > 0.7
     np.True_
     """

@@ -309,7 +309,7 @@ def test_repeated_learning_curve_records_epochs_and_runs_sizes_in_parallel(blobs
                                       random_state=0)
     assert runs.columns.tolist() == [
         "repeat", "train_size", "train_accuracy", "test_accuracy", "fit_time",
-        "n_epochs", "epoch_cap_hits", "random_state"]
+        "n_epochs", "epoch_cap_hits", "still_learning", "random_state"]
     assert runs[["repeat", "train_size"]].values.tolist() == [
         [0, 225], [0, 450], [1, 225], [1, 450]]
     assert runs["epoch_cap_hits"].eq(1).all() and runs["n_epochs"].eq(3).all()

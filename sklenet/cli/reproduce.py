@@ -46,8 +46,9 @@ def add_arguments(parser):
                         help="output folder (default: sklenet-report)")
     parser.add_argument(
         "--preset", choices=("tiny", "quick", "full"), default="quick",
-        help="quick: every step with fewer trainings, each as long as the study's, "
-        "about 30 minutes on the sample with 2 CPU cores; full: the study's settings (10 trainings per model, 200 "
+        help="quick: every step with fewer trainings, each as long as the "
+        "study's, about 30 minutes on the sample with 2 CPU cores; full: the "
+        "study's settings (10 trainings per model, 200 "
         "trials, 10 members, 20 trainings per learning-curve size, 100 epochs); "
         "tiny: a smoke test (default: quick)")
     for flag, what in (("--n-repeats", "trainings per model"),
