@@ -167,6 +167,19 @@ def release_trace_memory():
 
 
 # ------------------------------------------------------------------ images
+def stretched_epochs(epochs, min_epoch_samples, n_samples):
+    """``epochs`` epochs of at least ``min_epoch_samples`` images, in passes
+    over ``n_samples`` training images (the rule of the estimators'
+    ``min_epoch_samples``; None: one pass per epoch).
+
+    >>> stretched_epochs(5, 25_200, 3_000), stretched_epochs(5, None, 3_000)
+    (42, 5)
+    """
+    if min_epoch_samples is None:
+        return epochs
+    return math.ceil(epochs * max(1.0, min_epoch_samples / n_samples))
+
+
 def infer_image_shape(n_features, image_shape=None):
     """The (height, width, channels) of one image of ``n_features`` pixels.
 

@@ -17,6 +17,7 @@ from ._base import (
     _fill_docstring,
     derive_seed,
     pixel_scale,
+    stretched_epochs,
 )
 from ._callbacks import CosineAnnealing
 from ._checks import drop_zero_weights
@@ -369,10 +370,8 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         """``(max_epochs, patience)`` of a fit on ``n_samples`` images, in
         passes: ``epochs`` and ``n_iter_no_change`` stretched to epochs of
         at least ``min_epoch_samples`` images."""
-        passes = (1.0 if self.min_epoch_samples is None
-                  else max(1.0, self.min_epoch_samples / n_samples))
-        return (math.ceil(self.epochs * passes),
-                math.ceil(self.n_iter_no_change * passes))
+        return tuple(stretched_epochs(count, self.min_epoch_samples, n_samples)
+                     for count in (self.epochs, self.n_iter_no_change))
 
     def _schedule_callbacks(self, validated, max_epochs, patience):
         """The callbacks of ``learning_rate_schedule``."""

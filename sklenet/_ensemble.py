@@ -1,6 +1,5 @@
 """LeNetEnsembleClassifier: soft voting over independent or snapshot LeNets."""
 
-import math
 import os
 from numbers import Integral
 
@@ -11,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseLeNet, _fill_docstring, spawn_seeds
+from ._base import BaseLeNet, _fill_docstring, spawn_seeds, stretched_epochs
 from ._callbacks import SnapshotCycles
 from ._classifier import LeNetClassifier
 
@@ -370,11 +369,10 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
                 f"n_estimators={self.n_estimators} cycles of equal length: epochs "
                 "must be a multiple of n_estimators."
             )
-        cycle = self.epochs // self.n_estimators
-        if self.min_epoch_samples is not None:
-            # Cycles of epochs of at least min_epoch_samples images, in passes
-            # over X (snapshot training trains on all of it).
-            cycle = math.ceil(cycle * max(1.0, self.min_epoch_samples / len(X)))
+        # Cycles of epochs of at least min_epoch_samples images, in passes
+        # over X (snapshot training trains on all of it).
+        cycle = stretched_epochs(self.epochs // self.n_estimators,
+                                 self.min_epoch_samples, len(X))
         snapshots = SnapshotCycles(self.learning_rate, cycle)
         trainer = self._member(seed).set_params(
             early_stopping=False, epochs=cycle * self.n_estimators,

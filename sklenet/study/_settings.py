@@ -1,7 +1,8 @@
 """What a reproduction does: its settings, the presets and the models."""
 
 import dataclasses
-import math
+
+from .._base import stretched_epochs
 
 #: The study's three models, then sklenet's own recipe (not in the study).
 STUDY_MODELS = ("standard", "optimized", "ensemble")
@@ -71,9 +72,9 @@ class Settings:
         >>> PRESETS["quick"].epoch_cap("standard", 3_000)
         840
         """
-        if model not in STUDY_MODELS or self.min_epoch_samples is None:
+        if model not in STUDY_MODELS:
             return self.max_epochs
-        return math.ceil(self.max_epochs * max(1.0, self.min_epoch_samples / n_images))
+        return stretched_epochs(self.max_epochs, self.min_epoch_samples, n_images)
 
     def plan(self):
         """{step name: networks it trains}, in the study's order: what a run

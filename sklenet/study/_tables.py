@@ -48,10 +48,17 @@ def _capped(runs, model, settings):
     return "none" if hits == 0 else f"{hits} of {total} (cap {settings.max_epochs})"
 
 
+def _still_learning(runs):
+    """Networks of ``runs`` that stopped while still learning
+    (:func:`sklenet.evaluation.stopped_while_learning`); 0 for runs cached
+    before the column existed."""
+    return int(runs["still_learning"].sum()) if "still_learning" in runs else 0
+
+
 def _learning(runs, model, settings):
     """"none", or how many of the networks ``runs`` trained stopped while
-    still learning (:func:`sklenet.evaluation.stopped_while_learning`)."""
-    flagged = int(runs["still_learning"].sum()) if "still_learning" in runs else 0
+    still learning."""
+    flagged = _still_learning(runs)
     total = len(runs) * settings.networks(model)
     return "none" if flagged == 0 else f"{flagged} of {total}"
 
@@ -265,9 +272,7 @@ def flagged_trainings(results, settings, n_train, n_deploy):
                              ("learning_curve", results.learning_curve(model))):
             runs = record.runs
             counts.append((step_name(kind, model), int(runs["epoch_cap_hits"].sum()),
-                           int(runs["still_learning"].sum())
-                           if "still_learning" in runs else 0,
-                           len(runs) * settings.networks(model)))
+                           _still_learning(runs), len(runs) * settings.networks(model)))
         if settings.convergence_split == "deployment":  # else the evaluation's
             epochs = [len(history["loss"])
                       for history in results.convergence(model).histories]
