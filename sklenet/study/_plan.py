@@ -235,7 +235,7 @@ def training_inputs(training, data, best_params=None):
             n_iter_no_change=s.learning_curve_patience, random_state=s.random_state)
     # convergence on the deployment split
     return _Training(
-        estimator(training.model, s, best_params, random_state=s.random_state),
+        model.set_params(random_state=s.random_state),
         s.random_state, data.X_deploy, data.y_deploy,
         {"validation_data": (data.X_deploy_val, data.y_deploy_val)}, {})
 
