@@ -25,6 +25,7 @@ from ._tables import (
     convergence_table,
     flagged_trainings,
     learning_curve_table,
+    model_name,
     roc_auc_table,
     search_summary,
     search_table,
@@ -65,13 +66,14 @@ def flag_warning(results, settings, reproduction):
             "last patience epochs both their training and validation losses "
             f"fell by more than {STILL_LEARNING_TOL:.0%} ({where}). Their "
             "accuracies measure early stopping, not the model; raise "
-            "--min-epoch-samples to give them a longer patience.")
+            "--min-epoch-samples to give the study's models a longer patience "
+            "(sklenet best keeps its own).")
     return " ".join(warnings) or None
 
 
 def _undrawn_curves(settings):
     """" The ensemble's learning curve is not drawn ...", or ""."""
-    undrawn = [MODEL_TITLES[model] for model in MODELS
+    undrawn = [f"the {model_name(model, settings)}" for model in MODELS
                if model not in settings.learning_curve_models]
     if not undrawn:
         return ""
