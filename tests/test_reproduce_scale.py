@@ -128,6 +128,24 @@ def test_an_ensemble_assembled_from_member_tasks_is_its_plain_fit(tmp_path):
     assert len(whole["result"]["histories"]) == 2
 
 
+def test_an_interruption_as_the_workers_start_leaves_none_running(monkeypatch):
+    # loky starts the workers in submit, then the thread that would stop them:
+    # an interruption in between (here at that thread's start) must still end
+    # every worker, or each waits for a task forever.
+    def interrupted(pool):
+        time.sleep(5)  # the workers are up, waiting for a task
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(LocalExecutor(1)._pool),
+                        "_start_executor_manager_thread", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with LocalExecutor(2) as workers:
+            started = workers._pool._processes
+            workers.submit(time.sleep, 60, key="never")
+    assert len(started) == 2
+    assert [process.is_alive() for process in started.values()] == [False, False]
+
+
 def test_the_plan_keys_every_training_once():
     data = StudyData(PRESETS["full"], *[np.zeros((1000, 28, 28))] * 3,
                      *[np.arange(1000) % 10] * 3, *[np.zeros((1000, 28, 28))] * 2,

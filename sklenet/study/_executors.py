@@ -11,6 +11,7 @@ must not happen to the user's own process.
 import concurrent.futures
 import contextlib
 import os
+import signal
 import uuid
 
 #: How ``--dask`` asks for a LocalCluster of N single-threaded workers.
@@ -53,6 +54,19 @@ class LocalExecutor:
         # them instead of waiting for them.
         interrupted = exc_info[0] is not None
         self._pool.shutdown(wait=True, kill_workers=interrupted)
+        if interrupted:
+            self._kill_unmanaged_workers()
+
+    def _kill_unmanaged_workers(self):
+        """Kill the workers that ``shutdown`` cannot see. loky starts its
+        workers in ``submit`` before the thread that manages them: a signal
+        between the two leaves started workers that no thread will stop, each
+        waiting for a task forever (seen in CI, a SIGTERM at the second
+        worker's start)."""
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+            process.join(timeout=5)
 
 
 class DaskExecutor:
