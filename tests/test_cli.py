@@ -485,6 +485,41 @@ def test_a_signal_ends_a_command_in_one_line(when, number, status, said, tmp_pat
     assert os.listdir(tmp_path) == []  # no model, no temporary file
 
 
+class _Finalised:
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)  # its handler runs in here
+        sum(range(1000))
+
+
+def _dropped_by_a_finaliser():
+    _Finalised()  # Python drops what a __del__ raises
+
+
+def _dropped_by_a_bare_except():
+    try:
+        signal.raise_signal(signal.SIGINT)
+        sum(range(1000))
+    except:  # noqa: E722 (as in Keras' tracing)
+        pass
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("drop", [_dropped_by_a_finaliser, _dropped_by_a_bare_except])
+def test_an_interruption_dropped_reaches_the_command(drop):
+    # Seen in CI: a Ctrl-C during a Keras fit that trained on and saved.
+    from sklenet.cli._main import _Interrupts
+
+    interrupts = _Interrupts(sys.stderr)
+    deadline = time.monotonic() + 60
+    with interrupts.installed():
+        with pytest.raises(KeyboardInterrupt):
+            drop()
+            assert interrupts.signal == signal.SIGINT  # received, dropped
+            while time.monotonic() < deadline:
+                pass  # delivered again here
+    assert time.monotonic() < deadline
+
+
 def _processes_with(marker):
     """PIDs of the live processes whose environment holds ``marker``."""
     found = set()

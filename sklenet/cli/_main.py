@@ -1,11 +1,13 @@
 """The ``sklenet`` parser, its commands and the signals of a running command."""
 
+import _thread
 import argparse
 import contextlib
 import os
 import signal
 import sys
 import threading
+import time
 
 from .._logging import command_output
 from . import evaluate, export, predict, reproduce, serve, train, tune
@@ -82,7 +84,16 @@ class _Interrupts:
     raised inside its tracing into other exceptions and prints tracebacks of
     its own, and none of that is for the user. Any exception that follows
     counts as the interruption. A second signal exits at once.
+
+    Code may drop the KeyboardInterrupt: Keras' tracing has bare ``except:``
+    clauses and Python drops an exception raised in a finaliser (seen in CI:
+    a Ctrl-C during a fit that trained on and saved its model). So until the
+    command has caught the interruption, it is delivered again every
+    ``AGAIN_S`` seconds, raised where the main thread handles no exception
+    (an exception being handled is on its way: cleanup runs undisturbed).
     """
+
+    AGAIN_S = 1.0
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -90,6 +101,21 @@ class _Interrupts:
         self.stderr = stderr
         self.signal = None
         self._sink = None
+        self._again = self._installed = False
+        self._lock = threading.Lock()
+
+    def caught(self):
+        """The command has the interruption: stop delivering it again."""
+        self._installed = False
+
+    def _deliver_again(self):
+        while True:
+            time.sleep(self.AGAIN_S)
+            with self._lock:
+                if not self._installed:
+                    return
+                self._again = True
+                _thread.interrupt_main(self.signal)  # runs __call__ below
 
     @property
     def status(self):
@@ -97,12 +123,18 @@ class _Interrupts:
         return 128 + self.signal
 
     def __call__(self, signum, frame):
+        if self._again:  # delivered again by _deliver_again
+            self._again = False
+            if self._installed and sys.exc_info()[1] is None:
+                raise KeyboardInterrupt
+            return
         if self.signal is not None:
             self.stderr.write("sklenet: interrupted twice, exiting.\n")
             self.stderr.flush()
             os._exit(self.status)
         self.signal = signum
         self._sink = sys.stderr = open(os.devnull, "w")  # closed by installed()
+        threading.Thread(target=self._deliver_again, daemon=True).start()
         raise KeyboardInterrupt
 
     @contextlib.contextmanager
@@ -111,9 +143,13 @@ class _Interrupts:
             yield self  # signal handlers can only be set in the main thread
             return
         previous = {number: signal.signal(number, self) for number in self.SIGNALS}
+        self._installed = True
         try:
             yield self
         finally:
+            self.caught()
+            with self._lock:  # no delivery under way when the handlers go
+                pass
             for number, handler in previous.items():
                 signal.signal(number, handler)
             sys.stderr = self.stderr
@@ -147,6 +183,7 @@ def main(argv=None):
                                 1 if arguments.verbose else 0):
                 return command.run(arguments)
         except BaseException as exc:
+            interrupts.caught()
             if not (interrupts.signal or isinstance(exc, KeyboardInterrupt)):
                 if not isinstance(exc, UsageError):
                     raise
