@@ -4,9 +4,10 @@ interleaved (old, new, old, new) on the same machine.
     python bench/bench_budget.py OLD_COMMIT NEW_COMMIT --rounds 2
 
 Each commit is checked out once into a temporary git worktree and run from
-there (``PYTHONPATH``), each run in a fresh output folder with
-``sklenet reproduce --preset quick --n-jobs 2``; the load average before each
-run is recorded beside its wall time and its models' test accuracy.
+there (its folder the working directory and ``PYTHONPATH``), each run in a
+fresh output folder with ``sklenet reproduce --preset quick --n-jobs 2``;
+the load average before each run is recorded beside its wall time and its
+models' test accuracy.
 """
 
 import argparse
@@ -37,13 +38,18 @@ def _accuracies(out):
 
 
 def _run(source, argv):
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sklenet; print(sklenet.__file__)"],
+        capture_output=True, text=True, check=True, env=env, cwd=source).stdout
+    if not imported.startswith(str(source)):
+        raise SystemExit(f"sklenet imported from {imported}, not {source}")
     with tempfile.TemporaryDirectory() as out:
         load = os.getloadavg()[0]
         start = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "sklenet", "reproduce", *argv, "--out", out],
-            capture_output=True, text=True, check=False,
-            env={**os.environ, "PYTHONPATH": str(source)})
+            capture_output=True, text=True, check=False, env=env, cwd=source)
         wall = time.perf_counter() - start
         if done.returncode != 0:
             raise SystemExit(done.stderr[-2000:])
