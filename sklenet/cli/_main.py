@@ -101,18 +101,18 @@ class _Interrupts:
         self.stderr = stderr
         self.signal = None
         self._sink = None
-        self._again = self._installed = False
+        self._again = self._redeliver = False
         self._lock = threading.Lock()
 
     def caught(self):
         """The command has the interruption: stop delivering it again."""
-        self._installed = False
+        self._redeliver = False
 
     def _deliver_again(self):
         while True:
             time.sleep(self.AGAIN_S)
             with self._lock:
-                if not self._installed:
+                if not self._redeliver:
                     return
                 self._again = True
                 _thread.interrupt_main(self.signal)  # runs __call__ below
@@ -125,7 +125,7 @@ class _Interrupts:
     def __call__(self, signum, frame):
         if self._again:  # delivered again by _deliver_again
             self._again = False
-            if self._installed and sys.exc_info()[1] is None:
+            if self._redeliver and sys.exc_info()[1] is None:
                 raise KeyboardInterrupt
             return
         if self.signal is not None:
@@ -143,7 +143,7 @@ class _Interrupts:
             yield self  # signal handlers can only be set in the main thread
             return
         previous = {number: signal.signal(number, self) for number in self.SIGNALS}
-        self._installed = True
+        self._redeliver = True  # until caught()
         try:
             yield self
         finally:

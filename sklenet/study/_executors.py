@@ -64,9 +64,12 @@ class LocalExecutor:
         waiting for a task forever (seen in CI, a SIGTERM at the second
         worker's start)."""
         for process in list(getattr(self._pool, "_processes", {}).values()):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGKILL)
-            process.join(timeout=5)
+            # is_alive() first: the PID of a worker already reaped may belong
+            # to another process by now.
+            if process.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGKILL)
+                process.join(timeout=5)
 
 
 class DaskExecutor:
