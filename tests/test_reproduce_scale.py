@@ -20,7 +20,13 @@ from sklenet._base import spawn_seeds
 from sklenet.cli import main
 from sklenet.datasets import load_sample_digits
 from sklenet.study import PRESETS, Reproduction, RunFolder
-from sklenet.study._estimate import Calibration, estimate
+from sklenet.study._estimate import (
+    CALIBRATION_EPOCHS,
+    Calibration,
+    calibration_from_timings,
+    calibration_training,
+    estimate,
+)
 from sklenet.study._executors import LocalExecutor
 from sklenet.study._plan import (
     StudyData,
@@ -197,6 +203,34 @@ def test_the_estimate_adds_up_the_plan_and_waits_for_the_search():
                               dict.fromkeys(kinds, 10), dict.fromkeys(kinds, 25_200))
     assert calibration.network_seconds("ensemble", 100) == pytest.approx(252)
     assert calibration.network_seconds("best", 30_000) == pytest.approx(300)
+
+
+def test_the_calibration_times_epochs_after_the_first():
+    # The first epoch traces the network; the median of the others is an
+    # epoch, whatever the fit's start cost (one slow later epoch changes it
+    # little).
+    overhead, per_image = calibration_from_timings(5.0, [2.0, 0.3, 0.2, 0.9], 100)
+    assert per_image == pytest.approx(0.3 / 100)
+    assert overhead == pytest.approx(5.0 - 4 * 0.3)
+    # A fit whose epochs took longer than the whole (clock noise) costs no
+    # negative overhead.
+    assert calibration_from_timings(0.5, [0.3, 0.3], 10)[0] == 0.0
+
+
+def test_a_calibration_training_times_every_epoch_of_its_fit(monkeypatch):
+    # Here, not in a worker: this process's TensorFlow threads stay as they are.
+    monkeypatch.setattr("sklenet.study._estimate.pin_threads", lambda: None)
+    monkeypatch.setattr("sklenet.study._estimate.exit_with_parent", lambda: None)
+    X, y = load_sample_digits(return_X_y=True)
+    order = np.random.RandomState(0).permutation(len(y))
+    X, y = X[order], y[order]
+    data = StudyData(PRESETS["quick"], X[:300], X[300:400], X[400:500],
+                     y[:300], y[300:400], y[400:500], X[:10], X[:10],
+                     y[:10], y[:10], search_storage="sqlite://")
+    whole, epochs = calibration_training("standard", data, 200)
+    assert len(epochs) == CALIBRATION_EPOCHS
+    assert all(seconds > 0 for seconds in epochs)
+    assert sum(epochs) < whole
 
 
 # ---------------------------------------------------------------- no Dask

@@ -3,9 +3,11 @@ will take, from a short calibration training of each model on the run's data.
 
 The calibration trains each kind of network (the standard LeNet, the
 study's optimised one, which the ensemble's members also are, and sklenet's
-best) for 1 and for 3 epochs on at most :data:`CALIBRATION_IMAGES` of the
-run's training images, in the run's own workers: the difference is the
-time per epoch, the rest the time to build and trace a network. A training
+best) for :data:`CALIBRATION_EPOCHS` epochs on at most
+:data:`CALIBRATION_IMAGES` of the run's training images, in the run's own
+workers, and times each epoch: the median of the epochs after the first
+(which traces the network) is the time per epoch, the rest of the fit the
+time to build and trace a network. A training
 of ``n`` images is then assumed to take that overhead plus
 :data:`EXPECTED_EPOCHS` epochs (or the epoch cap, if lower) scaled from the
 calibration's images to ``n``. Locally the search's trials run one after
@@ -33,28 +35,69 @@ EXPECTED_EPOCHS = 40
 EXPECTED_LONG_EPOCHS = 16
 #: Training images of a calibration training (at most).
 CALIBRATION_IMAGES = 1000
+#: Epochs of a calibration training: the first traces the network, the
+#: median of the others is the time of an epoch. (Timing a 1- and a 3-epoch
+#: fit and taking the difference measured mostly noise: on 1,000 images the
+#: difference of 0.6-0.9 s was smaller than the spread of a fit's start, and
+#: the best recipe's 3 epochs once took less than its 1; issue 18.)
+CALIBRATION_EPOCHS = 4
 #: The kinds of network that the calibration times; the ensemble's members
 #: are optimised LeNets.
 CALIBRATED = ("standard", "optimized", "best")
 
 
+def _epoch_timer():
+    """A Keras callback that records the seconds of each epoch (validation
+    included) in its ``seconds`` list."""
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._start)
+
+    return EpochTimer()
+
+
 def calibration_training(model, data, n_images):
-    """Seconds of 1 and of 3 epochs of ``model`` on the first ``n_images``
+    """``(seconds of the whole fit, seconds of each epoch)`` of
+    :data:`CALIBRATION_EPOCHS` epochs of ``model`` on the first ``n_images``
     training images of ``data`` (run in a worker)."""
     exit_with_parent()
     pin_threads()
     n_val = max(1, len(data.y_val) * n_images // len(data.y_train))
     X, y = data.X_train[:n_images], data.y_train[:n_images]
     validation = (data.X_val[:n_val], data.y_val[:n_val])
-    seconds = []
-    for epochs in (1, 3):
-        # Passes, not epochs of min_epoch_samples images: 1 and 3 of them.
-        network = estimator(model, data.settings, random_state=0, epochs=epochs,
-                            min_epoch_samples=None)
-        start = time.perf_counter()
-        network.fit(X, y, validation_data=validation)
-        seconds.append(time.perf_counter() - start)
-    return seconds
+    timer = _epoch_timer()
+    # The run's trainings are long enough to run several batches per call
+    # into TensorFlow (steps_per_execution="auto"), which is faster per
+    # batch; the calibration runs them so too.
+    planned = estimator(model, data.settings)
+    steps_per_execution = planned._resolve_steps_per_execution(
+        len(data.y_train), planned._epoch_counts(len(data.y_train))[0])
+    # Passes, not epochs of min_epoch_samples images; no early stopping ends
+    # so short a fit (the patience is 5 passes or more).
+    network = estimator(model, data.settings, random_state=0,
+                        epochs=CALIBRATION_EPOCHS, min_epoch_samples=None,
+                        steps_per_execution=steps_per_execution,
+                        callbacks=[timer])
+    start = time.perf_counter()
+    network.fit(X, y, validation_data=validation)
+    return time.perf_counter() - start, timer.seconds
+
+
+def calibration_from_timings(whole, epochs, n_images):
+    """``(seconds to build and trace a network, seconds of an epoch per
+    image)`` from a calibration fit of ``whole`` seconds whose epochs took
+    ``epochs`` seconds each on ``n_images`` images."""
+    epoch = float(np.median(epochs[1:])) if len(epochs) > 1 else float(epochs[0])
+    return max(whole - len(epochs) * epoch, 0.0), epoch / n_images
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,10 +146,9 @@ def calibrate(workers, shared, data):
                                     if futures[f] not in timings]):
             timings[futures[future]] = future.result()
     overhead, per_image = {}, {}
-    for model, (one, three) in timings.items():
-        epoch = max((three - one) / 2, 1e-9)
-        overhead[model] = max(one - epoch, 0.0)
-        per_image[model] = epoch / n_images
+    for model, (whole, epochs) in timings.items():
+        overhead[model], per_image[model] = calibration_from_timings(
+            whole, epochs, n_images)
     return Calibration(overhead, per_image, {
         model: expected_epochs(model, data.settings) for model in CALIBRATED}, {
         model: _epoch_images(model, data.settings) for model in CALIBRATED})
