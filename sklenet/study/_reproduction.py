@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from .._io import atomic_write, read_json
 from ..evaluation import deployment_split, evaluation_split
-from ._estimate import calibrate, estimate
+from ._estimate import CALIBRATION_EPOCHS, calibrate, estimate
 from ._executors import DaskExecutor, executor
 from ._plan import StudyData, assemble, plan, run_member, run_training, search
 from ._results import (
@@ -234,8 +234,8 @@ class Reproduction:
             return self._estimate(workers, workers.share(data), data, log)
 
     def _estimate(self, workers, shared, data, log):
-        log(f"calibrating: 1 and 3 epochs of each kind of network on "
-            f"{workers.n_workers} worker(s) ...")
+        log(f"calibrating: {CALIBRATION_EPOCHS} timed epochs of each kind of network "
+            f"on {workers.n_workers} worker(s) ...")
         return estimate(plan(data), data, calibrate(workers, shared, data),
                         workers.n_workers,
                         spread_search=isinstance(workers, DaskExecutor))
