@@ -47,6 +47,8 @@ def runs(args):
         common += ["--max-samples", str(args.max_samples)]
     if args.epochs:
         common += ["--epochs", str(args.epochs)]
+    if args.min_epoch_samples is not None:
+        common += ["--min-epoch-samples", str(args.min_epoch_samples)]
     rows = []
     for round_ in range(args.rounds):
         for name, options in SETUPS.items():
@@ -89,6 +91,7 @@ def parser():
     timed.add_argument("--data", default="sample")
     timed.add_argument("--max-samples", type=int)
     timed.add_argument("--epochs", type=int)
+    timed.add_argument("--min-epoch-samples", type=int)
     timed.add_argument("--rounds", type=int, default=1)
     planned = commands.add_parser("full")
     planned.add_argument("--data", default="sample")
