@@ -12,16 +12,20 @@ import contextlib
 import errno
 import json
 import os
+import re
 import stat
 import uuid
 
 __all__ = [
     "SMALL_JSON_BYTES",
+    "InUseError",
     "InvalidFileError",
     "atomic_open",
     "atomic_write",
+    "exclusive_lock",
     "open_regular_file",
     "read_json",
+    "remove_unfinished_writes",
     "shorten",
 ]
 
@@ -309,6 +313,80 @@ def atomic_open(path, mode="wb", **kwargs):
             os.unlink(tmp_path)
         raise
     _fsync_directory(directory)
+
+
+# The temporary file of atomic_open: ".{name}.{32 hex digits}.tmp".
+_TEMPORARY_NAME = re.compile(r"^\..+\.[0-9a-f]{32}\.tmp$")
+
+
+def remove_unfinished_writes(folder, *, recursive=True):
+    """Delete the temporary files that :func:`atomic_open` left in ``folder``
+    (and below it, if ``recursive``) when its process was killed mid-write
+    (SIGKILL, a crash: nothing ran to remove them); return their paths.
+
+    Only for a folder that no other process is writing to (hold
+    :func:`exclusive_lock` first): another writer's file in progress looks
+    the same.
+    """
+    removed = []
+    for directory, folders, names in os.walk(folder):
+        if not recursive:
+            folders.clear()
+        for name in names:
+            if _TEMPORARY_NAME.match(name):
+                path = os.path.join(directory, name)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                    removed.append(path)
+    return removed
+
+
+class InUseError(ValueError):
+    """What :func:`exclusive_lock` raises when another process holds the
+    lock."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(path, *, what):
+    """Hold an exclusive lock on the file ``path`` (created if missing) for
+    the block, or raise :class:`InUseError` at once, naming ``what`` and the
+    process that holds it.
+
+    The lock is the operating system's (``flock``): it ends with the process
+    that holds it, killed or not, so it is never left stale. Where there is
+    no ``fcntl`` (Windows) the block runs unguarded.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "lock")
+    ...     with exclusive_lock(path, what="the folder"):
+    ...         try:
+    ...             with exclusive_lock(path, what="the folder"):
+    ...                 pass
+    ...         except InUseError as exc:
+    ...             print(str(exc).split(" (")[0])
+    the folder is in use by another process
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            raise InUseError(f"{what} is in use by another process (process "
+                             f"{holder or 'unknown'})") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _writable(path, info):

@@ -178,6 +178,35 @@ def test_reproduce_refuses_a_folder_of_other_settings(tiny_run, capsys):
     assert (tiny_run / "cache" / "run.json").read_text() == before
 
 
+@pytest.mark.slow  # the tiny reproduction they share takes ~30 s
+def test_reproduce_refuses_a_folder_in_use_and_cleans_a_killed_write(
+        tiny_run, capsys, submitted):
+    from sklenet._io import exclusive_lock
+    from sklenet.study import RunFolder
+
+    folder = RunFolder(tiny_run)
+    with exclusive_lock(folder.lock, what="held"):  # as another run would
+        assert main([*TINY, "--out", str(tiny_run)]) == 1
+    _one_error_line(capsys, re.escape(
+        f"--out {tiny_run} is in use by another process (process {os.getpid()}): "
+        "wait for that run to end, or use another --out folder."))
+    # What writes killed midway leave (SIGKILL), and files of the user's.
+    unfinished = [tiny_run / f".report.html.{'0' * 32}.tmp",
+                  folder.training("standard_evaluation", "r0").parent /
+                  f".r0.json.{'a1' * 16}.tmp",
+                  folder.figures / f".roc.png.{'f' * 32}.tmp"]
+    mine = [tiny_run / ".my-notes.tmp", tiny_run / "notes" / f".x.{'0' * 32}.tmp"]
+    for path in [*unfinished, *mine]:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"half")
+    assert main([*TINY, "--out", str(tiny_run)]) == 0
+    assert submitted == []  # all cached: nothing trained
+    assert [path.exists() for path in unfinished] == [False] * len(unfinished)
+    assert all(path.read_bytes() == b"half" for path in mine)
+    for path in mine:
+        path.unlink()
+
+
 # ------------------------------------------------- train, evaluate, predict
 @pytest.fixture(scope="module")
 def lenet_file(kaggle_files, tmp_path_factory):

@@ -4,17 +4,24 @@ a small regular file."""
 
 import os
 import re
+import signal
 import stat
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
 from sklenet._io import (
+    InUseError,
     InvalidFileError,
     atomic_open,
     atomic_write,
+    exclusive_lock,
     open_regular_file,
     read_json,
+    remove_unfinished_writes,
 )
 
 from .helpers import run_bounded
@@ -237,3 +244,63 @@ def test_dev_zero_as_json_is_refused_in_little_memory_and_time():
     run_bounded("from sklenet._io import read_json\n"
                 "read_json('/dev/zero', max_bytes=1 << 20, what='--params file')",
                 expect="is a character device, not a regular file")
+
+
+# --------------------------------------------- what a killed process leaves
+def _started(code, ready):
+    """A Python process running ``code``, once it has created ``ready``."""
+    process = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 60
+    while not os.path.exists(ready) and process.poll() is None:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if not os.path.exists(ready):
+        process.kill()
+        process.wait()
+        pytest.fail("the process did not get ready")
+    return process
+
+
+def test_a_write_killed_midway_leaves_a_temporary_file_that_is_removed(tmp_path):
+    (tmp_path / "sub").mkdir()
+    kept = [tmp_path / "result.json", tmp_path / ".hidden.tmp",
+            tmp_path / "sub" / ".notes.json.1234.tmp"]
+    for path in kept:
+        path.write_text("mine")
+    writer = _started(
+        "import pathlib, time\n"
+        "from sklenet._io import atomic_open\n"
+        f"with atomic_open({str(tmp_path / 'sub' / 'result.json')!r}) as f:\n"
+        "    f.write(b'half'); f.flush()\n"
+        f"    pathlib.Path({str(tmp_path / 'ready')!r}).touch()\n"
+        "    time.sleep(600)\n", tmp_path / "ready")
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    left = [p for p in (tmp_path / "sub").iterdir() if p.name.startswith(".result")]
+    assert len(left) == 1 and left[0].read_bytes() == b"half"
+
+    assert remove_unfinished_writes(tmp_path, recursive=False) == []
+    assert remove_unfinished_writes(tmp_path) == [str(left[0])]
+    assert sorted(tmp_path.rglob("*")) == sorted(
+        [*kept, tmp_path / "sub", tmp_path / "ready"])
+
+
+def test_a_lock_held_by_another_process_is_refused_until_it_is_killed(tmp_path):
+    lock = tmp_path / "run.lock"
+    holder = _started(
+        "import pathlib, time\n"
+        "from sklenet._io import exclusive_lock\n"
+        f"with exclusive_lock({str(lock)!r}, what='x'):\n"
+        f"    pathlib.Path({str(tmp_path / 'ready')!r}).touch()\n"
+        "    time.sleep(600)\n", tmp_path / "ready")
+    try:
+        with pytest.raises(InUseError, match=re.escape(
+                f"the folder is in use by another process (process {holder.pid})")):
+            with exclusive_lock(lock, what="the folder"):
+                pytest.fail("the lock was held twice")
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with exclusive_lock(lock, what="the folder"):  # a killed holder holds nothing
+        assert lock.read_text() == f"{os.getpid()}\n"

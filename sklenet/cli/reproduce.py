@@ -98,9 +98,12 @@ _OVERRIDES = {"n_repeats": "n_repeats", "n_trials": "n_trials",
               "epochs": "max_epochs", "max_samples": "max_samples",
               "min_epoch_samples": "min_epoch_samples",
               "random_state": "random_state"}
+#: What to do about a --out folder that another run holds.
+_IN_USE = "wait for that run to end, or use another --out folder."
 
 
 def run(args):
+    from .._io import InUseError
     from ..study import check_output_folder, prepare, reproduce
     from ..study._reproduce import TooFewImagesError
     from ..study._tables import accuracy_table
@@ -120,6 +123,8 @@ def run(args):
                    **overrides)
     try:
         reproduction = prepare(X, y, **options)
+    except InUseError as exc:
+        raise UsageError(f"--out {exc}: {_IN_USE}") from exc
     except TooFewImagesError as exc:
         given = (f"--max-samples {args.max_samples}" if args.max_samples
                  else f"--data {args.data}")
@@ -143,8 +148,11 @@ def run(args):
                  "to train, results in %s/", args.preset,
                  f"{len(reproduction.y):,}", args.data,
                  f"{sum(plan.values()):,}", folder.out)
-    with optuna_verbosity(optuna.logging.WARNING):
-        results = reproduce(X, y, **options, log=_LOGGER.info)
+    try:
+        with optuna_verbosity(optuna.logging.WARNING):
+            results = reproduce(X, y, **options, log=_LOGGER.info)
+    except InUseError as exc:
+        raise UsageError(f"--out {exc}: {_IN_USE}") from exc
     print(accuracy_table(results, reproduction.settings).to_markdown(index=False))
     _LOGGER.info("report: %s (and %s); raw results in %s/; total %.0f s",
                  folder.report_html, folder.report_md.name, folder.results,

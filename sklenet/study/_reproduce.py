@@ -38,7 +38,9 @@ def reproduce(X, y, *, preset="quick", out="sklenet-report", dask=None,
     preset : {"quick", "full", "tiny"}, default="quick"
         The settings: ``sklenet.study.PRESETS[preset]``.
     out : path-like, default="sklenet-report"
-        The run folder: cache, models, figures, report.
+        The run folder: cache, models, figures, report. One run at a time
+        writes in it: while another process runs in ``out``, this raises
+        ``sklenet._io.InUseError`` (a ValueError) before any training.
     dask : str, ``distributed.Client`` or None, default=None
         Run every training as a task on a ``dask.distributed`` cluster: a
         scheduler's address, ``"local:N"`` (a ``LocalCluster`` of N
@@ -82,10 +84,11 @@ def reproduce(X, y, *, preset="quick", out="sklenet-report", dask=None,
     reproduction = prepare(X, y, preset=preset, out=out, dask=dask, n_jobs=n_jobs,
                            storage=storage, data_name=data_name, **overrides)
     start = time.perf_counter()
-    results = reproduction.run(log=log, dask=dask, progress=progress,
-                               show_plan=True)
-    log("writing the report ...")
-    write_report(reproduction, results, preset, time.perf_counter() - start)
+    with reproduction.folder.claimed():
+        results = reproduction.run(log=log, dask=dask, progress=progress,
+                                   show_plan=True)
+        log("writing the report ...")
+        write_report(reproduction, results, preset, time.perf_counter() - start)
     return results
 
 
@@ -94,7 +97,8 @@ def prepare(X, y, *, preset, out, dask=None, n_jobs=None, storage=None,
     """The ``Reproduction`` that :func:`reproduce` runs,
     every argument checked before any training: ValueError (or
     :class:`TooFewImagesError`) names a bad one, ImportError the missing
-    ``dask`` extra."""
+    ``dask`` extra, ``sklenet._io.InUseError`` a folder that another run
+    is writing in."""
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r} is not one of {list(PRESETS)}.")
     fields = {field.name for field in dataclasses.fields(PRESETS[preset])}
@@ -112,4 +116,5 @@ def prepare(X, y, *, preset, out, dask=None, n_jobs=None, storage=None,
         raise TooFewImagesError(
             f"too few images for the study's stratified splits ({exc}).") from exc
     reproduction.check_cache()
+    reproduction.folder.check_free()
     return reproduction

@@ -6,6 +6,7 @@ a JSON key of the other: both go through :class:`RunFolder` and the records'
 ``to_json``/``from_json``.
 """
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._io import read_json, shorten
+from .._io import exclusive_lock, read_json, remove_unfinished_writes, shorten
 from .._storage import sqlite_url
 
 #: Version of what the cache holds; caches of another version are refused.
@@ -43,6 +44,32 @@ class RunFolder:
     def description(self):
         """The settings and data the cached steps belong to."""
         return self.cache / "run.json"
+
+    @property
+    def lock(self):
+        """Held by the run that writes in ``out`` (see :meth:`claimed`)."""
+        return self.cache / "run.lock"
+
+    @contextlib.contextmanager
+    def claimed(self):
+        """Hold the folder for one run: raise :class:`~sklenet._io.InUseError`
+        if another process holds it, and delete what writes killed earlier
+        left unfinished (their temporary files)."""
+        self.cache.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(self.lock, what=str(self.out)):
+            remove_unfinished_writes(self.out, recursive=False)
+            for folder in (self.cache, self.out / "models", self.figures,
+                           self.results):
+                remove_unfinished_writes(folder)
+            yield
+
+    def check_free(self):
+        """Raise :class:`~sklenet._io.InUseError` if a run holds the folder
+        now (an early check: :meth:`claimed` is the real claim); creates
+        nothing."""
+        if self.lock.exists():
+            with exclusive_lock(self.lock, what=str(self.out)):
+                pass
 
     def step(self, name):
         return self.cache / f"{name}.json"
