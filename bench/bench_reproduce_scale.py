@@ -41,6 +41,33 @@ def _reproduce(argv):
     return wall, estimate, done.stderr
 
 
+def _plan_hours(stderr):
+    """{step: estimated hours of training} from the plan a run printed."""
+    return {found[1]: float(found[2]) for found in re.finditer(
+        r"^\|\s*(\w+)\s*\|\s*\d+\s*\|\s*\d+\s*\|\s*([\d.e+-]+)\s*\|",
+        stderr, re.MULTILINE) if found[1] != "total"}
+
+
+def _steps(out, stderr):
+    """Per step of a finished run in ``out``: the plan's estimated seconds of
+    training, the measured ones (the sum of its trainings') and the mean
+    epochs its trainings ran, to see which step an estimate misses."""
+    planned = _plan_hours(stderr)
+    rows = []
+    for name, hours in planned.items():
+        step = json.loads((Path(out) / "cache" / f"{name}.json").read_text())
+        epochs = []
+        for path in (Path(out) / "cache" / "trainings" / name).glob("*.json"):
+            row = json.loads(path.read_text())["result"].get("row", {})
+            if row.get("n_epochs") is not None:
+                epochs.append(row["n_epochs"])
+        rows.append({"step": name, "estimated_s": round(hours * 3600, 1),
+                     "measured_s": round(step["seconds"], 1),
+                     "mean_epochs": round(sum(epochs) / len(epochs), 1)
+                     if epochs else None})
+    return rows
+
+
 def runs(args):
     common = ["--preset", args.preset, "--data", args.data]
     if args.max_samples:
@@ -54,10 +81,15 @@ def runs(args):
         for name, options in SETUPS.items():
             with tempfile.TemporaryDirectory() as out:
                 load = os.getloadavg()[0]
-                wall, estimate, _ = _reproduce([*common, *options, "--out", out])
+                wall, estimate, stderr = _reproduce([*common, *options, "--out",
+                                                     out])
+                steps = _steps(out, stderr)
             rows.append({"round": round_, "setup": name, "wall_s": round(wall, 1),
-                         "estimate_s": estimate, "load_before": round(load, 2)})
+                         "estimate_s": estimate, "load_before": round(load, 2),
+                         "load_after": round(os.getloadavg()[0], 2)})
             print(json.dumps(rows[-1]), flush=True)
+            for step in steps:
+                print("   ", json.dumps(step), flush=True)
     base = {row["round"]: row["wall_s"] for row in rows
             if row["setup"] == "local, --n-jobs 1"}
     for row in rows:

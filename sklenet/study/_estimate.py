@@ -206,6 +206,8 @@ def estimate(planned, data, calibration, n_workers, spread_search=False):
     table.loc[len(table)] = {"step": "total", "trainings": table["trainings"].sum(),
                              "networks": table["networks"].sum(),
                              "hours of training": total / 3600}
-    table["hours of training"] = np.round(table["hours of training"], 3)
+    # Three significant digits: a tiny run's steps take a few seconds.
+    table["hours of training"] = [float(f"{hours:.3g}")
+                                  for hours in table["hours of training"]]
     return Estimate(table, wall / 3600, n_workers)
 
