@@ -28,17 +28,31 @@ SETUPS = {"local, --n-jobs 1": ["--n-jobs", "1"],
 
 
 def _reproduce(argv):
-    """(wall seconds, estimated seconds or None, stderr) of one run."""
+    """(wall seconds, estimated seconds or None, stderr, seconds from the
+    plan to the report) of one run: the last is what the estimate
+    estimates, the wall time adds the start, the calibration and the
+    report."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "sklenet", "reproduce", *argv],
-                          capture_output=True, text=True, check=False)
+    process = subprocess.Popen([sys.executable, "-m", "sklenet", "reproduce", *argv],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    lines, marks = [], {}
+    for line in process.stderr:  # as it comes, to time the phases
+        lines.append(line)
+        for mark in ("the plan:", "writing the report"):
+            if mark in line:
+                marks.setdefault(mark, time.perf_counter())
+    process.wait()
     wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(done.stderr[-2000:])
-    found = re.search(r"estimated time: ([\d.]+) (h|min)", done.stderr)
-    estimate = None if found is None else float(found[1]) * (
-        3600 if found[2] == "h" else 60)
-    return wall, estimate, done.stderr
+    stderr = "".join(lines)
+    if process.returncode != 0:
+        raise SystemExit(stderr[-2000:])
+    found = re.search(r"estimated time: ([\d.]+) (h|min|s) ", stderr)
+    estimate = None if found is None else float(found[1]) * {
+        "h": 3600, "min": 60, "s": 1}[found[2]]
+    training = (marks["writing the report"] - marks["the plan:"]
+                if len(marks) == 2 else None)
+    return wall, estimate, stderr, training
 
 
 def _plan_hours(stderr):
@@ -81,10 +95,11 @@ def runs(args):
         for name, options in SETUPS.items():
             with tempfile.TemporaryDirectory() as out:
                 load = os.getloadavg()[0]
-                wall, estimate, stderr = _reproduce([*common, *options, "--out",
-                                                     out])
+                wall, estimate, stderr, training = _reproduce(
+                    [*common, *options, "--out", out])
                 steps = _steps(out, stderr)
             rows.append({"round": round_, "setup": name, "wall_s": round(wall, 1),
+                         "training_s": training and round(training, 1),
                          "estimate_s": estimate, "load_before": round(load, 2),
                          "load_after": round(os.getloadavg()[0], 2)})
             print(json.dumps(rows[-1]), flush=True)

@@ -4,6 +4,7 @@ a lost worker and after a killed run; the plan and its estimate."""
 
 import dataclasses
 import json
+import math
 import os
 import signal
 import subprocess
@@ -23,9 +24,12 @@ from sklenet.study import PRESETS, Reproduction, RunFolder
 from sklenet.study._estimate import (
     CALIBRATION_EPOCHS,
     Calibration,
+    Timings,
+    _Task,
     calibration_from_timings,
     calibration_training,
     estimate,
+    schedule,
 )
 from sklenet.study._executors import LocalExecutor
 from sklenet.study._plan import (
@@ -182,39 +186,63 @@ def test_the_estimate_adds_up_the_plan_and_waits_for_the_search():
                      *[np.arange(100) % 10] * 2, search_storage="sqlite://")
     kinds = ("standard", "optimized", "best")
     # 1 s per network whatever its size: the hours count networks.
-    calibration = Calibration(dict.fromkeys(kinds, 1.0), dict.fromkeys(kinds, 0.0),
+    calibration = Calibration(dict.fromkeys(kinds, 1.0),
+                              *[dict.fromkeys(kinds, 0.0)] * 3,
                               dict.fromkeys(kinds, 40), dict.fromkeys(kinds, 0))
     one = estimate(plan(data), data, calibration, 1)
     assert one.table.iloc[-1]["networks"] == 1643
     assert one.hours == pytest.approx(1643 / 3600)
     assert str(one).endswith("estimated time: 27 min on 1 worker")
-    # On many workers the 200 sequential trials and what follows them bound it.
+    # On many workers the 200 sequential trials bound it, then what waits
+    # for them: one task per network, in rounds of 1,000.
     many = estimate(plan(data), data, calibration, 1000)
     searched = sum(t.networks for trainings in plan(data).values() for t in trainings
                    if t.needs_search)
-    assert many.hours == pytest.approx((200 + searched / 1000) / 3600)
+    assert searched > 1000
+    assert many.hours == pytest.approx((200 + math.ceil(searched / 1000)) / 3600)
     # On Dask the trials spread too: 200 trials on 1,000 workers take one.
     spread = estimate(plan(data), data, calibration, 1000, spread_search=True)
-    assert spread.hours == pytest.approx((1 + searched / 1000) / 3600)
+    assert spread.hours == pytest.approx((1 + math.ceil(searched / 1000)) / 3600)
     assert estimate(plan(data), data, calibration, 1,
                     spread_search=True).hours == one.hours
     # Epochs of at least 25,200 images cost as much as 25,200 images do.
     calibration = Calibration(dict.fromkeys(kinds, 0.0), dict.fromkeys(kinds, 1e-3),
+                              *[dict.fromkeys(kinds, 0.0)] * 2,
                               dict.fromkeys(kinds, 10), dict.fromkeys(kinds, 25_200))
     assert calibration.network_seconds("ensemble", 100) == pytest.approx(252)
     assert calibration.network_seconds("best", 30_000) == pytest.approx(300)
 
 
+def test_the_schedule_replays_first_come_first_served_with_the_search_first():
+    task = _Task
+    # 2 workers: the last long task leaves one idle (a bound would say 2.5).
+    assert schedule([task(1), task(1), task(3)], 2) == 4
+    # The searched wait for the search, and run on whichever workers are free.
+    tasks = [task(1), task(4, search=True), task(1), task(1),
+             task(2, searched=True), task(2, searched=True)]
+    assert schedule(tasks, 2) == 6  # 0-4 search; 0-1-2-3 the rest; then 4-6
+    assert schedule(tasks, 1) == 11
+    assert schedule(tasks, 10) == 6
+    assert schedule([task(2, searched=True)], 3) == 2  # no search planned
+    # A worker idle since 1 starts nothing that waits for the search before 4.
+    assert schedule([task(4, search=True), task(1),
+                     *[task(2, searched=True)] * 4], 3) == 8
+
+
 def test_the_calibration_times_epochs_after_the_first():
     # The first epoch traces the network; the median of the others is an
     # epoch, whatever the fit's start cost (one slow later epoch changes it
-    # little).
-    overhead, per_image = calibration_from_timings(5.0, [2.0, 0.3, 0.2, 0.9], 100)
-    assert per_image == pytest.approx(0.3 / 100)
-    assert overhead == pytest.approx(5.0 - 4 * 0.3)
+    # little), and splits into its training and its validation.
+    measured = calibration_from_timings(Timings(
+        whole=5.0, epochs=[2.0, 0.3, 0.2, 0.9], validation=[0.5, 0.1, 0.05, 0.1],
+        predictions=[0.4, 0.1], n_images=100, n_validation=20))
+    assert measured == pytest.approx({
+        "overhead": 5.0 - 4 * 0.3 + (0.4 - 0.1),  # and the prediction's trace
+        "train": (0.3 - 0.1) / 100, "validation": 0.1 / 20, "predict": 0.1 / 100})
     # A fit whose epochs took longer than the whole (clock noise) costs no
     # negative overhead.
-    assert calibration_from_timings(0.5, [0.3, 0.3], 10)[0] == 0.0
+    assert calibration_from_timings(Timings(0.5, [0.3, 0.3], [0.1, 0.1], [0.1, 0.2],
+                                            10, 5))["overhead"] == 0.0
 
 
 def test_a_calibration_training_times_every_epoch_of_its_fit(monkeypatch):
@@ -227,10 +255,54 @@ def test_a_calibration_training_times_every_epoch_of_its_fit(monkeypatch):
     data = StudyData(PRESETS["quick"], X[:300], X[300:400], X[400:500],
                      y[:300], y[300:400], y[400:500], X[:10], X[:10],
                      y[:10], y[:10], search_storage="sqlite://")
-    whole, epochs = calibration_training("standard", data, 200)
-    assert len(epochs) == CALIBRATION_EPOCHS
-    assert all(seconds > 0 for seconds in epochs)
-    assert sum(epochs) < whole
+    timings = calibration_training("standard", data, 200)
+    assert (timings.n_images, timings.n_validation) == (200, 66)
+    assert len(timings.epochs) == len(timings.validation) == CALIBRATION_EPOCHS
+    assert all(0 < validation < epoch for validation, epoch
+               in zip(timings.validation, timings.epochs))
+    assert sum(timings.epochs) < timings.whole
+    assert len(timings.predictions) == 2 and min(timings.predictions) > 0
+
+
+def test_a_learning_curve_training_validates_on_all_the_validation_images():
+    kinds = ("standard", "optimized", "best")
+    calibration = Calibration(dict.fromkeys(kinds, 2.0), dict.fromkeys(kinds, 1e-3),
+                              dict.fromkeys(kinds, 5e-4), dict.fromkeys(kinds, 1e-4),
+                              dict.fromkeys(kinds, 10), dict.fromkeys(kinds, 0))
+    # 10 passes of 100 training and 50 validation images, then 400 scored.
+    assert calibration.network_seconds("standard", 100, 50, 400) == pytest.approx(
+        2.0 + 10 * (100 * 1e-3 + 50 * 5e-4) + 400 * 1e-4)
+    data = StudyData(PRESETS["quick"], *[np.zeros((1000, 28, 28))] * 3,
+                     *[np.arange(1000) % 10] * 3, *[np.zeros((1000, 28, 28))] * 2,
+                     *[np.arange(1000) % 10] * 2, search_storage="sqlite://")
+    table = estimate(plan(data), data, calibration, 1).table.set_index("step")
+    curve = plan(data)["standard_learning_curve"]
+    expected = sum(calibration.network_seconds("standard", t.train_size, 1000,
+                                               t.train_size + 1000) for t in curve)
+    assert table.loc["standard_learning_curve", "hours of training"] == (
+        pytest.approx(expected / 3600, rel=1e-2))
+
+
+def test_the_search_step_counts_the_seconds_of_its_search(monkeypatch):
+    class Record:
+        def to_json(self):
+            return {"trials": []}
+
+    def slow_search(data):
+        time.sleep(0.3)
+        return Record()
+
+    # Here, not in a worker: this process's TensorFlow threads stay as they are.
+    monkeypatch.setattr("sklenet.study._plan.pin_threads", lambda: None)
+    monkeypatch.setattr("sklenet.study._plan.exit_with_parent", lambda: None)
+    monkeypatch.setattr("sklenet.study._plan.search", slow_search)
+    data = StudyData(PRESETS["tiny"], *[np.zeros((100, 28, 28))] * 3,
+                     *[np.arange(100) % 10] * 3, *[np.zeros((100, 28, 28))] * 2,
+                     *[np.arange(100) % 10] * 2, search_storage="sqlite://")
+    [training] = plan(data)["search"]
+    outcome, model_bytes = run_training(training, data)
+    assert outcome["seconds"] >= 0.3  # was the time before the search ran
+    assert outcome["result"] == {"trials": []} and model_bytes is None
 
 
 # ---------------------------------------------------------------- no Dask

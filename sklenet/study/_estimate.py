@@ -5,25 +5,34 @@ The calibration trains each kind of network (the standard LeNet, the
 study's optimised one, which the ensemble's members also are, and sklenet's
 best) for :data:`CALIBRATION_EPOCHS` epochs on at most
 :data:`CALIBRATION_IMAGES` of the run's training images, in the run's own
-workers, and times each epoch: the median of the epochs after the first
-(which traces the network) is the time per epoch, the rest of the fit the
-time to build and trace a network. A training
-of ``n`` images is then assumed to take that overhead plus
-:data:`EXPECTED_EPOCHS` epochs (or the epoch cap, if lower) scaled from the
-calibration's images to ``n``. Locally the search's trials run one after
+workers, and times each epoch and the validation within it, then two
+predictions: the median of the epochs after the first (which traces the
+network) is the time of an epoch, split into its training and its
+validation, the second prediction the time of a prediction, and the rest
+the time to build and trace a network. A training of ``n`` images
+validated on ``v`` after each pass is then assumed to take that overhead,
+:data:`EXPECTED_EPOCHS` epochs (or the epoch cap, if lower) of training
+scaled from the calibration's images to ``n`` and of validation scaled to
+``v``, and the predictions that score it. (Scaling a whole epoch by its
+training images alone made a learning curve's small trainings, validated
+on the same images as the largest, cost half what they did; issue 18.)
+Locally the search's trials run one after
 another on one worker, on Dask they spread over all workers; meanwhile the
 other workers train what does not need the search, and the trainings of the
-searched models share all workers once it is done.
+searched models share all workers once it is done: :func:`schedule` replays
+that order, task by task (each member of an ensemble a task), so the
+estimate counts the workers left idle at the end as well.
 """
 
+import collections
 import dataclasses
-import math
+import heapq
 import time
 
 import numpy as np
 import pandas as pd
 
-from ._plan import SEARCHED, estimator, exit_with_parent, pin_threads
+from ._plan import estimator, exit_with_parent, pin_threads
 
 #: Epochs an early-stopped training is assumed to run: the standard LeNet
 #: trained 42-43 epochs on the sample with the study's patience of 5
@@ -36,28 +45,35 @@ EXPECTED_LONG_EPOCHS = 16
 #: Training images of a calibration training (at most).
 CALIBRATION_IMAGES = 1000
 #: Epochs of a calibration training: the first traces the network, the
-#: median of the others is the time of an epoch. (Timing a 1- and a 3-epoch
+#: median of the others is the time of an epoch (of 3 others, the estimate
+#: of one run moved by a third from one try to the next). (Timing a 1- and a 3-epoch
 #: fit and taking the difference measured mostly noise: on 1,000 images the
 #: difference of 0.6-0.9 s was smaller than the spread of a fit's start, and
 #: the best recipe's 3 epochs once took less than its 1; issue 18.)
-CALIBRATION_EPOCHS = 4
+CALIBRATION_EPOCHS = 6
 #: The kinds of network that the calibration times; the ensemble's members
 #: are optimised LeNets.
 CALIBRATED = ("standard", "optimized", "best")
 
 
 def _epoch_timer():
-    """A Keras callback that records the seconds of each epoch (validation
-    included) in its ``seconds`` list."""
+    """A Keras callback that records the seconds of each epoch in its
+    ``seconds`` list and those of the epoch's validation in ``validation``."""
     import keras
 
     class EpochTimer(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.seconds = []
+            self.seconds, self.validation = [], []
 
         def on_epoch_begin(self, epoch, logs=None):
             self._start = time.perf_counter()
+
+        def on_test_begin(self, logs=None):
+            self._validation_start = time.perf_counter()
+
+        def on_test_end(self, logs=None):
+            self.validation.append(time.perf_counter() - self._validation_start)
 
         def on_epoch_end(self, epoch, logs=None):
             self.seconds.append(time.perf_counter() - self._start)
@@ -65,10 +81,25 @@ def _epoch_timer():
     return EpochTimer()
 
 
+@dataclasses.dataclass(frozen=True)
+class Timings:
+    """What a calibration training measured, in seconds: the whole fit, each
+    epoch and the validation within it, on ``n_images`` training and
+    ``n_validation`` validation images; then two predictions of the
+    training images (the first traces the prediction)."""
+
+    whole: float
+    epochs: list
+    validation: list
+    predictions: list
+    n_images: int
+    n_validation: int
+
+
 def calibration_training(model, data, n_images):
-    """``(seconds of the whole fit, seconds of each epoch)`` of
-    :data:`CALIBRATION_EPOCHS` epochs of ``model`` on the first ``n_images``
-    training images of ``data`` (run in a worker)."""
+    """The :class:`Timings` of :data:`CALIBRATION_EPOCHS` epochs of ``model``
+    on the first ``n_images`` training images of ``data`` (run in a
+    worker)."""
     exit_with_parent()
     pin_threads()
     n_val = max(1, len(data.y_val) * n_images // len(data.y_train))
@@ -89,31 +120,60 @@ def calibration_training(model, data, n_images):
                         callbacks=[timer])
     start = time.perf_counter()
     network.fit(X, y, validation_data=validation)
-    return time.perf_counter() - start, timer.seconds
+    whole = time.perf_counter() - start
+    predictions = []
+    for _ in range(2):  # a training's scores: predictions of each split
+        start = time.perf_counter()
+        network.predict_proba(X)
+        predictions.append(time.perf_counter() - start)
+    return Timings(whole, timer.seconds, timer.validation, predictions, len(y),
+                   n_val)
 
 
-def calibration_from_timings(whole, epochs, n_images):
-    """``(seconds to build and trace a network, seconds of an epoch per
-    image)`` from a calibration fit of ``whole`` seconds whose epochs took
-    ``epochs`` seconds each on ``n_images`` images."""
-    epoch = float(np.median(epochs[1:])) if len(epochs) > 1 else float(epochs[0])
-    return max(whole - len(epochs) * epoch, 0.0), epoch / n_images
+def calibration_from_timings(timings):
+    """``{"overhead", "train", "validation", "predict"}`` from
+    :class:`Timings`: seconds to build and trace a network (the first epoch
+    and prediction beyond the others, and what the fit spent outside its
+    epochs), and seconds per image of an epoch's training, of its
+    validation and of a prediction."""
+    def typical(values):  # after the first, which traces
+        return float(np.median(values[1:])) if len(values) > 1 else float(values[0])
+
+    t = timings
+    epoch = typical(t.epochs)
+    validation = typical(t.validation) if t.validation else 0.0
+    predict = t.predictions[-1]
+    return {
+        "overhead": max(t.whole - len(t.epochs) * epoch, 0.0)
+        + max(t.predictions[0] - predict, 0.0),
+        "train": max(epoch - validation, 0.0) / t.n_images,
+        "validation": validation / t.n_validation,
+        "predict": predict / t.n_images,
+    }
 
 
 @dataclasses.dataclass(frozen=True)
 class Calibration:
-    """Per kind of network: seconds to build and trace one, and seconds of
-    one epoch per training image."""
+    """Per kind of network, seconds: ``overhead`` to build and trace one;
+    per image, ``train`` of an epoch's training part, ``validation`` of its
+    validation and ``predict`` of a prediction; and the ``epochs`` a
+    training is expected to run, of ``epoch_images`` images at least."""
 
     overhead: dict
-    epoch_per_image: dict
+    train: dict
+    validation: dict
+    predict: dict
     epochs: dict  # expected epochs of a training
     epoch_images: dict  # images of one such epoch: at least min_epoch_samples
 
-    def network_seconds(self, model, n_images):
+    def network_seconds(self, model, n_images, n_validation=0, n_scored=0):
+        """Seconds to train ``model`` on ``n_images`` images, validating on
+        ``n_validation`` after every pass, then to predict ``n_scored``."""
         kind = "optimized" if model == "ensemble" else model
-        return (self.overhead[kind] + self.epochs[kind] * self.epoch_per_image[kind]
-                * max(n_images, self.epoch_images[kind]))
+        passes = self.epochs[kind] * max(1.0, self.epoch_images[kind] / n_images)
+        return (self.overhead[kind] + passes * (
+            self.train[kind] * n_images + self.validation[kind] * n_validation)
+            + self.predict[kind] * n_scored)
 
 
 def expected_epochs(model, settings):
@@ -145,13 +205,13 @@ def calibrate(workers, shared, data):
         for future in workers.wait([f for f in futures
                                     if futures[f] not in timings]):
             timings[futures[future]] = future.result()
-    overhead, per_image = {}, {}
-    for model, (whole, epochs) in timings.items():
-        overhead[model], per_image[model] = calibration_from_timings(
-            whole, epochs, n_images)
-    return Calibration(overhead, per_image, {
-        model: expected_epochs(model, data.settings) for model in CALIBRATED}, {
-        model: _epoch_images(model, data.settings) for model in CALIBRATED})
+    measured = {model: calibration_from_timings(timings[model])
+                for model in CALIBRATED}
+    return Calibration(
+        *({model: measured[model][part] for model in CALIBRATED}
+          for part in ("overhead", "train", "validation", "predict")),
+        {model: expected_epochs(model, data.settings) for model in CALIBRATED},
+        {model: _epoch_images(model, data.settings) for model in CALIBRATED})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,8 +225,11 @@ class Estimate:
     n_workers: int
 
     def __str__(self):
+        minutes = self.hours * 60
         duration = (f"{self.hours:.1f} h" if self.hours >= 1
-                    else f"{self.hours * 60:.0f} min")
+                    else f"{minutes:.0f} min" if minutes >= 10
+                    else f"{minutes:.1f} min" if minutes >= 1
+                    else f"{self.hours * 3600:.0f} s")
         workers = f"{self.n_workers} worker" + ("s" if self.n_workers > 1 else "")
         return (f"{self.table.to_markdown(index=False)}\n"
                 f"estimated time: {duration} on {workers}")
@@ -175,33 +238,31 @@ class Estimate:
 def estimate(planned, data, calibration, n_workers, spread_search=False):
     """The :class:`Estimate` of the trainings ``planned`` on ``n_workers``;
     ``spread_search``: the search's trials run side by side (on Dask)."""
-    rows, search, searched, total = [], 0.0, 0.0, 0.0
+    rows, tasks, total = [], [], 0.0
     for name, trainings in planned.items():
         seconds = 0.0
         for training in trainings:
-            if training.kind == "search":
-                per_trial = calibration.network_seconds("standard",
-                                                        len(data.y_train))
+            if training.kind == "search":  # a trial scores its validation
+                per_trial = calibration.network_seconds(
+                    "standard", len(data.y_train), len(data.y_val), len(data.y_val))
                 seconds += training.networks * per_trial
-                rounds = (math.ceil(training.networks / n_workers) if spread_search
-                          else training.networks)
-                search += rounds * per_trial
+                tasks += ([_Task(per_trial, search=True)] * training.networks
+                          if spread_search else
+                          [_Task(training.networks * per_trial, search=True)])
                 continue
-            n_images = (training.train_size or
-                        (len(data.y_deploy) if training.kind == "convergence"
-                         else len(data.y_train)))
-            per_network = calibration.network_seconds(training.model, n_images)
-            cost = training.networks * per_network
-            seconds += cost
-            searched += cost if training.model in SEARCHED else 0.0
+            per_network = calibration.network_seconds(
+                training.model, *_sizes(training, data))
+            seconds += training.networks * per_network
+            # An ensemble of members is one task per member (its assembly
+            # trains nothing); any other training is one task.
+            tasks += ([_Task(per_network, searched=training.needs_search)]
+                      * len(training.member_trainings) or
+                      [_Task(training.networks * per_network,
+                             searched=training.needs_search)])
         total += seconds
         rows.append({"step": name, "trainings": len(trainings),
                      "networks": sum(t.networks for t in trainings),
                      "hours of training": seconds / 3600})
-    # The search's trials run in rounds (of one trial locally, of one per
-    # worker on Dask), the rest wherever a worker is free; what needs the
-    # search waits for it.
-    wall = max(total / n_workers, search + searched / n_workers)
     table = pd.DataFrame(rows)
     table.loc[len(table)] = {"step": "total", "trainings": table["trainings"].sum(),
                              "networks": table["networks"].sum(),
@@ -209,5 +270,61 @@ def estimate(planned, data, calibration, n_workers, spread_search=False):
     # Three significant digits: a tiny run's steps take a few seconds.
     table["hours of training"] = [float(f"{hours:.3g}")
                                   for hours in table["hours of training"]]
-    return Estimate(table, wall / 3600, n_workers)
+    return Estimate(table, schedule(tasks, n_workers) / 3600, n_workers)
 
+
+def _sizes(training, data):
+    """``(training, validation, scored)`` images of a training (not the
+    search): what it trains on, validates on after every pass, and
+    predicts once trained to score it."""
+    if training.kind == "convergence":
+        return len(data.y_deploy), len(data.y_deploy_val), len(data.y_deploy_val)
+    if training.kind == "learning_curve":  # scored on its images and the test's
+        return (training.train_size, len(data.y_val),
+                training.train_size + len(data.y_test))
+    n_train, n_val, n_test = len(data.y_train), len(data.y_val), len(data.y_test)
+    return n_train, n_val, n_train + n_val + n_test
+
+
+@dataclasses.dataclass(frozen=True)
+class _Task:
+    seconds: float
+    search: bool = False  # a task of the search (all of it, or one trial)
+    searched: bool = False  # waits for the search's best parameters
+
+
+def schedule(tasks, n_workers):
+    """Seconds until ``n_workers`` have run ``tasks`` as a run does: first
+    come, first served in the plan's order, each task on the first worker
+    free, except that the ``searched`` ones join the queue only once every
+    ``search`` task has ended.
+
+    Examples
+    --------
+    >>> schedule([_Task(3), _Task(1), _Task(1), _Task(1)], 2)
+    3.0
+    >>> schedule([_Task(5, search=True), _Task(1), _Task(2, searched=True)], 2)
+    7.0
+    """
+    # (task, the earliest it may start), in the order workers take them.
+    ready = collections.deque((task, 0.0) for task in tasks if not task.searched)
+    waiting = [task for task in tasks if task.searched]
+    n_search = sum(task.search for task in tasks)
+    search_end = 0.0
+    free = [0.0] * n_workers  # when each worker is free, as a heap
+    end = 0.0
+    while ready or waiting:
+        start = heapq.heappop(free)
+        if waiting and n_search == 0 and (search_end <= start or not ready):
+            # The search is over: what waited for it joins the queue then.
+            ready.extend((task, search_end) for task in waiting)
+            waiting = []
+        task, earliest = ready.popleft()
+        start = max(start, earliest)
+        finish = start + task.seconds
+        if task.search:
+            n_search -= 1
+            search_end = max(search_end, finish)
+        heapq.heappush(free, finish)
+        end = max(end, finish)
+    return end

@@ -257,9 +257,9 @@ def run_training(training, data, best_params=None, members=None):
     start = time.perf_counter()
     s = data.settings
     model_bytes = None
-    if training.kind == "search":
-        return {"seconds": time.perf_counter() - start,
-                "result": search(data).to_json()}, None
+    if training.kind == "search":  # its seconds once it has run
+        result = search(data).to_json()
+        return {"seconds": time.perf_counter() - start, "result": result}, None
     fit = None if members is None else _from_members(members)
     row, fitted = _fit_and_evaluate(*training_inputs(training, data, best_params),
                                     fit=fit)
