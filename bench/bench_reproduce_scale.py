@@ -5,10 +5,12 @@ against the plan's estimate, and the full preset's estimated hours.
     python bench/bench_reproduce_scale.py runs --max-samples 1000 --epochs 5
     python bench/bench_reproduce_scale.py full --data sample
     python bench/bench_reproduce_scale.py full --data fashion
+    python bench/bench_reproduce_scale.py workers --data fashion
 
 ``runs`` interleaves the three set-ups ``--rounds`` times, each in a fresh
 output folder, and records the load average before each. ``full`` prints the
-full preset's plan (``--dry-run``) on 2 local workers.
+full preset's plan (``--dry-run``) on 2 local workers, ``workers`` its
+estimate on 1 to 128 workers.
 """
 
 import argparse
@@ -130,6 +132,35 @@ def full(args):
               f"{time.perf_counter() - start:.0f} s")
 
 
+def workers(args):
+    """The full preset's estimated hours on N workers: calibrated once on 2
+    local workers, the run's schedule replayed for each N, in the local
+    order (the search one task) and on Dask (a task per trial)."""
+    from sklenet.datasets import load_mnist_idx, load_sample_digits
+    from sklenet.study import prepare
+    from sklenet.study._estimate import calibrate, estimate
+    from sklenet.study._executors import executor
+    from sklenet.study._plan import plan
+
+    if args.data == "fashion":
+        X, y = load_mnist_idx(FASHION, kind="train", return_X_y=True)
+        extra = {"max_samples": 42000}
+    else:
+        X, y = load_sample_digits(return_X_y=True)
+        extra = {}
+    with tempfile.TemporaryDirectory() as out:
+        data = prepare(X, y, preset="full", out=Path(out) / "run", n_jobs=2,
+                       **extra).study_data()
+        with executor(None, 2) as pool:
+            calibration = calibrate(pool, pool.share(data), data)
+    planned = plan(data)
+    for n in (1, 2, 8, 32, 128):
+        local = estimate(planned, data, calibration, n).hours
+        spread = estimate(planned, data, calibration, n, spread_search=True).hours
+        print(f"{args.data}, {n} workers: local order {local:.1f} h, "
+              f"Dask {spread:.1f} h")
+
+
 def parser():
     main = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = main.add_subparsers(dest="command", required=True)
@@ -142,9 +173,11 @@ def parser():
     timed.add_argument("--rounds", type=int, default=1)
     planned = commands.add_parser("full")
     planned.add_argument("--data", default="sample")
+    on_n = commands.add_parser("workers")
+    on_n.add_argument("--data", default="sample")
     return main
 
 
 if __name__ == "__main__":
     arguments = parser().parse_args()
-    {"runs": runs, "full": full}[arguments.command](arguments)
+    {"runs": runs, "full": full, "workers": workers}[arguments.command](arguments)
