@@ -9,6 +9,9 @@
   training-set size, ``n_repeats`` trainings per size.
 * :func:`split_scores`: accuracy and per-class ROC AUC of a fitted classifier
   on one labelled set.
+* :func:`compare_scores`: whether two sets of scores (two models' repeated
+  trainings) differ in a claimed direction, with Welch's confidence interval
+  and, when they do not resolve it, how many trainings would.
 * :func:`evaluation_training` and :func:`learning_curve_training`: one
   training of either alone, with the seed and split that it has there, and
   :func:`evaluation_frames` / :func:`learning_curve_frames`, which put such
@@ -23,6 +26,7 @@ experiment reproducible. Every row records the epochs trained and how many
 networks stopped at their epoch cap instead of by early stopping.
 """
 
+import dataclasses
 import math
 import time
 from numbers import Integral, Real
@@ -30,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
@@ -42,6 +47,8 @@ from ._base import spawn_seeds
 from ._checks import validation_pair
 
 __all__ = [
+    "ScoreComparison",
+    "compare_scores",
     "confused_pairs",
     "deployment_split",
     "evaluation_frames",
@@ -866,3 +873,244 @@ def confused_pairs(y_true, y_pred, *, labels=None, n_pairs=None):
         "count": counts[order],
         "share": counts[order] / support[true[order]],
     })
+
+
+# --------------------------------------------------------- comparing scores
+#: The verdicts of :func:`compare_scores` on a claimed direction.
+VERDICTS = ("supported", "not resolved", "contradicted")
+#: A claim -> the sign of the difference it claims.
+_CLAIM_SIGNS = {"greater": 1, "less": -1}
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreComparison:
+    """What :func:`compare_scores` measured and concluded.
+
+    Attributes
+    ----------
+    difference : float
+        ``mean(scores) - mean(baseline)``.
+    ci_low, ci_high : float
+        Its confidence interval (Welch's t); NaN when a set has one score.
+    confidence_level : float
+        The interval's level.
+    claim : {"greater", "less"}
+        The claimed direction: the mean of ``scores`` above (below) that of
+        ``baseline``.
+    verdict : {"supported", "not resolved", "contradicted"}
+        "supported" when the interval excludes 0 on the claimed side,
+        "contradicted" when it excludes it on the other side, "not resolved"
+        when it holds 0 or cannot be measured.
+    n_needed : int or None
+        For "not resolved": the scores per set (trainings per model) that
+        would resolve the measured difference with probability ``power``;
+        None when resolved or when no number can be estimated (a set of one
+        score has no spread; equal means have no difference to resolve).
+    reason : str
+        The verdict and what would resolve it, in one sentence.
+    n_scores, n_baseline : int
+        The number of scores in each set.
+    std, baseline_std : float
+        Their standard deviations (``ddof=1``, the estimate of Welch's t);
+        NaN for one score.
+    power : float
+        The probability ``n_needed`` is sized for.
+    method : str
+        How the interval was computed: "Welch's t".
+    """
+
+    difference: float
+    ci_low: float
+    ci_high: float
+    confidence_level: float
+    claim: str
+    verdict: str
+    n_needed: int | None
+    reason: str
+    n_scores: int
+    n_baseline: int
+    std: float
+    baseline_std: float
+    power: float
+    method: str = "Welch's t"
+
+
+def compare_scores(scores, baseline, *, claim="greater", confidence_level=0.95,
+                   power=0.8):
+    """Whether one set of scores is higher (or lower) than another, measured.
+
+    Compares e.g. the test accuracies of two models' repeated trainings: the
+    difference of their means, its confidence interval by Welch's t, and
+    the verdict on the claimed direction. When the interval holds 0, it
+    estimates how many scores per set (trainings per model) would resolve
+    the measured difference.
+
+    Parameters
+    ----------
+    scores, baseline : array-like of shape (n_scores,) and (n_baseline,)
+        Finite numbers, at least one in each; e.g. the ``test_accuracy``
+        column of two :func:`repeated_evaluation` runs.
+    claim : {"greater", "less"}, default="greater"
+        The claimed direction: the mean of ``scores`` above (below) the
+        mean of ``baseline``.
+    confidence_level : float, default=0.95
+        Level of the interval, strictly between 0 and 1.
+    power : float, default=0.8
+        The probability with which ``n_needed`` scores per set would resolve
+        the difference, at least 0.5 and below 1.
+
+    Returns
+    -------
+    ScoreComparison
+
+    See Also
+    --------
+    repeated_evaluation : The repeated trainings whose scores this compares.
+    scipy.stats.ttest_ind : Welch's test (``equal_var=False``); its
+        ``confidence_interval`` is this interval.
+
+    Notes
+    -----
+    **The interval.** With means :math:`m_1, m_2`, standard deviations
+    :math:`s_1, s_2` (``ddof=1``) and :math:`n_1, n_2` scores, it is
+    :math:`m_1 - m_2 \\pm t_{(1+c)/2,\\,\\nu}\\,\\sqrt{s_1^2/n_1 + s_2^2/n_2}`
+    with Welch-Satterthwaite's degrees of freedom :math:`\\nu`. It assumes
+    that each set's scores are independent draws from a normal distribution,
+    with no assumption that their variances are equal. Trainings of two models
+    on one fixed split share that split: the interval covers the spread of
+    the trainings, not the luck of the split. With one score in a set no
+    spread can be measured: the interval is NaN and the verdict "not
+    resolved" (2 or more scores per set measure one). Sets without any
+    spread (equal scores in each) give the interval ``[difference,
+    difference]``.
+
+    No bootstrap is offered: resampling 2 to 10 trainings gives intervals
+    too narrow for their level (with 2 scores per set each resampled mean
+    takes one of 3 values), where the t distribution widens them for the
+    spread that a few scores leave unknown.
+
+    **The scores needed.** ``n_needed`` is the smallest :math:`n \\ge 2`
+    such that, if both sets had :math:`n` scores and the true difference
+    and standard deviations were those measured, the interval would
+    exclude 0 on the measured difference's side with probability ``power``:
+    :math:`P(T > t_{(1+c)/2,\\,\\nu_n}) \\ge` ``power`` for :math:`T` of the
+    noncentral t distribution with :math:`\\nu_n` degrees of freedom and
+    noncentrality :math:`|m_1 - m_2| / \\sqrt{(s_1^2 + s_2^2)/n}`. The
+    assumption is strong when few scores measured the difference and the
+    spreads: the estimate is an order of magnitude, and a larger run may
+    find a smaller difference (or none) than the one it was sized for.
+
+    Examples
+    --------
+    >>> from sklenet.evaluation import compare_scores
+    >>> result = compare_scores([0.951, 0.948, 0.953], [0.941, 0.944, 0.940])
+    >>> result.verdict, round(result.difference, 4)
+    ('supported', 0.009)
+    >>> [round(bound, 4) for bound in (result.ci_low, result.ci_high)]
+    [0.0037, 0.0143]
+    >>> result = compare_scores([0.9400, 0.9450], [0.9430, 0.9510])
+    >>> result.verdict, result.n_needed
+    ('not resolved', 19)
+    >>> compare_scores([0.94], [0.95]).verdict
+    'not resolved'
+    """
+    if claim not in _CLAIM_SIGNS:
+        raise ValueError(f"claim={claim!r} must be one of {list(_CLAIM_SIGNS)}.")
+    if not (isinstance(confidence_level, Real) and 0 < confidence_level < 1):
+        raise ValueError(f"confidence_level={confidence_level!r} must be a number "
+                         "strictly between 0 and 1, e.g. 0.95.")
+    if not (isinstance(power, Real) and 0.5 <= power < 1):
+        raise ValueError(f"power={power!r} must be a number of at least 0.5 and "
+                         "below 1, e.g. 0.8.")
+    scores = _checked_scores(scores, "scores")
+    baseline = _checked_scores(baseline, "baseline")
+    n_scores, n_baseline = len(scores), len(baseline)
+    std, baseline_std = (float(part.std(ddof=1)) if len(part) > 1 else np.nan
+                         for part in (scores, baseline))
+    difference = float(scores.mean() - baseline.mean())
+    measured = {"difference": difference, "confidence_level": float(confidence_level),
+                "claim": claim, "n_scores": n_scores, "n_baseline": n_baseline,
+                "std": std, "baseline_std": baseline_std, "power": float(power)}
+    if min(n_scores, n_baseline) < 2:
+        return ScoreComparison(
+            **measured, ci_low=np.nan, ci_high=np.nan, verdict="not resolved",
+            n_needed=None,
+            reason=f"{n_scores} score(s) against {n_baseline}: one score has no "
+            "spread, so no interval can be measured; 2 or more in each set "
+            "measure one, and their spread tells how many resolve the difference.")
+    low, high = _welch_interval(difference, std**2 / n_scores,
+                                baseline_std**2 / n_baseline, n_scores, n_baseline,
+                                confidence_level)
+    interval = (f"the {confidence_level * 100:g} % interval "
+                f"[{low:.4g}, {high:.4g}]")
+    if low > 0 or high < 0:
+        above = low > 0
+        verdict = ("supported" if above == (_CLAIM_SIGNS[claim] > 0)
+                   else "contradicted")
+        return ScoreComparison(**measured, ci_low=low, ci_high=high,
+                               verdict=verdict, n_needed=None,
+                               reason=f"{interval.capitalize()} lies "
+                               f"{'above' if above else 'below'} 0.")
+    if difference == 0:
+        return ScoreComparison(**measured, ci_low=low, ci_high=high,
+                               verdict="not resolved", n_needed=None,
+                               reason=f"The means are equal: {interval} holds 0 "
+                               "and no number of scores resolves no difference.")
+    n_needed = _n_needed(difference, std**2, baseline_std**2, confidence_level,
+                         power)
+    return ScoreComparison(
+        **measured, ci_low=low, ci_high=high, verdict="not resolved",
+        n_needed=n_needed,
+        reason=f"{interval.capitalize()} holds 0; {n_needed} scores per set would "
+        f"exclude it with probability {power * 100:g} % if the measured difference "
+        "and spreads were the true ones.")
+
+
+def _checked_scores(values, name):
+    """``values`` as a 1-d float array of at least one finite number."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) < 1:
+        raise ValueError(f"{name} must be a 1-d list of at least one score, got "
+                         f"an array of shape {values.shape}.")
+    if not np.isfinite(values).all():
+        bad = values[~np.isfinite(values)][0]
+        raise ValueError(f"{name} holds {bad!r}; every score must be a finite "
+                         "number.")
+    return values
+
+
+def _welch_interval(difference, var_mean, baseline_var_mean, n_scores, n_baseline,
+                    confidence_level):
+    """Welch's t interval of ``difference`` from the variances of the two
+    means (``std**2 / n``); ``[difference, difference]`` when both are 0."""
+    variance = var_mean + baseline_var_mean
+    if variance == 0:
+        return difference, difference
+    dof = variance**2 / (var_mean**2 / (n_scores - 1)
+                         + baseline_var_mean**2 / (n_baseline - 1))
+    half_width = stats.t.ppf((1 + confidence_level) / 2, dof) * math.sqrt(variance)
+    return float(difference - half_width), float(difference + half_width)
+
+
+def _n_needed(difference, variance, baseline_variance, confidence_level, power):
+    """The smallest n >= 2 at which Welch's interval of n and n scores, drawn
+    with this ``difference`` and these variances (not both 0), excludes 0 on
+    its side with probability ``power`` (see :func:`compare_scores`)."""
+    total = variance + baseline_variance
+
+    def resolves(n):
+        dof = (n - 1) * total**2 / (variance**2 + baseline_variance**2)
+        critical = stats.t.ppf((1 + confidence_level) / 2, dof)
+        noncentrality = abs(difference) / math.sqrt(total / n)
+        return stats.nct.sf(critical, dof, noncentrality) >= power
+
+    # The probability grows with n: double up to a large enough n, then halve
+    # the gap down to the smallest.
+    high = 2
+    while not resolves(high):
+        high *= 2
+    low = high // 2  # does not resolve, unless high is 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if resolves(middle) else (middle, high)
+    return high
