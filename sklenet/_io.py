@@ -5,7 +5,11 @@ all at once or not at all, for the command line, the report and archives.
 Reading: :func:`open_regular_file` and :func:`read_json` refuse what is not a
 regular file, or is larger than the caller's limit, before reading it, so
 that ``/dev/zero``, a FIFO or a gigabyte "parameters file" ends in a one-line
-error instead of filling the memory.
+error instead of filling the memory. Processes: :func:`exclusive_lock` holds
+a file for one process, :func:`exit_with_parent` ends a worker process with
+the process that started it; both hold when that process is killed. This
+module imports only the standard library, so that a worker process runs
+:func:`exit_with_parent` before it imports anything heavy.
 """
 
 import contextlib
@@ -13,7 +17,11 @@ import errno
 import json
 import os
 import re
+import signal
 import stat
+import sys
+import threading
+import time
 import uuid
 
 __all__ = [
@@ -23,6 +31,7 @@ __all__ = [
     "atomic_open",
     "atomic_write",
     "exclusive_lock",
+    "exit_with_parent",
     "open_regular_file",
     "read_json",
     "remove_unfinished_writes",
@@ -387,6 +396,53 @@ def exclusive_lock(path, *, what):
         yield
     finally:
         os.close(fd)
+
+
+#: prctl's option that has the kernel signal a process when its parent ends.
+_PR_SET_PDEATHSIG = 1
+#: How often the fallback thread of exit_with_parent looks for its parent.
+_PARENT_POLL_S = 1.0
+
+
+def exit_with_parent(parent_pid):
+    """End this process as soon as the process ``parent_pid``, which started
+    it, ends, whatever ends it.
+
+    For worker processes (a loky initializer, ``initargs=(os.getpid(),)``):
+    a SIGKILL of their parent cannot be caught, so the parent cannot stop
+    them, and a worker waiting for its next task would wait forever (each
+    holds the write end of its own task queue, so no end of file comes).
+    On Linux the kernel kills this process when its parent ends
+    (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere a daemon thread checks
+    the parent once a second. A parent that has ended already, before this
+    ran, ends this process at once.
+
+    Parameters
+    ----------
+    parent_pid : int
+        The process ID of the parent, as the parent saw it (``os.getpid()``
+        there).
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        bound = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    else:
+        bound = False
+    # The parent may have ended before the signal was set: this process then
+    # belongs to another one already.
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    if not bound:
+        threading.Thread(target=_exit_when_orphaned, args=(parent_pid,),
+                         daemon=True, name="exit_with_parent").start()
+
+
+def _exit_when_orphaned(parent_pid):
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
 
 
 def _writable(path, info):

@@ -14,6 +14,8 @@ import os
 import signal
 import uuid
 
+from .._io import exit_with_parent
+
 #: How ``--dask`` asks for a LocalCluster of N single-threaded workers.
 LOCAL_PREFIX = "local:"
 DASK_EXTRA = 'pip install "sklenet[dask]"'
@@ -26,14 +28,19 @@ class LocalExecutor:
     """``n_workers`` worker processes on this machine, started fresh by loky
     (joblib's): TensorFlow does not survive a fork, and unlike
     multiprocessing's ``spawn`` loky does not import the caller's script
-    again. Their threads are limited to one, as on a Dask worker."""
+    again. Their threads are limited to one, as on a Dask worker. Each
+    worker ends with this process, even when this one is killed
+    (:func:`sklenet._io.exit_with_parent`), as Dask's workers end with
+    their nanny's process; loky's resource tracker then ends with the last
+    of them."""
 
     def __init__(self, n_workers):
         from joblib.externals.loky import ProcessPoolExecutor
 
         self.n_workers = n_workers
-        self._pool = ProcessPoolExecutor(max_workers=n_workers,
-                                         env=dict(ONE_THREAD))
+        self._pool = ProcessPoolExecutor(
+            max_workers=n_workers, env=dict(ONE_THREAD),
+            initializer=exit_with_parent, initargs=(os.getpid(),))
 
     def share(self, data):
         return data  # pickled with each task: small next to a training
