@@ -29,9 +29,8 @@ networks stopped at their epoch cap instead of by early stopping.
 import dataclasses
 import math
 import time
-from collections.abc import Iterable
 from numbers import Integral, Real
-from typing import Any, Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -46,7 +45,6 @@ from tqdm.auto import tqdm
 
 from ._base import spawn_seeds
 from ._checks import validation_pair
-from ._typing import ArrayLike, NDArray, RandomState
 
 __all__ = [
     "ScoreComparison",
@@ -83,14 +81,7 @@ def _n_items(size, n_samples, name):
     )
 
 
-def evaluation_split(
-    X: ArrayLike,
-    y: ArrayLike,
-    *,
-    validation_size: float = 0.2,
-    test_size: float = 0.2,
-    random_state: RandomState = None,
-) -> tuple[Any, ...]:
+def evaluation_split(X, y, *, validation_size=0.2, test_size=0.2, random_state=None):
     """Split into train, validation and test sets, stratified by class.
 
     The study's evaluation split: 60 % train, 20 % validation (for early
@@ -147,13 +138,7 @@ def evaluation_split(
     return X_train, X_val, X_test, y_train, y_val, y_test
 
 
-def deployment_split(
-    X: ArrayLike,
-    y: ArrayLike,
-    *,
-    validation_size: float = 0.3,
-    random_state: RandomState = None,
-) -> list[Any]:
+def deployment_split(X, y, *, validation_size=0.3, random_state=None):
     """Split into train and validation sets, stratified by class.
 
     The study's deployment split: the final models train on 70 % of the data
@@ -233,13 +218,7 @@ def _mean_std(frame):
 
 
 # ------------------------------------------------------------- calibration
-def expected_calibration_error(
-    y_true: ArrayLike,
-    y_proba: ArrayLike,
-    *,
-    labels: ArrayLike | None = None,
-    n_bins: int = 10,
-) -> float:
+def expected_calibration_error(y_true, y_proba, *, labels=None, n_bins=10):
     """Top-label expected calibration error of predicted probabilities.
 
     The highest probability of each sample is its confidence; samples are
@@ -311,7 +290,7 @@ def _class_scores(estimator, X):
     return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
 
 
-def split_scores(estimator: Any, X: ArrayLike, y: ArrayLike) -> dict[str, float]:
+def split_scores(estimator, X, y):
     """Accuracy and per-class one-vs-rest ROC AUC of a fitted classifier.
 
     Parameters
@@ -365,7 +344,7 @@ def _relative_fall(values):
     return float(-slope * (len(values) - 1) / values.mean())
 
 
-def stopped_while_learning(estimator: Any, *, tol: float = STILL_LEARNING_TOL) -> bool:
+def stopped_while_learning(estimator, *, tol=STILL_LEARNING_TOL):
     """Whether a fitted LeNet stopped training while it was still learning.
 
     Over its last patience epochs (``n_iter_no_change_`` passes, or all of
@@ -479,17 +458,8 @@ def _evaluation_datasets(X_train, y_train, X_test, y_test, validation_data):
     return datasets
 
 
-def evaluation_training(
-    estimator: Any,
-    X_train: ArrayLike,
-    y_train: ArrayLike,
-    X_test: ArrayLike,
-    y_test: ArrayLike,
-    *,
-    repeat: int,
-    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-    random_state: RandomState = None,
-) -> tuple[dict[str, Any], Any]:
+def evaluation_training(estimator, X_train, y_train, X_test, y_test, *, repeat,
+                        validation_data=None, random_state=None):
     """Training ``repeat`` of :func:`repeated_evaluation` alone.
 
     It trains and scores exactly what run ``repeat`` of
@@ -538,9 +508,7 @@ def _evaluation_training_inputs(estimator, X_train, y_train, X_test, y_test, *,
         _evaluation_datasets(X_train, y_train, X_test, y_test, validation_data))
 
 
-def evaluation_frames(
-    rows: Iterable[dict[str, Any]],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def evaluation_frames(rows):
     """``(runs, summary)`` of :func:`repeated_evaluation` from its rows, in
     repeat order (:func:`evaluation_training` returns one)."""
     runs = pd.DataFrame(list(rows))
@@ -549,19 +517,19 @@ def evaluation_frames(
 
 
 def repeated_evaluation(
-    estimator: Any,
-    X_train: ArrayLike,
-    y_train: ArrayLike,
-    X_test: ArrayLike,
-    y_test: ArrayLike,
+    estimator,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
     *,
-    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-    n_repeats: int = 10,
-    random_state: RandomState = None,
-    n_jobs: int | None = None,
-    return_estimator: bool = False,
-    verbose: int = 0,
-) -> tuple[Any, ...]:
+    validation_data=None,
+    n_repeats=10,
+    random_state=None,
+    n_jobs=None,
+    return_estimator=False,
+    verbose=0,
+):
     """Train a classifier ``n_repeats`` times on one split and score each run.
 
     The study's protocol: every run fits a :func:`~sklearn.base.clone` of
@@ -703,14 +671,8 @@ def _learning_curve_sets(X, y, train, test, size):
     return X_train, y_train, {"train": (X_train, y_train), "test": test_set}
 
 
-def learning_curve_sizes(
-    X: ArrayLike,
-    y: ArrayLike,
-    *,
-    train_sizes: ArrayLike = DEFAULT_TRAIN_SIZES,
-    test_size: float = 0.25,
-    random_state: RandomState = None,
-) -> NDArray[np.int_]:
+def learning_curve_sizes(X, y, *, train_sizes=DEFAULT_TRAIN_SIZES, test_size=0.25,
+                         random_state=None):
     """The training-set sizes, in samples, that :func:`repeated_learning_curve`
     trains at (its ``train_size`` column)."""
     X, y = indexable(X, y)
@@ -719,18 +681,9 @@ def learning_curve_sizes(
     return _absolute_train_sizes(train_sizes, len(train))
 
 
-def learning_curve_training(
-    estimator: Any,
-    X: ArrayLike,
-    y: ArrayLike,
-    *,
-    repeat: int,
-    train_size: int,
-    test_size: float = 0.25,
-    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-    n_iter_no_change: int | None = 10,
-    random_state: RandomState = None,
-) -> dict[str, Any]:
+def learning_curve_training(estimator, X, y, *, repeat, train_size, test_size=0.25,
+                            validation_data=None, n_iter_no_change=10,
+                            random_state=None):
     """The training of repeat ``repeat`` at ``train_size`` samples (one of
     :func:`learning_curve_sizes`) of :func:`repeated_learning_curve` alone,
     with the same seed and split; returns its row of ``runs`` without
@@ -758,19 +711,19 @@ def _learning_curve_training_inputs(estimator, X, y, *, repeat, train_size,
 
 
 def repeated_learning_curve(
-    estimator: Any,
-    X: ArrayLike,
-    y: ArrayLike,
+    estimator,
+    X,
+    y,
     *,
-    train_sizes: ArrayLike = DEFAULT_TRAIN_SIZES,
-    n_repeats: int = 20,
-    test_size: float = 0.25,
-    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
-    n_iter_no_change: int | None = 10,
-    random_state: RandomState = None,
-    n_jobs: int | None = None,
-    verbose: int = 0,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    train_sizes=DEFAULT_TRAIN_SIZES,
+    n_repeats=20,
+    test_size=0.25,
+    validation_data=None,
+    n_iter_no_change=10,
+    random_state=None,
+    n_jobs=None,
+    verbose=0,
+):
     """Train and test accuracy against the training-set size, repeated.
 
     Each repeat draws a new stratified train/test split of ``(X, y)``
@@ -853,11 +806,7 @@ def repeated_learning_curve(
     return learning_curve_frames(repeats, sizes, [row for row, _ in results])
 
 
-def learning_curve_frames(
-    repeats: Iterable[int],
-    sizes: Iterable[int],
-    rows: Iterable[dict[str, Any]],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def learning_curve_frames(repeats, sizes, rows):
     """``(runs, summary)`` of :func:`repeated_learning_curve` from the repeat,
     training-set size and row of each training, in its order (repeat by
     repeat, sizes ascending)."""
@@ -877,13 +826,7 @@ def learning_curve_frames(
 
 
 # ------------------------------------------------------------------ errors
-def confused_pairs(
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
-    *,
-    labels: ArrayLike | None = None,
-    n_pairs: int | None = None,
-) -> pd.DataFrame:
+def confused_pairs(y_true, y_pred, *, labels=None, n_pairs=None):
     """The pairs of classes most often confused, most frequent first.
 
     Parameters
@@ -992,14 +935,8 @@ class ScoreComparison:
     method: str = "Welch's t"
 
 
-def compare_scores(
-    scores: ArrayLike,
-    baseline: ArrayLike,
-    *,
-    claim: Literal["greater", "less"] = "greater",
-    confidence_level: float = 0.95,
-    power: float = 0.8,
-) -> ScoreComparison:
+def compare_scores(scores, baseline, *, claim="greater", confidence_level=0.95,
+                   power=0.8):
     """Whether one set of scores is higher (or lower) than another, measured.
 
     Compares e.g. the test accuracies of two models' repeated trainings: the
