@@ -10,6 +10,7 @@ gets wrong answers. The server, the page's preview and the tests all use
 """
 
 import io
+import struct
 
 import numpy as np
 
@@ -17,8 +18,13 @@ import numpy as np
 BOX_SIDE = 20
 FIELD_SIDE = 28
 
-#: The largest PNG side :func:`png_ink` accepts (a canvas, not a photo).
-MAX_PNG_SIDE = 4096
+#: The most pixels a PNG :func:`png_ink` decodes may have (2048x2048: a
+#: canvas, even a high-resolution one, not a photo). Decoding and
+#: preprocessing cost about 0.1 s and 25 MB of memory per million pixels, so
+#: the limit is checked in the file's header, before anything is decoded.
+MAX_PNG_PIXELS = 2048 * 2048
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def mnist_preprocess(image):
@@ -103,7 +109,9 @@ def _ink(image):
             f"The image's values must be from 0 to {high} "
             f"({'integer grey levels' if integer else 'float ink'}), got "
             f"{array.min()} to {array.max()}.")
-    return array.astype(np.float64) / (255.0 if integer else 1.0)
+    # No copy of float64 ink (a large drawing's is tens of megabytes): it is
+    # only read from here on.
+    return array / 255.0 if integer else array.astype(np.float64, copy=False)
 
 
 def _scale_to_box(crop):
@@ -128,18 +136,43 @@ def _centre_of_mass(image):
     return (rows * image).sum() / total, (cols * image).sum() / total
 
 
-def png_ink(data):
+def _png_size(data):
+    """``(width, height)`` of a PNG from its header (its first 24 bytes), or
+    a ValueError when ``data`` does not begin as a PNG file does."""
+    if data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR" or len(data) < 24:
+        raise ValueError(
+            f"The data is not a PNG image: it begins with {bytes(data[:16])!r}, "
+            "not with PNG's signature and header.")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def _check_pixels(width, height, max_pixels):
+    if width * height > max_pixels:
+        raise ValueError(
+            f"The PNG image is {width}x{height} pixels ({width * height:,}); "
+            f"at most {max_pixels:,} are decoded.")
+
+
+def png_ink(data, *, max_pixels=MAX_PNG_PIXELS):
     """The ink of a PNG drawing, as floats in [0, 1] for :func:`mnist_preprocess`.
 
-    Transparent pixels count as white. The image is made grey; a light
-    background (the median of its border pixels above mid-grey: dark ink on
-    white paper, as the page draws) is inverted so that ink is high, as in
-    MNIST; a dark background is kept.
+    Every kind of PNG keeps its grey levels: 16-bit grey at full precision,
+    1-bit, palette and colour ones through their grey (luma). Transparent
+    pixels are paper: alpha composites the image onto white, as the drawing
+    page's canvas starts white (so a transparent PNG with dark strokes reads
+    as the page's own drawings do). A light background (the median of the
+    border pixels above mid-grey: dark ink on white paper, as the page draws)
+    is then inverted so that ink is high, as in MNIST; a dark one is kept.
 
     Parameters
     ----------
     data : bytes
-        A PNG file's bytes, at most 4096 pixels a side.
+        A PNG file's bytes.
+    max_pixels : int, default=MAX_PNG_PIXELS
+        Larger images are refused from their header, before any decoding
+        (a small file can hold a huge image: a 4096x4096 one compresses to
+        2 kB), and again from what the decoder reads.
 
     Returns
     -------
@@ -148,7 +181,8 @@ def png_ink(data):
     Raises
     ------
     ValueError
-        When ``data`` is not a readable PNG image or is too large.
+        When ``data`` is not a readable PNG image or has more than
+        ``max_pixels`` pixels.
 
     Examples
     --------
@@ -161,16 +195,39 @@ def png_ink(data):
     """
     from PIL import Image, UnidentifiedImageError
 
+    _check_pixels(*_png_size(data), max_pixels)
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as png:
-            if max(png.size) > MAX_PNG_SIDE:
-                raise ValueError(f"The PNG image is {png.size[0]}x{png.size[1]} "
-                                 f"pixels; at most {MAX_PNG_SIDE} a side.")
-            rgba = png.convert("RGBA")
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            # The decoder's size, in case a crafted file's first header lies.
+            _check_pixels(*png.size, max_pixels)
+            grey = _paper_grey(png)
+    except UnidentifiedImageError:
+        # Its message quotes the buffer object ("<_io.BytesIO object at ...>").
+        raise ValueError("The data is not a readable PNG image: Pillow cannot "
+                         "read its header.") from None
+    except (OSError, SyntaxError, EOFError, struct.error,
+            Image.DecompressionBombError) as exc:
         raise ValueError(f"The data is not a readable PNG image ({exc}).") from None
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    grey = np.asarray(Image.alpha_composite(white, rgba).convert("L"),
-                      dtype=np.float64) / 255
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    return 1 - grey if np.median(border) > 0.5 else grey
+    if np.median(border) > 0.5:
+        np.subtract(1, grey, out=grey)
+    return grey
+
+
+def _paper_grey(png):
+    """A PNG's grey levels in [0, 1] (1 is white), transparency as white paper."""
+    from PIL import Image
+
+    if png.mode == "I;16":
+        # 16-bit grey: Pillow's conversions to 8-bit modes clip it to black
+        # and white, so it is scaled here.
+        levels = np.asarray(png)
+        grey = levels / 65535.0
+        if "transparency" in png.info:  # one grey level marked transparent
+            grey[levels == png.info["transparency"]] = 1.0
+        return grey
+    if png.mode in ("1", "L") and "transparency" not in png.info:
+        return np.asarray(png.convert("L"), dtype=np.float64) / 255
+    white = Image.new("RGBA", png.size, (255, 255, 255, 255))
+    paper = Image.alpha_composite(white, png.convert("RGBA")).convert("L")
+    return np.asarray(paper, dtype=np.float64) / 255
