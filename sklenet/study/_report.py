@@ -7,6 +7,7 @@ templates beside this module, and the raw results as CSV and JSON files.
 """
 
 import base64
+import dataclasses
 import datetime
 import functools
 import json
@@ -19,9 +20,11 @@ from .._io import atomic_write
 from .._recipes import MODEL_TITLES
 from ..evaluation import STILL_LEARNING_TOL
 from ._figures import draw_figures
+from ._results import CLAIMS_CONFIDENCE_LEVEL, CLAIMS_POWER
 from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS
 from ._tables import (
     accuracy_table,
+    claims_table,
     convergence_table,
     flagged_trainings,
     learning_curve_table,
@@ -124,6 +127,7 @@ def write_report(reproduction, results, preset, total_seconds):
     settings = reproduction.settings
     tables = {
         "accuracy": accuracy_table(results, settings),
+        "claims": claims_table(results, settings),
         "roc_auc": roc_auc_table(results, settings),
         "search": search_table(results),
         "learning_curves": learning_curve_table(results, settings),
@@ -139,7 +143,12 @@ def write_report(reproduction, results, preset, total_seconds):
     write_raw_results(results, tables, folder.results)
     texts = {
         "accuracy": "Accuracy on the 60/20/20 evaluation split; ROC AUC "
-        "one-vs-rest on the test set (mean over the trainings).",
+        "one-vs-rest on the test set (mean over the trainings). The ± is the "
+        "spread of the trainings (standard deviation, ddof=0), not the "
+        "uncertainty of a mean: whether one model's mean is above another's is "
+        "what the study's claims below measure, and the order of these means "
+        "alone does not say.",
+        "claims": _CLAIMS_TEXT,
         "search": search_summary(results.search),
         "learning_curves": "Early-stopping patience "
         f"{settings.learning_curve_patience}; each repeat draws a new train/test "
@@ -173,7 +182,22 @@ def write_report(reproduction, results, preset, total_seconds):
     return tables
 
 
+_CLAIMS_TEXT = (
+    "Each comparison the study makes, tested on this run's trainings: the "
+    "difference of the two models' mean test accuracies (the first's minus the "
+    f"second's), its {CLAIMS_CONFIDENCE_LEVEL:.0%} confidence interval by "
+    "Welch's t (standard deviations with ddof=1; the trainings share one "
+    "split, so the interval covers the spread of the trainings, not the luck "
+    "of the split), and the verdict: supported when the interval lies above "
+    "0, contradicted when it lies below 0, not resolved when it holds 0. For a "
+    "claim not resolved, the trainings per model that would exclude 0 with "
+    f"{CLAIMS_POWER:.0%} probability if the measured difference and spreads "
+    "were the true ones (sklenet.evaluation.compare_scores; measured from a few "
+    "trainings, an order of magnitude). One training per model measures no "
+    "spread, so it resolves no claim. sklenet best is not part of the study: "
+    "its rows test sklenet's own claim.")
 _SECTIONS = (("Accuracy (mean ± std over the trainings)", "accuracy"),
+             ("The study's claims", "claims"),
              ("Per-class ROC AUC, test set", "roc_auc"),
              ("Hyperparameter search", "search"),
              ("Learning curves", "learning_curves"),
@@ -211,6 +235,9 @@ def write_raw_results(results, tables, folder):
                          results.learning_curve(model).runs.to_csv(index=False))
         atomic_write(folder / f"{model}_convergence.json",
                      json.dumps(results.convergence(model).to_json(), indent=1))
+    claims = _claims_frame(results)
+    atomic_write(folder / "claims.csv", claims.to_csv(index=False))
+    atomic_write(folder / "claims.json", claims.to_json(orient="records", indent=1))
     search = results.search
     atomic_write(folder / "search_trials.csv", search.trials.to_csv(index=False))
     atomic_write(folder / "search_best_params.json",
@@ -218,3 +245,14 @@ def write_raw_results(results, tables, folder):
     atomic_write(folder / "tables.json", json.dumps(
         {name: table.to_dict(orient="records") for name, table in tables.items()},
         indent=1, ensure_ascii=False))
+
+
+def _claims_frame(results):
+    """One row per claim: its models and every field of its
+    :class:`~sklenet.evaluation.ScoreComparison`."""
+    claims = pd.DataFrame([
+        {"model": model, "baseline": baseline, **dataclasses.asdict(comparison)}
+        for (model, baseline), comparison in results.claims().items()])
+    # None where no number resolves the claim: an integer column with gaps.
+    claims["n_needed"] = claims["n_needed"].astype("Int64")
+    return claims

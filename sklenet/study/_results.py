@@ -17,6 +17,7 @@ import pandas as pd
 
 from .._io import exclusive_lock, read_json, remove_unfinished_writes, shorten
 from .._storage import sqlite_url
+from ..evaluation import compare_scores
 
 #: Version of what the cache holds; caches of another version are refused.
 CACHE_FORMAT = 2
@@ -255,6 +256,18 @@ def read_entry(path, consequence):
 _MAX_ENTRY_BYTES = 64 * 2**20
 
 
+#: The comparisons the study makes, as (model, baseline): each claims that
+#: the model's mean test accuracy is above the baseline's. sklenet best is
+#: not in the study; its comparisons test sklenet's own claim.
+CLAIMS = (("optimized", "standard"), ("ensemble", "optimized"),
+          ("best", "standard"), ("best", "optimized"), ("best", "ensemble"))
+#: The level of the claims' confidence intervals, and the probability with
+#: which the trainings a claim needs would resolve it
+#: (:func:`sklenet.evaluation.compare_scores`).
+CLAIMS_CONFIDENCE_LEVEL = 0.95
+CLAIMS_POWER = 0.8
+
+
 @dataclasses.dataclass(frozen=True)
 class StudyResults:
     """Every step of a finished reproduction, by step name, in run order."""
@@ -282,3 +295,14 @@ class StudyResults:
     def seconds(self):
         """Seconds each step took, by step name."""
         return {name: step.seconds for name, step in self.steps.items()}
+
+    def claims(self):
+        """{(model, baseline): :class:`~sklenet.evaluation.ScoreComparison`}
+        of each of :data:`CLAIMS`: the test accuracies of the two models'
+        evaluation trainings compared."""
+        return {(model, baseline): compare_scores(
+                    self.evaluation(model).runs["test_accuracy"],
+                    self.evaluation(baseline).runs["test_accuracy"],
+                    claim="greater", confidence_level=CLAIMS_CONFIDENCE_LEVEL,
+                    power=CLAIMS_POWER)
+                for model, baseline in CLAIMS}

@@ -16,7 +16,7 @@ from .. import _published
 from .._recipes import MODEL_TITLES, OPTIMIZED_PARAMS
 from .._search_space import STUDY_SEARCH_SPACE
 from .._storage import INTERRUPTED
-from ._results import step_name
+from ._results import CLAIMS_CONFIDENCE_LEVEL, step_name
 from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, STUDY_MODELS, trainings
 
 _PACKAGES = ("sklenet", "tensorflow", "keras", "scikeras", "scikit-learn", "optuna",
@@ -123,6 +123,56 @@ def accuracy_table(results, settings):
             "fit time (s)": "",
         })
     return pd.DataFrame(rows)
+
+
+def claims_table(results, settings):
+    """Each comparison the study makes (:meth:`~._results.StudyResults.claims`),
+    tested on this run: the difference of the mean test accuracies, its
+    confidence interval, the verdict and, for a claim not resolved, the
+    trainings per model that would resolve it."""
+    rows = []
+    for (model, baseline), comparison in results.claims().items():
+        rows.append({
+            "claim": f"{model_name(model, settings)} above "
+                     f"{model_name(baseline, settings)}",
+            "trainings": f"{comparison.n_scores} and {comparison.n_baseline}",
+            "difference of mean test accuracy": f"{comparison.difference:+.4f}",
+            f"{CLAIMS_CONFIDENCE_LEVEL:.0%} confidence interval":
+                _interval(comparison),
+            "method": comparison.method,
+            "verdict": comparison.verdict,
+            "trainings per model that would resolve it": _to_resolve(comparison),
+            "study's difference": _published_difference(model, baseline),
+        })
+    return pd.DataFrame(rows)
+
+
+def _published_difference(model, baseline):
+    """The study's difference of mean test accuracy; "" where it has no
+    numbers (sklenet best)."""
+    if not {model, baseline} <= set(STUDY_MODELS):
+        return ""
+    means = [_published.ACCURACY[name]["test"][0] for name in (model, baseline)]
+    return f"{means[0] - means[1]:+.3f}"
+
+
+def _interval(comparison):
+    """The interval of ``comparison`` as "[low, high]"; why there is none."""
+    if np.isnan(comparison.ci_low):
+        return "none: one training has no spread"
+    return f"[{comparison.ci_low:+.4f}, {comparison.ci_high:+.4f}]"
+
+
+def _to_resolve(comparison):
+    """The trainings per model that would resolve a claim not resolved, or
+    why no number would; "" for a resolved claim."""
+    if comparison.verdict != "not resolved":
+        return ""
+    if comparison.n_needed is not None:
+        return f"about {comparison.n_needed}"
+    if np.isnan(comparison.ci_low):
+        return "unknown: 2 or more measure the spread first"
+    return "none: the means are equal"
 
 
 def roc_auc_table(results, settings):
