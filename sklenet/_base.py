@@ -51,6 +51,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._checks import check_weights, validation_pair
 from ._params import DOCSTRING, PARAMETER_CONSTRAINTS
+from ._sklearn_callbacks import CallbackSupport
 
 _SEED_BOUND = np.iinfo(np.int32).max
 
@@ -306,7 +307,7 @@ class DocLinkMixin:
     )
 
 
-class BaseLeNet(DocLinkMixin):
+class BaseLeNet(DocLinkMixin, CallbackSupport):
     """Mixin: the input and training rules of the LeNet estimators.
 
     Both :class:`sklenet.LeNetClassifier` and
@@ -315,6 +316,8 @@ class BaseLeNet(DocLinkMixin):
     itself. Every method works on the estimator's own parameters and sets
     only its own fitted attributes. ``_validate_data`` records the shape of
     image-shaped X for :meth:`_fit_image_shape`.
+    Both take scikit-learn's callbacks (``set_callbacks``, scikit-learn >= 1.9;
+    :mod:`sklenet._sklearn_callbacks`).
     """
 
     _parameter_constraints = {

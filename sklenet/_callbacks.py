@@ -6,6 +6,8 @@ The search's pruning callback (``_TrialReporter``) lives with the search in
 
 import keras
 
+from ._sklearn_callbacks import fit_metadata
+
 
 class CosineAnnealing(keras.callbacks.Callback):
     """Cosine learning-rate decay to 0, updated every batch.
@@ -58,3 +60,44 @@ class SnapshotCycles(CosineAnnealing):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.cycle_epochs == 0:
             self.weights.append(self.model.get_weights())
+
+
+class EpochTasks(keras.callbacks.Callback):
+    """Each Keras epoch as a subtask of scikit-learn's fit task.
+
+    The bridge from Keras' training loop to ``sklearn.callback`` (see
+    :mod:`sklenet._sklearn_callbacks`): every epoch is a subtask "epoch" of
+    ``context``; its end gives the callbacks the data given to ``fit`` and
+    a ``fitted_estimator`` predicting with the epoch's weights (a shallow
+    copy of ``estimator``, whose ``model_`` is training). A callback that
+    asks to stop ends the training after this epoch.
+
+    Parameters
+    ----------
+    context : sklearn.callback.CallbackContext
+        The fit's task.
+    estimator : LeNetClassifier
+        The estimator being fitted.
+    X, y : array-like
+        The data given to ``fit``, validated.
+    sample_weight : array-like or None
+        The ``sample_weight`` given to ``fit``, validated.
+    """
+
+    def __init__(self, context, estimator, X, y, sample_weight):
+        super().__init__()
+        self.context = context
+        self.estimator = estimator
+        self.data = {"X": X, "y": y, "metadata": fit_metadata(sample_weight)}
+        self._epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = self.context.subcontext(task_name="epoch")
+        self._epoch.call_on_fit_task_begin(estimator=self.estimator, **self.data)
+
+    def on_epoch_end(self, epoch, logs=None):
+        stop = self._epoch.call_on_fit_task_end(
+            estimator=self.estimator, reconstruction_attributes={}, **self.data
+        )
+        if stop:
+            self.model.stop_training = True

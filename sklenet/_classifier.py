@@ -19,10 +19,11 @@ from ._base import (
     pixel_scale,
     stretched_epochs,
 )
-from ._callbacks import CosineAnnealing
+from ._callbacks import CosineAnnealing, EpochTasks
 from ._checks import drop_zero_weights
 from ._model import AUGMENTATION_LAYER, build_lenet
 from ._params import NETWORK_PARAMS
+from ._sklearn_callbacks import begin_fit_task, end_fit_task, has_callbacks
 
 # steps_per_execution="auto": run this many batches per call into TensorFlow
 # once a fit has enough batches to repay the extra tracing of the loop
@@ -325,9 +326,10 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         if not resume:
             self.classes_ = None if classes is None else np.asarray(classes)
             X, y = self._initialize(X, y)
-        sample_weight = self._combined_sample_weight(
-            y, self._checked_sample_weight(X, sample_weight)
-        )
+        given_weight = self._checked_sample_weight(X, sample_weight)
+        # What scikit-learn's callbacks are told the fit was given.
+        fit_data = {"X": X, "y": y, "sample_weight": given_weight}
+        sample_weight = self._combined_sample_weight(y, given_weight)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X,
                                                  dtype=keras.backend.floatx())
@@ -349,7 +351,8 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         self._fit_keras_model(X, y, sample_weight=sample_weight,
                               warm_start=warm_start, epochs=epochs,
                               initial_epoch=initial_epoch,
-                              validation_data=validation_data, **kwargs)
+                              validation_data=validation_data, fit_data=fit_data,
+                              **kwargs)
 
     def _resolve_steps_per_execution(self, n_samples, epochs):
         if self.steps_per_execution != "auto":
@@ -386,7 +389,7 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         return []
 
     def _fit_keras_model(self, X, y, sample_weight, warm_start, epochs,
-                         initial_epoch, validation_data=None, **kwargs):
+                         initial_epoch, *, fit_data, validation_data=None, **kwargs):
         fit_args = route_params(
             self.get_params(), destination="fit", pass_filter=set(), strict=True
         )
@@ -410,6 +413,14 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
             callbacks.append(stopper)
         callbacks += self._schedule_callbacks(validation_data is not None,
                                               self.max_epochs_, self.n_iter_no_change_)
+        # scikit-learn's callbacks: the fit is a task, each epoch a subtask.
+        task = begin_fit_task(self, max_subtasks=epochs,
+                              task_name="partial_fit" if warm_start else "fit",
+                              **fit_data)
+        if task is not None and has_callbacks(self):
+            # First, so that an epoch ends before a later callback (a pruner)
+            # may end the training.
+            callbacks.insert(0, EpochTasks(task, self, **fit_data))
         if validation_data is not None:
             validation_data = (validation_data[0],
                                self._keras_targets(validation_data[1]))
@@ -447,6 +458,7 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
                 f"Training diverged: the loss is {self.history_['loss'][-1]} after "
                 f"epoch {self.n_epochs_}. Lower learning_rate or check X's scaling."
             )
+        end_fit_task(task, self, **fit_data)
 
     def _record_history(self, history, best_epoch, extend=False):
         """Set ``history_``, ``n_epochs_`` and ``best_epoch_`` from a Keras
@@ -541,6 +553,16 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         return type(layer).from_config(layer.get_config())
 
     # ------------------------------------------------------------ persistence
+    def __copy__(self):
+        """A shallow copy that shares ``model_``, as ``copy.copy`` promises
+        (without it, copying would go through pickling's ``__getstate__``,
+        which writes the network out and reads it back). scikit-learn's
+        callbacks copy the estimator at every epoch's end to predict with
+        that epoch's weights."""
+        shallow = type(self).__new__(type(self))
+        vars(shallow).update(vars(self))
+        return shallow
+
     def _get_persistent_state(self):
         """Fitted state for :func:`sklenet.save`: JSON-able attributes + models."""
         check_is_fitted(self, "model_")

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseLeNet, _fill_docstring, spawn_seeds, stretched_epochs
 from ._callbacks import SnapshotCycles
 from ._classifier import LeNetClassifier
+from ._sklearn_callbacks import begin_fit_task, end_fit_task, fit_subtask
 
 # Parameters of the ensemble itself; every other parameter goes to the members.
 _ENSEMBLE_PARAMS = ("n_estimators", "n_jobs", "ensemble")
@@ -270,20 +271,33 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
     def _fit(self, X, y, sample_weight, validation_data):
         X, y, sample_weight, validation_data, seeds = self._checked_input(
             X, y, sample_weight, validation_data)
-        if self.ensemble == "snapshot":
+        snapshot = self.ensemble == "snapshot"
+        # scikit-learn's callbacks: a subtask per member (in any order), or
+        # the one training of the snapshots.
+        task = begin_fit_task(self, max_subtasks=1 if snapshot else len(seeds),
+                              sequential_subtasks=snapshot, X=X, y=y,
+                              sample_weight=sample_weight)
+        if snapshot:
             seeds = seeds[:1] * self.n_estimators
             members = self._fit_snapshots(X, y, sample_weight, validation_data,
-                                          seeds[0])
+                                          seeds[0], task)
         else:
             parent = os.getpid()
+            # Created here, not in the workers, so that they join this tree.
+            contexts = ([None] * len(seeds) if task is None else
+                        [task.subcontext(task_name="member", task_id=index)
+                         for index in range(len(seeds))])
+            caller = None if task is None else self
             members = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_member)(*job, parent)
-                for job in self._member_jobs(X, y, sample_weight, validation_data,
-                                             seeds)
+                delayed(_fit_member)(*job, parent, context, caller)
+                for job, context in zip(
+                    self._member_jobs(X, y, sample_weight, validation_data, seeds),
+                    contexts)
             )
         self.estimators_ = members
         self.classes_ = members[0].classes_
         self.random_seeds_ = np.asarray(seeds)
+        end_fit_task(task, self, X, y, sample_weight)
 
     def _checked_input(self, X, y, sample_weight, validation_data):
         """Every input check of :meth:`fit`, once, before any member trains;
@@ -361,8 +375,10 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         self.random_seeds_ = np.asarray(seeds)
         return self
 
-    def _fit_snapshots(self, X, y, sample_weight, validation_data, seed):
-        """One cyclic training; each cycle's final weights become a member."""
+    def _fit_snapshots(self, X, y, sample_weight, validation_data, seed,
+                       task=None):
+        """One cyclic training (the subtask of ``task``, the fit's callback
+        task); each cycle's final weights become a member."""
         if self.epochs % self.n_estimators:
             raise ValueError(
                 f"ensemble='snapshot' splits epochs={self.epochs} into "
@@ -378,8 +394,11 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
             early_stopping=False, epochs=cycle * self.n_estimators,
             min_epoch_samples=None, callbacks=[*(self.callbacks or []), snapshots]
         )
-        trainer = _fit_member(trainer, f"snapshot training (random_state={seed})",
-                              X, y, sample_weight, validation_data, os.getpid())
+        trainer = _fit_member(
+            trainer, f"snapshot training (random_state={seed})", X, y,
+            sample_weight, validation_data, os.getpid(),
+            None if task is None else task.subcontext(task_name="snapshot-training"),
+            self)
         return [
             self._member(seed)._fit_snapshot(X, y, weights, history={
                 key: values[index * cycle:(index + 1) * cycle]
@@ -508,12 +527,17 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
                                      f"differs from {name}={ours!r}")
 
 
-def _fit_member(member, name, X, y, sample_weight, validation_data, parent_pid):
-    """Fit one member, in a joblib worker or in the calling process."""
+def _fit_member(member, name, X, y, sample_weight, validation_data, parent_pid,
+                context=None, caller=None):
+    """Fit one member, in a joblib worker or in the calling process, as the
+    task ``context`` of ``caller`` (the ensemble) for scikit-learn's
+    callbacks (None: none)."""
     if os.getpid() != parent_pid:
         _share_cores()
     try:
-        member.fit(X, y, sample_weight=sample_weight, validation_data=validation_data)
+        with fit_subtask(context, caller, member, X, y, sample_weight):
+            member.fit(X, y, sample_weight=sample_weight,
+                       validation_data=validation_data)
     except Exception as exc:
         raise RuntimeError(
             f"LeNetEnsembleClassifier {name} failed: {type(exc).__name__}: {exc}"

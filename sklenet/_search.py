@@ -59,6 +59,13 @@ from ._base import DocLinkMixin, derive_seed
 from ._checks import check_weights, validation_pair
 from ._classifier import LeNetClassifier
 from ._search_space import STUDY_SEARCH_SPACE
+from ._sklearn_callbacks import (
+    CallbackSupport,
+    begin_fit_task,
+    end_fit_task,
+    fit_subtask,
+    subtask,
+)
 from ._storage import open_storage, optuna_verbosity
 
 # Holdout (cv=None) without validation_data: LeNetClassifier's and sklearn's
@@ -240,10 +247,14 @@ def _scores(value, refit_metric):
 class _Objective:
     """One Optuna trial: fit the estimator with the trial's parameters on each
     split, report per-epoch validation accuracy, return the mean score of
-    ``refit_metric``."""
+    ``refit_metric``. For scikit-learn's callbacks each trial is a subtask
+    of ``search_task`` (None: none) whose subtasks are its splits' fits,
+    ``caller`` the search."""
 
     def __init__(self, estimator, param_distributions, splits, scorer,
-                 refit_metric, error_score):
+                 refit_metric, error_score, search_task=None, caller=None):
+        self.search_task = search_task
+        self.caller = caller
         self.estimator = estimator
         self.param_distributions = param_distributions
         self.splits = splits
@@ -258,6 +269,13 @@ class _Objective:
             name: _SUGGEST[type(distribution)](trial, name, distribution)
             for name, distribution in self.param_distributions.items()
         }
+        with subtask(self.search_task, self.caller, "trial", task_id=trial.number,
+                     max_subtasks=len(self.splits)) as trial_task:
+            return self._fit_splits(trial, params, trial_task)
+
+    def _fit_splits(self, trial, params, trial_task):
+        """The trial with ``params``: fit and score each split (each a
+        subtask of ``trial_task``), record it, return its mean score."""
         reporter = _TrialReporter(trial) if self.reports_epochs else None
         scores, fit_times, score_times = [], [], []
         try:
@@ -273,8 +291,13 @@ class _Objective:
                                    reporter]
                     )
                 start = time.perf_counter()
+                split_task = (None if trial_task is None
+                              else trial_task.subcontext(task_name="split"))
                 try:
-                    estimator.fit(split.X_train, split.y_train, **fit_params)
+                    with fit_subtask(split_task, self.caller, estimator,
+                                     split.X_train, split.y_train,
+                                     split.fit_params.get("sample_weight")):
+                        estimator.fit(split.X_train, split.y_train, **fit_params)
                     fit_times.append(time.perf_counter() - start)
                     start = time.perf_counter()
                     value = self.scorer(estimator, split.X_val, split.y_val,
@@ -410,7 +433,8 @@ def _estimator_has(attr):
     return check
 
 
-class LeNetSearchCV(DocLinkMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class LeNetSearchCV(DocLinkMixin, CallbackSupport, ClassifierMixin, MetaEstimatorMixin,
+                    BaseEstimator):
     """Bayesian hyperparameter search with Optuna, pruning epoch by epoch.
 
     The study's tuning as a scikit-learn estimator: Optuna's TPE sampler
@@ -779,22 +803,29 @@ class LeNetSearchCV(DocLinkMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstim
         self.multimetric_ = isinstance(scorer, _MultimetricScorer)
         self.scorer_ = scorer._scorers if self.multimetric_ else scorer
         self.n_splits_ = len(splits)
-        objective = _Objective(estimator, param_distributions, splits, scorer,
-                               refit_metric, self.error_score)
+        sample_weight = routed.estimator.fit.get("sample_weight")
+        # scikit-learn's callbacks: the trials, then the refit, as GridSearchCV.
+        task = begin_fit_task(self, max_subtasks=1 + (self.refit is not False),
+                              X=X, y=y, sample_weight=sample_weight)
         # Optuna's per-trial log lines only with verbose (sklearn is silent).
         with optuna_verbosity(optuna.logging.INFO if self.verbose
                               else optuna.logging.WARNING):
             study = self._create_study()
             n_before = len(study.trials)
-            study.optimize(
-                objective,
-                n_trials=self.n_trials,
-                timeout=self.timeout,
-                n_jobs=self.n_jobs or 1,
-                catch=self.catch,
-                callbacks=self.callbacks,
-                show_progress_bar=self.show_progress_bar,
-            )
+            with subtask(task, self, "search", max_subtasks=self.n_trials,
+                         sequential_subtasks=False) as search_task:
+                objective = _Objective(estimator, param_distributions, splits,
+                                       scorer, refit_metric, self.error_score,
+                                       search_task, self)
+                study.optimize(
+                    objective,
+                    n_trials=self.n_trials,
+                    timeout=self.timeout,
+                    n_jobs=self.n_jobs or 1,
+                    catch=self.catch,
+                    callbacks=self.callbacks,
+                    show_progress_bar=self.show_progress_bar,
+                )
         trials = study.get_trials(deepcopy=False)
         if not any(trial.state == TrialState.COMPLETE for trial in trials):
             raise ValueError(_no_trial_completed(study.study_name, trials[n_before:]))
@@ -812,8 +843,12 @@ class LeNetSearchCV(DocLinkMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstim
             if validation_data is not None:
                 fit_params["validation_data"] = validation_data
             start = time.perf_counter()
-            self.best_estimator_.fit(X, y, **fit_params)
+            with fit_subtask(None if task is None
+                             else task.subcontext(task_name="refit"),
+                             self, self.best_estimator_, X, y, sample_weight):
+                self.best_estimator_.fit(X, y, **fit_params)
             self.refit_time_ = time.perf_counter() - start
+        end_fit_task(task, self, X, y, sample_weight, predicts=False)
         return self
 
     def _get_scorers(self):
