@@ -4,11 +4,13 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import tracemalloc
 import warnings
@@ -272,7 +274,7 @@ def test_save_refuses_foreign_estimator(tmp_path):
 
 
 def test_json_encoding_round_trips_exotic_values():
-    from sklenet.persistence._codec import _decode_tagged, _to_json
+    from sklenet.persistence._codec import _ArrayBudget, _dumps, _loads, _to_json
 
     value = {
         "t": (1, (2.5, "a"), []),
@@ -284,8 +286,7 @@ def test_json_encoding_round_trips_exotic_values():
         "nan": float("nan"),
         "np": [np.bool_(True), np.float32(0.5), np.str_("s")],
     }
-    text = json.dumps(_to_json(value, "v"))
-    back = json.loads(text, object_hook=_decode_tagged)
+    back = _loads(_dumps(value, "v", "", _ArrayBudget(1 << 20)), _ArrayBudget(1 << 20))
     assert back["t"] == (1, (2.5, "a"), [])
     assert back["d"] == {0: "zero", (1, 2): [3], "s": None}
     for key in "auoe":
@@ -296,9 +297,39 @@ def test_json_encoding_round_trips_exotic_values():
     assert back["np"] == [True, 0.5, "s"]
     assert type(back["np"][0]) is bool
     with pytest.raises(TypeError, match="reserved key"):
-        _to_json({"__sklenet_type__": 1}, "v")
-    with pytest.raises(TypeError, match="dtype complex128"):
-        _to_json(np.zeros(2, dtype=complex), "v")
+        _to_json({"__sklenet_type__": 1}, "v", _ArrayBudget(1 << 20))
+    for dtype in (complex, np.longdouble, "S3", "M8[s]", [("a", "i4")]):
+        with pytest.raises(TypeError, match=r"dtype .*; only arrays of bool"):
+            _to_json(np.zeros(2, dtype=dtype), "v", _ArrayBudget(1 << 20))
+
+
+# Every dtype save writes, in both byte orders; load reads back each of them.
+STORED_DTYPES = [np.dtype(t).newbyteorder(order) for order in "<>" for t in (
+    bool, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+    np.uint64, np.float16, np.float32, np.float64, "U1", "U7", object)]
+
+
+@pytest.mark.parametrize("dtype", STORED_DTYPES, ids=str)
+def test_every_stored_dtype_round_trips(dtype):
+    from sklenet.persistence._codec import _ArrayBudget, _dumps, _loads
+
+    value = np.arange(6).reshape(2, 3, 1).astype(dtype)
+    back = _loads(_dumps({"a": value}, "v", "", _ArrayBudget(value.nbytes)),
+                  _ArrayBudget(value.nbytes))["a"]
+    assert back.dtype == value.dtype and back.shape == value.shape
+    assert back.tolist() == value.tolist()
+
+
+def test_arrays_past_the_budget_are_not_saved():
+    from sklenet.persistence._codec import _ArrayBudget, _dumps
+
+    budget = _ArrayBudget(100)
+    _dumps({"a": np.zeros(6)}, "params", "", budget)  # 48 bytes
+    with pytest.raises(ValueError, match=(
+            r"params\['b'\] \(a NumPy array of shape \(7,\)\) takes 56 bytes, which "
+            r"brings the archive's arrays to 104, more than the 100 bytes sklenet "
+            r"decodes from one archive. Use joblib")):
+        _dumps({"b": np.zeros(7)}, "params", "Use joblib.dump.", budget)
 
 
 # ------------------------------------------------------------- atomic write
@@ -895,3 +926,157 @@ def test_every_estimator_checks_its_own_loaded_state(fitted, ensemble_archive):
     broken.estimators_[1].classes_ = broken.estimators_[1].classes_[:2]
     with pytest.raises(ValueError, match=r"estimators_\[1\]\.model_ outputs"):
         broken._check_loaded_state()
+
+
+# ------------------------------------------- crafted arrays (issue 30, item 4)
+def _array(dtype, shape, data):
+    return {"__sklenet_type__": "ndarray", "dtype": dtype, "shape": shape,
+            "data": data}
+
+
+# The issue's entry: a few bytes of JSON that declare 3.2 GB of str array.
+DTYPE_BOMB = _array("<U100000000", [8], ["x"] * 8)
+DTYPE_BOMB_REFUSED = ("an array of dtype '<U100000000' and shape [8] takes "
+                      "3,200,000,000 bytes, which brings the archive's arrays to "
+                      "3,200,000,000, more than the 67,108,864 bytes sklenet decodes "
+                      "from one archive")
+NOT_STORED = r"array dtype {} is not one sklenet stores: bool '\|b1', int"
+
+
+@pytest.mark.parametrize("entry, match", [
+    (DTYPE_BOMB, re.escape(DTYPE_BOMB_REFUSED)),
+    (_array("|O", [1], [DTYPE_BOMB]), re.escape(DTYPE_BOMB_REFUSED)),
+    (_array("|S5", [1], ["x"]), NOT_STORED.format("'\\|S5'")),
+    (_array("<c16", [1], [0]), NOT_STORED.format("'<c16'")),
+    (_array("<f16", [1], [0]), NOT_STORED.format("'<f16'")),
+    (_array("<M8[ns]", [1], [0]), NOT_STORED.format(r"'<M8\[ns\]'")),
+    (_array("|V8", [1], [0]), NOT_STORED.format("'\\|V8'")),
+    (_array("<U0", [1], ["x"]), NOT_STORED.format("'<U0'")),
+    (_array("<U9999999999", [1], ["x"]), NOT_STORED.format("'<U9999999999'")),
+    (_array("|O4", [1], [0]), NOT_STORED.format("'\\|O4'")),
+    (_array("<b1", [1], [True]), NOT_STORED.format("'<b1'")),
+    (_array([["a", "<U100000000"]], [1], ["x"]),
+     NOT_STORED.format(r"\[\['a', '<U100000000'\]\]")),
+    (_array({"names": ["a"], "formats": ["<i4"]}, [1], [0]),
+     NOT_STORED.format(r"\{'names': \['a'\], 'formats': \['<i4'\]\}")),
+    (_array("<i8", [-1], []), r"array shape \[-1\] is not a list of at most 64 "
+                              "sizes >= 0"),
+    (_array("<i8", [1.5], [0]), r"array shape \[1\.5\] is not a list"),
+    (_array("<i8", "ab", ["a", "b"]), r"array shape 'ab' is not a list"),
+    (_array("<i8", [1] * 65, [0]), r"array shape \[1, 1, 1, .* is not a list"),
+    (_array("<i8", [2, 2], [0] * 3), r"array data hold 3 items; its shape \[2, 2\] "
+                                     "holds 4"),
+    (_array("<i8", [10**30], []), "array data hold 0 items; its shape "
+                                  r"\[1000000000000000000000000000000\] holds "
+                                  "1,000,000,000,000,000,000,000,000,000,000"),
+    (_array("<i8", [0, 10**30], []), r"array shape \[0, 10+\] is not valid"),
+    (_array("<i8", [1], "0"), r"array data hold no list; its shape \[1\] holds 1"),
+    (_array("<i8", [1], [[0]]), "array data of dtype '<i8' hold non-scalar items"),
+    (_array("|u1", [1], [300]), r"array data do not fit dtype '\|u1' \(Python "
+                                "integer 300 out of bounds for uint8\\)"),
+    (_array("<i8", [1], [10**30]), "array data do not fit dtype '<i8'"),
+    (_array("<f8", [1], ["x"]), "array data do not fit dtype '<f8'"),
+])
+def test_crafted_arrays_are_refused_before_they_are_allocated(entry, match):
+    """Each would allocate what it declares, fail in NumPy with an
+    OverflowError traceback, or decode to something save never writes."""
+    from sklenet.persistence._codec import _ArrayBudget, _loads
+
+    data = json.dumps({"a": entry}).encode()
+    with pytest.raises(ValueError, match=match) as info:
+        _loads(data, _ArrayBudget(64 << 20))
+    assert len(str(info.value)) < 400
+
+
+def test_the_budget_bounds_all_the_arrays_together():
+    """Not only each array: many arrays under the limit are refused too."""
+    from sklenet.persistence._codec import _ArrayBudget, _loads
+
+    budget = _ArrayBudget(100)
+    arrays = {"a": _array("<i8", [6], [0] * 6),  # 48 bytes
+              "b": _array("|O", [2], [[1, 2], "x"]),  # 16: 8 an item
+              "c": _array("<f4", [2, 5], [0] * 10)}  # 40
+    with pytest.raises(ValueError, match=re.escape(
+            "an array of dtype '<f4' and shape [2, 5] takes 40 bytes, which "
+            "brings the archive's arrays to 104, more than the 100 bytes")):
+        _loads(json.dumps(arrays).encode(), budget)
+    del arrays["c"]
+    back = _loads(json.dumps(arrays).encode(), _ArrayBudget(64))
+    assert back["b"].tolist() == [[1, 2], "x"] and back["b"].dtype == object
+
+
+def test_deep_nesting_is_refused():
+    from sklenet.persistence._codec import _ArrayBudget, _loads
+
+    tuples = '{"__sklenet_type__": "tuple", "items": [' * 100_000
+    for data in ("[" * 100_000, tuples):
+        with pytest.raises(ValueError, match="recursion"):
+            _loads(data.encode(), _ArrayBudget(64))
+
+
+def _with_params(archive, path, entries):
+    """``archive`` with ``entries`` added to params.json, re-hashed: an
+    archive that only the decoding of its arrays can refuse."""
+    return _rewrite_consistently(archive, path, "params.json",
+                                 lambda params: params.update(entries))
+
+
+# Before: 1 entry loaded after growing by 3,066 MB in 2.0 s; 107 ended in a
+# MemoryError traceback after 3.0 s and 6,110 MB (the test's cap).
+@pytest.mark.parametrize("entries, refused", [
+    ({"bomb": DTYPE_BOMB}, DTYPE_BOMB_REFUSED),
+    ({f"bomb{i}": DTYPE_BOMB for i in range(107)}, DTYPE_BOMB_REFUSED),
+    # Each under the limit, the second past it: the total is bounded.
+    ({f"bomb{i}": _array("<U2000000", [8], ["x"] * 8) for i in range(107)},
+     "an array of dtype '<U2000000' and shape [8] takes 64,000,000 bytes, which "
+     "brings the archive's arrays to 128,000,000, more than the 67,108,864 bytes "
+     "sklenet decodes from one archive"),
+], ids=["1-entry", "107-entries", "107-entries-each-under-the-limit"])
+@pytest.mark.slow  # a fresh Python importing TensorFlow: 10-25 s
+def test_dtype_bomb_archive_is_refused_in_little_memory(archive, tmp_path, entries,
+                                                        refused):
+    path = _with_params(archive, tmp_path / "bomb.sklenet", entries)
+    report = run_bounded(
+        f"load({str(path)!r})", setup="from sklenet.persistence import load",
+        expect=f"InvalidArchiveError: Refusing to load {str(path)!r}: params.json "
+               f"is not valid sklenet JSON ({refused}).")
+    assert "\n" not in report["error"]
+
+
+def test_arrays_of_params_and_attributes_share_one_budget(archive, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.setattr("sklenet.persistence._api._MAX_ARRAY_BYTES", 100)
+    path = _with_params(archive, tmp_path / "a", {"a": _array("<i8", [8], [0] * 8)})
+    path = _rewrite_consistently(path, tmp_path / "b", "attributes.json",
+                                 lambda a: a.update(b=_array("<i8", [8], [0] * 8)))
+    with pytest.raises(InvalidArchiveError, match=re.escape(
+            "attributes.json is not valid sklenet JSON (an array of dtype '<i8' "
+            "and shape [8] takes 64 bytes, which brings the archive's arrays to "
+            "128, more than the 100 bytes")):
+        load(path)
+
+
+@pytest.mark.slow  # a fresh Python importing TensorFlow: 10-25 s
+def test_cli_reports_a_dtype_bomb_in_one_line(archive, tmp_path):
+    """Before: ``sklenet predict --model`` grew from 0.73 to 3.85 GB."""
+    path = _with_params(archive, tmp_path / "bomb.sklenet", {"bomb": DTYPE_BOMB})
+    with open(tmp_path / "stderr", "w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sklenet", "predict", "--model", str(path),
+             "--data", "sample", "--out", str(tmp_path / "s.csv")],
+            stdout=subprocess.DEVNULL, stderr=stderr)
+        timer = threading.Timer(120, process.kill)  # bounded in time
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)  # this child's peak memory
+        finally:
+            timer.cancel()
+        stderr.seek(0)
+        lines = stderr.read().strip().splitlines()
+    assert os.waitstatus_to_exitcode(status) == 1, lines[-20:]
+    assert not any("Traceback" in line for line in lines), lines
+    assert lines[-1] == (
+        f"sklenet predict: error: --model {path}: Refusing to load {str(path)!r}: "
+        f"params.json is not valid sklenet JSON ({DTYPE_BOMB_REFUSED}).")
+    assert usage.ru_maxrss < 2 << 20, f"{usage.ru_maxrss / 1024:.0f} MB"
+    assert not (tmp_path / "s.csv").exists()

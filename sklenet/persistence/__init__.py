@@ -41,7 +41,10 @@ fixed limits (16 MiB for a JSON member, 1 GiB for the whole archive), and it
 is read in chunks while hashed, never past that size: a small file that
 inflates to gigabytes (a zip bomb) is refused at once, in little memory.
 Before that, a path that is not a regular file (``/dev/zero``, a FIFO) or is
-larger than 2 GiB is refused without being read.
+larger than 2 GiB is refused without being read. Each NumPy array in the JSON
+members is checked before it is allocated: its dtype must be one that
+:func:`save` writes, its data must fill its shape, and all the arrays of an
+archive together may take 64 MiB.
 
 The SHA-256 digests catch accidental corruption and naive edits only: whoever
 can rewrite a member can rewrite the manifest too. They are not a signature;
@@ -63,8 +66,9 @@ the persistence protocol:
 JSON encoding of ``params.json`` and ``attributes.json``: ``None``, ``bool``,
 ``int``, ``float`` (NaN and infinities included), ``str``, lists and dicts with
 ``str`` keys are stored as they are; tuples, dicts with other keys (such as
-``class_weight={0: 1.0, 1: 2.0}``) and NumPy arrays of bool, int, float, str or
-such objects are stored tagged and restored exactly (type, dtype and shape);
+``class_weight={0: 1.0, 1: 2.0}``) and NumPy arrays of bool, int and uint (8 to
+64 bits), float (16 to 64 bits), str or such objects are stored tagged and
+restored exactly (type, dtype and shape);
 NumPy scalars are stored as the equal Python scalars. Anything else (Keras
 callbacks, ``np.random.RandomState`` instances, ...) is refused with a
 ``TypeError`` before any file is written.

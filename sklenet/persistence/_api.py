@@ -7,12 +7,15 @@ import platform
 import sys
 import tempfile
 import warnings
+from typing import Any
 
 import keras
 import numpy as np
 
+from .._typing import PathLike
 from ._archive import (
     _ATTRIBUTES,
+    _MAX_ARRAY_BYTES,
     _MODEL_DIR,
     _MODEL_NAME,
     _MODEL_SUFFIX,
@@ -24,7 +27,7 @@ from ._archive import (
     _resolve_class,
     _write_archive,
 )
-from ._codec import _dumps, _loads
+from ._codec import _ArrayBudget, _dumps, _loads
 
 # Versions whose mismatch with the running ones makes load() warn.
 _CHECKED_VERSIONS = ("sklenet", "keras", "scikit-learn")
@@ -65,7 +68,7 @@ def _current_versions():
 
 
 # --------------------------------------------------------------------- save
-def save(estimator, path):
+def save(estimator: Any, path: PathLike) -> None:
     """Save a fitted sklenet estimator to one archive file, without pickle.
 
     The file is a zip archive of JSON documents and Keras ``.keras`` models
@@ -99,8 +102,8 @@ def save(estimator, path):
         the estimator (load such files only from trusted sources).
     ValueError
         If the archive would be larger than :func:`load` accepts (16 MiB for
-        the parameters or the attributes, 1 GiB in all). Nothing is written
-        then.
+        the parameters or the attributes, 64 MiB for their NumPy arrays
+        together, 1 GiB in all). Nothing is written then.
     OSError
         If ``path`` cannot be written: its folder is missing, it is read-only
         (refused even where it could be replaced) or the disk is full. The
@@ -143,6 +146,7 @@ def save(estimator, path):
             "Use joblib.dump instead."
         )
     name = cls.__name__
+    budget = _ArrayBudget(_MAX_ARRAY_BYTES)
     params = _dumps(
         estimator.get_params(deep=False),
         "params",
@@ -150,12 +154,14 @@ def save(estimator, path):
         "be saved. Set it to None or a plain value (random_state to an int or "
         "None) before saving, or save the estimator with joblib.dump, which "
         "pickles it (load such files only from trusted sources).",
+        budget,
     )
     attributes, models = estimator._get_persistent_state()
     attributes = _dumps(
         attributes,
         "attributes",
         f"This is a bug in {name}._get_persistent_state; please report it.",
+        budget,
     )
     members = {_PARAMS: params, _ATTRIBUTES: attributes,
                **_model_members(models, name)}
@@ -186,7 +192,7 @@ def _model_members(models, name):
 
 
 # --------------------------------------------------------------------- load
-def read_manifest(path):
+def read_manifest(path: PathLike) -> dict[str, Any]:
     """The manifest of a sklenet archive, after checking the archive's integrity.
 
     Runs every check of :func:`load` (format, members, sizes, SHA-256,
@@ -214,7 +220,7 @@ def read_manifest(path):
     return manifest
 
 
-def load(path):
+def load(path: PathLike) -> Any:
     """Load an estimator saved with :func:`save`, without unpickling anything.
 
     Every check comes before anything inside the file is deserialised: the
@@ -223,8 +229,11 @@ def load(path):
     the size the manifest declares (checked before it is inflated; 16 MiB at
     most for JSON, 1 GiB in all) and matching its SHA-256, and the manifest
     must name an estimator class of the ``sklenet`` package implementing the
-    persistence protocol. Then the JSON parameters and attributes are decoded
-    and each model is loaded with
+    persistence protocol. Then the JSON parameters and attributes are
+    decoded; each NumPy array in them must have a dtype that :func:`save`
+    writes (bool, int, uint, float up to 64 bits, str, object) and data that
+    fill its shape, and all of them together may take 64 MiB, which is
+    checked before each is allocated. Each model is loaded with
     ``keras.saving.load_model(..., compile=True, safe_mode=True)`` (safe mode
     is enforced even if ``keras.config.enable_unsafe_deserialization()`` was
     called). Last, the fitted attributes must agree with the models: as many
@@ -252,9 +261,9 @@ def load(path):
     InvalidArchiveError
         If the file is not an intact sklenet archive (see above), is not a
         regular file (``/dev/zero``, a FIFO: refused unread), is larger than
-        2 GiB or cannot be read, a member
-        fails to decode (e.g. a model that Keras' safe mode refuses) or the
-        attributes disagree with the models.
+        2 GiB or cannot be read, a member fails to decode (e.g. an array of
+        another dtype or past the 64 MiB, a model that Keras' safe mode
+        refuses) or the attributes disagree with the models.
     FileNotFoundError
         If the file does not exist.
 
@@ -273,8 +282,9 @@ def load(path):
     with tempfile.TemporaryDirectory(prefix="sklenet-load-") as model_dir:
         manifest, cls, members = _read_verified(path, model_dir)
         _warn_on_other_versions(manifest, shown)
-        params = _decoded(members, _PARAMS, shown)
-        attributes = _decoded(members, _ATTRIBUTES, shown)
+        budget = _ArrayBudget(_MAX_ARRAY_BYTES)
+        params = _decoded(members, _PARAMS, shown, budget)
+        attributes = _decoded(members, _ATTRIBUTES, shown, budget)
         if not isinstance(params, dict) or not isinstance(attributes, dict):
             raise InvalidArchiveError(
                 f"Refusing to load {shown}: {_PARAMS} and {_ATTRIBUTES} must "
@@ -311,10 +321,11 @@ def load(path):
     return estimator
 
 
-def _decoded(members, member, shown):
-    """The decoded JSON member ``member`` of a verified archive."""
+def _decoded(members, member, shown, budget):
+    """The decoded JSON member ``member`` of a verified archive, its arrays'
+    bytes spent from ``budget``."""
     try:
-        return _loads(members[member])
+        return _loads(members[member], budget)
     except ValueError as exc:
         raise InvalidArchiveError(
             f"Refusing to load {shown}: {member} is not valid sklenet JSON "

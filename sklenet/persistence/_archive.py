@@ -40,6 +40,12 @@ _MODEL_SUFFIX = ".keras"
 _MAX_MANIFEST_BYTES = 1 << 20
 _MAX_JSON_BYTES = 16 << 20
 _MAX_ARCHIVE_BYTES = 1 << 30
+# The NumPy arrays decoded from the JSON members, all together, counted
+# before each is allocated. Numbers take at least two characters of JSON
+# ("0,") and at most 8 bytes as an array, so a 16 MiB member's numbers take
+# at most 64 MiB; a string array takes 4 bytes per character of its longest
+# string per item, which a few bytes of JSON can declare in gigabytes.
+_MAX_ARRAY_BYTES = 64 << 20
 # The archive file itself, checked before it is opened as a zip: deflate
 # grows incompressible data by well under 1% and zip headers add a few
 # hundred bytes a member, so twice the inflated limit is never legitimate.
