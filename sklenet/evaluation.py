@@ -1035,8 +1035,8 @@ def compare_scores(scores, baseline, *, claim="greater", confidence_level=0.95,
         return ScoreComparison(
             **measured, ci_low=np.nan, ci_high=np.nan, verdict="not resolved",
             n_needed=None,
-            reason=f"{n_scores} score(s) against {n_baseline}: one score has no "
-            "spread, so no interval can be measured; 2 or more in each set "
+            reason=f"A set of one score has no spread ({n_scores} and {n_baseline} "
+            "scores), so no interval can be measured; 2 or more in each set "
             "measure one, and their spread tells how many resolve the difference.")
     low, high = _welch_interval(difference, std**2 / n_scores,
                                 baseline_std**2 / n_baseline, n_scores, n_baseline,

@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import functools
 import json
+import math
 import sys
 
 import jinja2
@@ -235,9 +236,11 @@ def write_raw_results(results, tables, folder):
                          results.learning_curve(model).runs.to_csv(index=False))
         atomic_write(folder / f"{model}_convergence.json",
                      json.dumps(results.convergence(model).to_json(), indent=1))
-    claims = _claims_frame(results)
-    atomic_write(folder / "claims.csv", claims.to_csv(index=False))
-    atomic_write(folder / "claims.json", claims.to_json(orient="records", indent=1))
+    claims = _claims_rows(results)
+    # None where no number resolves a claim: an integer column with gaps.
+    atomic_write(folder / "claims.csv", pd.DataFrame(claims).astype(
+        {"n_needed": "Int64"}).to_csv(index=False))
+    atomic_write(folder / "claims.json", json.dumps(claims, indent=1))
     search = results.search
     atomic_write(folder / "search_trials.csv", search.trials.to_csv(index=False))
     atomic_write(folder / "search_best_params.json",
@@ -247,12 +250,12 @@ def write_raw_results(results, tables, folder):
         indent=1, ensure_ascii=False))
 
 
-def _claims_frame(results):
-    """One row per claim: its models and every field of its
-    :class:`~sklenet.evaluation.ScoreComparison`."""
-    claims = pd.DataFrame([
-        {"model": model, "baseline": baseline, **dataclasses.asdict(comparison)}
-        for (model, baseline), comparison in results.claims().items()])
-    # None where no number resolves the claim: an integer column with gaps.
-    claims["n_needed"] = claims["n_needed"].astype("Int64")
-    return claims
+def _claims_rows(results):
+    """One dict per claim: its models and every field of its
+    :class:`~sklenet.evaluation.ScoreComparison`, NaN as None (JSON's
+    null)."""
+    return [{"model": model, "baseline": baseline,
+             **{name: None if isinstance(value, float) and math.isnan(value)
+                else value
+                for name, value in dataclasses.asdict(comparison).items()}}
+            for (model, baseline), comparison in results.claims().items()]
