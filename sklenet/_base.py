@@ -35,14 +35,16 @@ the rest. ``tests/test_base.py`` guards every fix.
 
 import contextlib
 import math
+import os
 import random
 import string
 import textwrap
 import warnings
+from typing import TYPE_CHECKING, Any
 
+import keras
 import numpy as np
 import scipy.sparse as sp
-from scikeras.wrappers import KerasClassifier as _ScikerasClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -51,7 +53,10 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._checks import check_weights, validation_pair
 from ._params import DOCSTRING, PARAMETER_CONSTRAINTS
+from ._scikeras import KerasClassifier as _ScikerasClassifier
+from ._scikeras import route_params
 from ._sklearn_callbacks import CallbackSupport
+from ._typing import ArrayLike, NDArray
 
 _SEED_BOUND = np.iinfo(np.int32).max
 
@@ -298,13 +303,18 @@ _ROUTING_PREFIXES = ("optimizer__", "fit__", "predict__", "callbacks__")
 # -------------------------------------------------------- the shared base
 class DocLinkMixin:
     """The HTML repr's "?" links to the class's page of sklenet's API
-    reference (sklearn's ``_doc_link_*`` hooks)."""
+    reference (sklearn's ``_doc_link_*`` hooks) where the documentation is
+    published: its base URL is the ``SKLENET_DOCS_URL`` environment variable
+    (for example a team's own build of ``docs/``). Without it the repr shows
+    no link, rather than one to a site that does not exist.
+    """
 
     _doc_link_module = "sklenet"
-    _doc_link_template = (
-        "https://sklenet.readthedocs.io/en/latest/generated/"
-        "{estimator_module}.{estimator_name}.html"
-    )
+
+    @property
+    def _doc_link_template(self):
+        base = os.environ.get("SKLENET_DOCS_URL", "").rstrip("/")
+        return base and base + "/generated/{estimator_module}.{estimator_name}.html"
 
 
 class BaseLeNet(DocLinkMixin, CallbackSupport):
@@ -356,9 +366,6 @@ class BaseLeNet(DocLinkMixin, CallbackSupport):
     def _optimizer(self):
         """Adam with ``learning_rate``, ``beta_1``, ``beta_2`` and the routed
         ``optimizer__`` arguments."""
-        import keras
-        from scikeras._utils import route_params
-
         optimizer_args = route_params(
             self.get_params(), destination="optimizer", pass_filter=set(), strict=True
         )
@@ -580,7 +587,11 @@ class ScikerasFixes(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
         finally:
             self._random_state = random_state
 
-    def predict_proba(self, X, **kwargs):
+    if TYPE_CHECKING:
+        # scikeras' predict, as a type checker sees it (scikeras has no types).
+        def predict(self, X: ArrayLike, **kwargs: Any) -> NDArray[Any]: ...
+
+    def predict_proba(self, X: ArrayLike, **kwargs: Any) -> NDArray[np.floating]:
         """Class probabilities, of shape ``(n_samples, n_classes)``.
 
         Routed ``predict__`` parameters apply; ``**kwargs`` go to Keras'

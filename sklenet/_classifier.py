@@ -2,11 +2,11 @@
 
 import math
 from numbers import Integral
+from typing import Any, Literal, Self
 
 import keras
 import numpy as np
-from scikeras._utils import route_params
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
@@ -23,7 +23,9 @@ from ._callbacks import CosineAnnealing, EpochTasks
 from ._checks import drop_zero_weights
 from ._model import AUGMENTATION_LAYER, build_lenet
 from ._params import NETWORK_PARAMS
+from ._scikeras import route_params
 from ._sklearn_callbacks import begin_fit_task, end_fit_task, has_callbacks
+from ._typing import Activation, ArrayLike, RandomState, fit_context
 
 # steps_per_execution="auto": run this many batches per call into TensorFlow
 # once a fit has enough batches to repay the extra tracing of the loop
@@ -129,46 +131,46 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
     def __init__(
         self,
         *,
-        conv1_filters=6,
-        conv1_kernel_size=5,
-        conv2_filters=16,
-        conv2_kernel_size=5,
-        conv_activation="tanh",
-        conv_l2=0.0,
-        pool1_size=2,
-        pool2_size=2,
-        dense1_units=120,
-        dense2_units=84,
-        dense_activation="tanh",
-        dense_l2=0.0,
-        pooling="average",
-        pool_strides=None,
-        global_pooling=True,
-        batch_normalization=False,
-        dropout=0.0,
-        rotation_range=0.0,
-        shift_range=0.0,
-        zoom_range=0.0,
-        test_time_augmentation=0,
-        image_shape=None,
-        learning_rate=1e-3,
-        beta_1=0.9,
-        beta_2=0.999,
-        learning_rate_schedule=None,
-        label_smoothing=0.0,
-        batch_size=32,
-        steps_per_execution="auto",
-        epochs=100,
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=5,
-        min_epoch_samples=None,
-        class_weight=None,
-        predict_batch_size=1024,
-        callbacks=None,
-        random_state=None,
-        verbose=0,
-        **kwargs,
+        conv1_filters: int = 6,
+        conv1_kernel_size: int = 5,
+        conv2_filters: int = 16,
+        conv2_kernel_size: int = 5,
+        conv_activation: Activation = "tanh",
+        conv_l2: float = 0.0,
+        pool1_size: int = 2,
+        pool2_size: int = 2,
+        dense1_units: int = 120,
+        dense2_units: int = 84,
+        dense_activation: Activation = "tanh",
+        dense_l2: float = 0.0,
+        pooling: Literal["average", "max"] = "average",
+        pool_strides: int | None = None,
+        global_pooling: bool = True,
+        batch_normalization: bool = False,
+        dropout: float = 0.0,
+        rotation_range: float = 0.0,
+        shift_range: float = 0.0,
+        zoom_range: float = 0.0,
+        test_time_augmentation: int = 0,
+        image_shape: tuple[int, ...] | list[int] | None = None,
+        learning_rate: float = 1e-3,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        learning_rate_schedule: Literal["plateau", "cosine"] | None = None,
+        label_smoothing: float = 0.0,
+        batch_size: int = 32,
+        steps_per_execution: int | Literal["auto"] = "auto",
+        epochs: int = 100,
+        early_stopping: bool = True,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        min_epoch_samples: int | None = None,
+        class_weight: dict[Any, float] | Literal["balanced"] | None = None,
+        predict_batch_size: int = 1024,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        random_state: RandomState = None,
+        verbose: int = 0,
+        **kwargs: Any,
     ):
         self.conv1_filters = conv1_filters
         self.conv1_kernel_size = conv1_kernel_size
@@ -209,7 +211,7 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
-        vars(self).update(kwargs)
+        self.__dict__.update(kwargs)
 
     # scikeras reads these; LeNetClassifier builds and compiles its own model.
     model = None
@@ -274,8 +276,14 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         return y
 
     # -------------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    ) -> Self:
         """Train the LeNet on ``(X, y)``.
 
         Every input check runs before any training.
@@ -301,8 +309,14 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
                   validation_data=validation_data)
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """Train one more epoch on ``(X, y)``, keeping the current weights.
 
         The first call builds the network; pass every label in ``classes``
@@ -615,7 +629,9 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         est._initialize_callbacks()
         return est
 
-    def score(self, X, y, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Accuracy of ``predict(X)`` against ``y``, as in sklearn."""
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 

@@ -250,10 +250,16 @@ def test_predict_before_fit(make, digits, method):
         getattr(make(), method)(*args)
 
 
-def test_the_html_repr_links_to_the_api_reference(make):
+def test_the_html_repr_links_to_the_api_reference_only_where_published(
+        make, monkeypatch):
     estimator = make()
+    monkeypatch.delenv("SKLENET_DOCS_URL", raising=False)
+    assert estimator._get_doc_link() == ""
+    assert '<a class="sk-estimator-doc-link' not in estimator._repr_html_()
+    monkeypatch.setenv("SKLENET_DOCS_URL", "https://docs.example.org/sklenet/")
     url = estimator._get_doc_link()
-    assert url.endswith(f"/generated/sklenet.{type(estimator).__name__}.html")
+    assert url == ("https://docs.example.org/sklenet/generated/"
+                   f"sklenet.{type(estimator).__name__}.html")
     assert url in estimator._repr_html_()
 
 

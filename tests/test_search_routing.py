@@ -258,13 +258,16 @@ def test_optuna_callbacks_see_every_trial_with_its_metrics(digits):
 
 
 # ------------------------------------------------------ classifier conventions
-def test_the_search_is_a_classifier_with_a_documentation_link():
+def test_the_search_is_a_classifier_with_a_documentation_link(monkeypatch):
     search = LeNetSearchCV()
     assert is_classifier(search)
     # Around a regressor the tags follow it, as GridSearchCV's do.
     assert not is_classifier(LeNetSearchCV(Ridge(), {"alpha": [1.0]}))
+    monkeypatch.delenv("SKLENET_DOCS_URL", raising=False)
+    assert search._get_doc_link() == ""
+    monkeypatch.setenv("SKLENET_DOCS_URL", "https://docs.example.org/sklenet")
     url = search._get_doc_link()
-    assert url.endswith("/generated/sklenet.LeNetSearchCV.html")
+    assert url == "https://docs.example.org/sklenet/generated/sklenet.LeNetSearchCV.html"
     assert url in search._repr_html_()
 
 
