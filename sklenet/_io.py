@@ -456,12 +456,13 @@ def _writable(path, info):
 
 
 @contextlib.contextmanager
-def _naming(path, tmp_path):
-    """Make an OSError about the temporary file name the user's ``path``."""
+def _naming(path, tmp_path=None):
+    """Make an OSError about the temporary file, or about no file (a write
+    on a full disk), name the user's ``path``."""
     try:
         yield
     except OSError as exc:
-        if exc.filename != tmp_path:
+        if exc.filename not in (None, tmp_path):
             raise
         # OSError() picks the subclass (FileNotFoundError, ...) from errno.
         raise OSError(exc.errno, exc.strerror, path) from None
@@ -487,7 +488,7 @@ def atomic_write(path, data):
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
-    with atomic_open(path, "wb") as f:
+    with atomic_open(path, "wb") as f, _naming(path):
         f.write(data)
 
 

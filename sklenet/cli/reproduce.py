@@ -4,6 +4,7 @@ import argparse
 import logging
 import os
 import time
+from pathlib import Path
 
 from ._common import UsageError, add_data, load_data, positive_int
 
@@ -82,7 +83,11 @@ def add_arguments(parser):
                         help="run every training as a task on a dask.distributed "
                         "cluster: a scheduler's address, or local:N for a "
                         "LocalCluster of N single-threaded workers (needs "
-                        'pip install "sklenet[dask]"; --n-jobs is then unused)')
+                        'pip install "sklenet[dask]"; --n-jobs is then unused). '
+                        # CONNECT_TIMEOUT_S of sklenet.study._executors, which
+                        # --help does not import (TensorFlow).
+                        "A scheduler that does not answer within 10 s ends "
+                        "the command before it writes anything")
     parser.add_argument("--storage", metavar="URL",
                         help="the search's Optuna storage, e.g. a PostgreSQL URL "
                         "that every Dask worker reaches (default: the SQLite "
@@ -102,9 +107,23 @@ _OVERRIDES = {"n_repeats": "n_repeats", "n_trials": "n_trials",
 _IN_USE = "wait for that run to end, or use another --out folder."
 
 
+def _failed_write(out, exc):
+    """The one line of a run that an OSError ended (a full disk, a
+    permission): the folder, the file and the cause. Every file of the run
+    is written whole or not at all, so the next run continues."""
+    where = ""
+    if exc.filename is not None:
+        path = Path(os.fsdecode(exc.filename))
+        where = f" ({path.relative_to(out) if path.is_relative_to(out) else path})"
+    return (f"--out {out}{where}: {exc.strerror or exc}. Nothing was left "
+            "half-written: once that is fixed (room made, say), run the same "
+            "command again to continue from the cached steps.")
+
+
 def run(args):
     from .._io import InUseError
     from ..study import check_output_folder, prepare, reproduce
+    from ..study._executors import SchedulerUnreachableError
     from ..study._reproduce import TooFewImagesError
     from ..study._tables import accuracy_table
 
@@ -129,7 +148,7 @@ def run(args):
         given = (f"--max-samples {args.max_samples}" if args.max_samples
                  else f"--data {args.data}")
         raise UsageError(f"{given}: {exc}") from exc
-    except ImportError as exc:
+    except (ImportError, SchedulerUnreachableError) as exc:
         raise UsageError(f"--dask: {exc}") from exc
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
@@ -153,6 +172,10 @@ def run(args):
             results = reproduce(X, y, **options, log=_LOGGER.info)
     except InUseError as exc:
         raise UsageError(f"--out {exc}: {_IN_USE}") from exc
+    except OSError as exc:
+        if exc.errno is None:  # not the system's: a Dask connection, say
+            raise
+        raise UsageError(_failed_write(folder.out, exc)) from exc
     print(accuracy_table(results, reproduction.settings).to_markdown(index=False))
     _LOGGER.info("report: %s (and %s); raw results in %s/; total %.0f s",
                  folder.report_html, folder.report_md.name, folder.results,

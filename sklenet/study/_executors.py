@@ -11,6 +11,7 @@ must not happen to the user's own process.
 import concurrent.futures
 import contextlib
 import os
+import queue
 import signal
 import uuid
 
@@ -19,6 +20,8 @@ from .._io import exit_with_parent
 #: How ``--dask`` asks for a LocalCluster of N single-threaded workers.
 LOCAL_PREFIX = "local:"
 DASK_EXTRA = 'pip install "sklenet[dask]"'
+#: How long a run waits for the scheduler of ``--dask ADDRESS`` to answer.
+CONNECT_TIMEOUT_S = 10
 #: The environment of a local worker: what Dask's nanny sets in its workers.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "OPENBLAS_NUM_THREADS": "1"}
@@ -60,9 +63,22 @@ class LocalExecutor:
         # After an interruption the workers' trainings are lost anyway: end
         # them instead of waiting for them.
         interrupted = exc_info[0] is not None
+        if interrupted:
+            self._drop_queued_tasks()
         self._pool.shutdown(wait=True, kill_workers=interrupted)
         if interrupted:
             self._kill_unmanaged_workers()
+
+    def _drop_queued_tasks(self):
+        """Empty loky's queue of the tasks that no worker has been given.
+        ``shutdown(kill_workers=True)`` forgets those tasks but not their IDs:
+        its thread then hands the next ID to a worker with a free slot, and
+        dies of a KeyError printed on stderr (seen when a full disk failed a
+        run, whose other tasks were queued)."""
+        work_ids = getattr(self._pool, "_work_ids", None)
+        with contextlib.suppress(queue.Empty):
+            while work_ids is not None:
+                work_ids.get_nowait()
 
     def _kill_unmanaged_workers(self):
         """Kill the workers that ``shutdown`` cannot see. loky starts its
@@ -105,10 +121,12 @@ class DaskExecutor:
             address = str(dask)
             if address.startswith(LOCAL_PREFIX):
                 n_workers = _workers(address)
-                address = self._stack.enter_context(distributed.LocalCluster(
+                cluster = self._stack.enter_context(distributed.LocalCluster(
                     n_workers=n_workers, threads_per_worker=1, processes=True,
                     host="127.0.0.1", dashboard_address=None))
-            self.client = self._stack.enter_context(distributed.Client(address))
+                self.client = self._stack.enter_context(distributed.Client(cluster))
+            else:
+                self.client = self._stack.enter_context(_connect(address))
         self._run = uuid.uuid4().hex[:8]
 
     @property
@@ -143,17 +161,47 @@ def _workers(address):
     return int(text)
 
 
+class SchedulerUnreachableError(ConnectionError):
+    """No Dask scheduler answered at the address given, in time."""
+
+
+def _connect(address):
+    """A :class:`distributed.Client` of the scheduler at ``address``, or a
+    :class:`SchedulerUnreachableError` after ``CONNECT_TIMEOUT_S``."""
+    import distributed
+
+    try:
+        return distributed.Client(address, timeout=CONNECT_TIMEOUT_S)
+    except OSError as exc:  # Dask's timeout, or a refused connection
+        raise SchedulerUnreachableError(
+            f"no Dask scheduler answered at {address!r} within "
+            f"{CONNECT_TIMEOUT_S} s ({_root_cause(exc)}); start one there, or "
+            f"use {LOCAL_PREFIX}N for a cluster on this machine.") from None
+
+
+def _root_cause(exc):
+    """Why ``exc`` happened, from its first cause, e.g. "connection refused"."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    # Dask's CommClosedError quotes the OS error after its own object's repr.
+    return str(exc).rsplit(": ", 1)[-1].lower() or type(exc).__name__
+
+
 def check_dask(dask, storage=None):
     """Raise before any work: ValueError for a malformed ``local:N``,
     ImportError naming the extra when Dask is missing, or when
     optuna-integration is, which keeps the search's study on the scheduler
-    when no ``storage`` is given."""
+    when no ``storage`` is given; :class:`SchedulerUnreachableError` when no
+    scheduler answers at an address within ``CONNECT_TIMEOUT_S``."""
     if dask is None:
         return
-    if isinstance(dask, str) and dask.startswith(LOCAL_PREFIX):
+    local = isinstance(dask, str) and dask.startswith(LOCAL_PREFIX)
+    if local:
         _workers(dask)
     try:
-        import distributed  # noqa: F401
+        import distributed
     except ImportError:
         raise ImportError(
             f"running on Dask needs dask.distributed: {DASK_EXTRA}") from None
@@ -164,6 +212,8 @@ def check_dask(dask, storage=None):
             raise ImportError(
                 "the search on Dask without a storage URL keeps its study on the "
                 f"scheduler with optuna-integration: {DASK_EXTRA}") from None
+    if not (local or isinstance(dask, distributed.Client)):
+        _connect(str(dask)).close()
 
 
 def executor(dask=None, n_jobs=None):

@@ -1,13 +1,23 @@
 """``sklenet.reproduce``: the study from Python, as the command line runs it."""
 
+from __future__ import annotations  # the Client and StudyResults hints need no import
+
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
+from .._typing import ArrayLike, PathLike
 from ._executors import check_dask
 from ._report import write_report
 from ._reproduction import Reproduction, check_output_folder
 from ._settings import PRESETS
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from ._results import StudyResults
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -16,9 +26,20 @@ class TooFewImagesError(ValueError):
     """The data cannot be split the way the study splits it."""
 
 
-def reproduce(X, y, *, preset="quick", out="sklenet-report", dask=None,
-              n_jobs=None, storage=None, data_name="arrays", progress=True,
-              log=_LOGGER.info, **overrides):
+def reproduce(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    preset: Literal["quick", "full", "tiny"] = "quick",
+    out: PathLike = "sklenet-report",
+    dask: str | Client | None = None,
+    n_jobs: int | None = None,
+    storage: str | None = None,
+    data_name: str = "arrays",
+    progress: bool = True,
+    log: Callable[[str], object] = _LOGGER.info,
+    **overrides: Any,
+) -> StudyResults:
     """Reproduce the study on ``(X, y)`` and write its report in ``out``.
 
     Every training of the study is a task with a stable key and the seed
@@ -92,13 +113,25 @@ def reproduce(X, y, *, preset="quick", out="sklenet-report", dask=None,
     return results
 
 
-def prepare(X, y, *, preset, out, dask=None, n_jobs=None, storage=None,
-            data_name="arrays", **overrides):
+def prepare(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    preset: Literal["quick", "full", "tiny"],
+    out: PathLike,
+    dask: str | Client | None = None,
+    n_jobs: int | None = None,
+    storage: str | None = None,
+    data_name: str = "arrays",
+    **overrides: Any,
+) -> Reproduction:
     """The ``Reproduction`` that :func:`reproduce` runs,
     every argument checked before any training: ValueError (or
     :class:`TooFewImagesError`) names a bad one, ImportError the missing
-    ``dask`` extra, ``sklenet._io.InUseError`` a folder that another run
-    is writing in."""
+    ``dask`` extra, ``SchedulerUnreachableError`` (a ConnectionError) a
+    scheduler address where none answers within ``CONNECT_TIMEOUT_S``
+    (``sklenet.study._executors``), ``sklenet._io.InUseError`` a folder
+    that another run is writing in."""
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r} is not one of {list(PRESETS)}.")
     fields = {field.name for field in dataclasses.fields(PRESETS[preset])}
