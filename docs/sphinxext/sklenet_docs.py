@@ -6,8 +6,10 @@
   every example and warns (an error under ``-W``) when an example runs longer
   than :data:`EXAMPLE_TIME_LIMIT`, the gallery's budget per example.
 * :func:`plain_sklearn_references`: docstrings inherited from scikit-learn
-  refer to labels of scikit-learn's documentation; without intersphinx (the
-  offline build) they become plain text instead of broken references.
+  refer to labels and glossary terms of scikit-learn's documentation, which
+  the shipped inventory (``make_inventories.py``: names only) lacks; they
+  become plain text instead of broken references, unless the build
+  downloads scikit-learn's own inventory (``sklenet_intersphinx_online``).
 * :func:`document_constant`: the page of a constant re-exported by
   ``sklenet`` (``STANDARD_PARAMS``, ``STUDY_SEARCH_SPACE``, ...) shows the
   ``#:`` comment from the private module that defines it and its value,
@@ -111,7 +113,7 @@ _CROSS_REFERENCE = re.compile(r":(?:ref|term):`(?:([^`<]*?)\s*<[^`>]*>|([^`]*))`
 
 def plain_sklearn_references(app, what, name, obj, options, lines):
     """Turn scikit-learn's own cross-references into plain text (offline)."""
-    if "sphinx.ext.intersphinx" in app.config.extensions:
+    if app.config.sklenet_intersphinx_online:
         return
     if not (getattr(obj, "__module__", None) or "").startswith("sklearn."):
         return
@@ -216,6 +218,7 @@ class SklenetPresets(SphinxDirective):
 
 
 def setup(app):
+    app.add_config_value("sklenet_intersphinx_online", False, "env", bool)
     app.add_directive("sklenet-help", SklenetHelp)
     app.add_directive("sklenet-hyperparameters", SklenetHyperparameters)
     app.add_directive("sklenet-presets", SklenetPresets)
