@@ -15,7 +15,12 @@ The public names are imported on first use, so that the command line's
 import importlib
 
 _EXPORTS = {
+    "IDLE_TIMEOUT": "._server",
     "MAX_BODY_BYTES": "._app",
+    "MAX_CONNECTIONS": "._server",
+    "MAX_IMAGES": "._app",
+    "MAX_PNG_PIXELS": "._preprocess",
+    "REQUEST_TIMEOUT": "._server",
     "Predictor": "._predictor",
     "create_app": "._app",
     "mnist_preprocess": "._preprocess",

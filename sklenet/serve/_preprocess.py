@@ -9,6 +9,7 @@ gets wrong answers. The server, the page's preview and the tests all use
 :func:`mnist_preprocess`, so that what the page shows is what the model sees.
 """
 
+import contextlib
 import io
 import struct
 
@@ -193,25 +194,36 @@ def png_ink(data, *, max_pixels=MAX_PNG_PIXELS):
     >>> png_ink(buffer.getvalue()).tolist()
     [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     _check_pixels(*_png_size(data), max_pixels)
-    try:
-        with Image.open(io.BytesIO(data), formats=["PNG"]) as png:
-            # The decoder's size, in case a crafted file's first header lies.
-            _check_pixels(*png.size, max_pixels)
+    with _damaged_png():
+        png = Image.open(io.BytesIO(data), formats=["PNG"])
+    with png:
+        # The decoder's size, in case a crafted file's first header lies.
+        _check_pixels(*png.size, max_pixels)
+        with _damaged_png():
             grey = _paper_grey(png)
-    except UnidentifiedImageError:
-        # Its message quotes the buffer object ("<_io.BytesIO object at ...>").
-        raise ValueError("The data is not a readable PNG image: Pillow cannot "
-                         "read its header.") from None
-    except (OSError, SyntaxError, EOFError, struct.error,
-            Image.DecompressionBombError) as exc:
-        raise ValueError(f"The data is not a readable PNG image ({exc}).") from None
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if np.median(border) > 0.5:
         np.subtract(1, grey, out=grey)
     return grey
+
+
+@contextlib.contextmanager
+def _damaged_png():
+    """Pillow's errors on a damaged PNG, as one-line ValueErrors."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        yield
+    except UnidentifiedImageError:
+        # Its message quotes the buffer object ("<_io.BytesIO object at ...>").
+        raise ValueError("The data is not a readable PNG image: Pillow cannot "
+                         "read its header.") from None
+    except (OSError, SyntaxError, EOFError, ValueError, struct.error,
+            Image.DecompressionBombError) as exc:
+        raise ValueError(f"The data is not a readable PNG image ({exc}).") from None
 
 
 def _paper_grey(png):
