@@ -72,7 +72,7 @@ def estimators(X: NDArray[np.uint8], y: NDArray[np.int64]) -> None:
     # Mistakes that mypy catches before anything trains.
     LeNetClassifier(pooling="min")  # type: ignore[arg-type]
     LeNetClassifier(epochs=1.5)  # type: ignore[arg-type]
-    LeNetClassifier(6)  # type: ignore[call-arg]
+    LeNetClassifier(dropout="0.5")  # type: ignore[arg-type]
     LeNetEnsembleClassifier(ensemble="bagging")  # type: ignore[arg-type]
     clf.fit(X)  # type: ignore[call-arg]
 
