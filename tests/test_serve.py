@@ -357,6 +357,24 @@ def _one_error_line(capsys, expected):
     assert re.search(expected, err), err
 
 
+def test_the_help_states_the_servers_limits():
+    from sklenet.cli.serve import DESCRIPTION
+    from sklenet.serve import (
+        IDLE_TIMEOUT,
+        MAX_CONNECTIONS,
+        MAX_IMAGES,
+        MAX_PNG_PIXELS,
+        REQUEST_TIMEOUT,
+    )
+
+    text = " ".join(DESCRIPTION.split())
+    for limit in (f"at most {MAX_BODY_BYTES // 2**20} MiB",
+                  f"at most {MAX_IMAGES} images of {MAX_PNG_PIXELS:,} pixels",
+                  f"idle for {IDLE_TIMEOUT} s", f"whole {REQUEST_TIMEOUT} s",
+                  f"with {MAX_CONNECTIONS} open, requests get 503"):
+        assert limit in text
+
+
 def test_serve_without_the_extra_names_it(model_file, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "starlette", None)  # import fails
     assert main(["serve", "--model", str(model_file)]) == 1

@@ -18,7 +18,13 @@ DESCRIPTION = (
     "/predict, GET /model and GET /health. Inference runs the model's ONNX "
     "graph with onnxruntime when the export extra is installed, the model "
     "itself otherwise. Needs the serve extra: pip install 'sklenet[serve]'. "
-    "Ctrl-C (or SIGTERM) stops it cleanly, with exit status 0."
+    "Ctrl-C (or SIGTERM) stops it cleanly, with exit status 0. Limits: POST "
+    "/predict takes a JSON body (Content-Type: application/json) of at most "
+    "2 MiB, with at most 64 images of 4,194,304 pixels together (2048x2048, "
+    "read from the PNG headers before decoding); requests are worked on a "
+    "few at a time in a thread pool, so that GET /health always answers. "
+    "Connections idle for 5 s, or whose request has not arrived whole 10 s "
+    "after its first byte, are closed; with 64 open, requests get 503."
 )
 
 

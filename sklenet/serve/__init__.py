@@ -21,6 +21,7 @@ _EXPORTS = {
     "MAX_IMAGES": "._app",
     "MAX_PNG_PIXELS": "._preprocess",
     "REQUEST_TIMEOUT": "._server",
+    "WORKERS": "._app",
     "Predictor": "._predictor",
     "create_app": "._app",
     "mnist_preprocess": "._preprocess",
