@@ -462,7 +462,7 @@ def _naming(path, tmp_path=None):
     try:
         yield
     except OSError as exc:
-        if exc.filename not in (None, tmp_path):
+        if exc.errno is None or exc.filename not in (None, tmp_path):
             raise
         # OSError() picks the subclass (FileNotFoundError, ...) from errno.
         raise OSError(exc.errno, exc.strerror, path) from None

@@ -2,6 +2,7 @@
 clobber a device, a link or a read-only file; bounded readers refuse what is not
 a small regular file."""
 
+import errno
 import os
 import re
 import signal
@@ -189,6 +190,15 @@ def test_failing_replace_names_the_users_path(tmp_path, monkeypatch):
         atomic_write(path, b"x")
     monkeypatch.undo()
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_names_the_users_path():
+    # /dev/full answers every write with ENOSPC, which names no file.
+    with pytest.raises(OSError) as info:
+        atomic_write("/dev/full", b"x" * 100_000)
+    assert info.value.errno == errno.ENOSPC
+    assert info.value.filename == "/dev/full"
 
 
 # ------------------------------------------------------------ bounded reading

@@ -3,6 +3,7 @@ any moment leaves no process behind, locally and on a Dask LocalCluster; an
 unreachable scheduler and a full disk each end in one line, before anything
 is written or with nothing half-written."""
 
+import contextlib
 import errno
 import json
 import os
@@ -123,8 +124,8 @@ def _kill_at(moment, tmp_path, *options, worker="popen_loky_posix"):
             stdout=subprocess.PIPE, stderr=log, text=True,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     ready, delay, still = MOMENTS[moment]
+    pid = int(reaper.stdout.readline())
     try:
-        pid = int(reaper.stdout.readline())
         start = time.monotonic()
         while not ready(pid, log_path.read_text(errors="replace"), out, worker):
             assert reaper.poll() is None, log_path.read_text()[-2000:]
@@ -132,8 +133,11 @@ def _kill_at(moment, tmp_path, *options, worker="popen_loky_posix"):
             time.sleep(0.02)
         time.sleep(delay)
         killed_at = time.monotonic() - start
-        os.kill(pid, signal.SIGKILL)
-        report = json.loads(reaper.stdout.readline())
+    finally:  # the reaper then reports, and kills what is left
+        with contextlib.suppress(ProcessLookupError):  # ended by itself
+            os.kill(pid, signal.SIGKILL)
+    try:
+        report = json.loads(reaper.communicate(timeout=ORPHANS_GONE_S + 30)[0])
     finally:
         reaper.kill()
         reaper.wait()
