@@ -52,6 +52,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._checks import check_weights, validation_pair
+from ._compat import SklearnTagsOverScikeras
 from ._params import DOCSTRING, PARAMETER_CONSTRAINTS
 from ._scikeras import KerasClassifier as _ScikerasClassifier
 from ._scikeras import route_params
@@ -549,7 +550,8 @@ class _ClassifierFirstMRO(type(_ScikerasClassifier)):
         return order
 
 
-class ScikerasFixes(_ScikerasClassifier, metaclass=_ClassifierFirstMRO):
+class ScikerasFixes(SklearnTagsOverScikeras, _ScikerasClassifier,
+                    metaclass=_ClassifierFirstMRO):
     """scikeras ``KerasClassifier`` that passes scikit-learn's estimator checks.
 
     Subclasses build their network in ``_keras_build_fn`` as with scikeras;

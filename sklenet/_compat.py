@@ -20,3 +20,30 @@ except ImportError:  # scikit-learn < 1.9
 
     class CallbackSupportMixin:
         """scikit-learn < 1.9 has no callback API to support."""
+
+
+# ------------------------------------------- tags of scikeras' subclasses
+# scikit-learn 1.6 still reads the old ``_more_tags``: when any class of an
+# estimator's MRO defines it without ``__sklearn_tags__`` (scikeras 0.13's
+# ``BaseWrapper`` and ``KerasClassifier`` do), it merges every class's
+# ``_more_tags`` over the ``__sklearn_tags__`` of the others, so scikeras'
+# ``multilabel=True`` overrides a subclass's ``__sklearn_tags__``. Listed
+# right after that subclass, ``SklearnTagsOverScikeras`` hands scikit-learn
+# 1.6 the subclass's own ``__sklearn_tags__`` as old tags, merged last. From
+# 1.7 on, scikit-learn reads ``__sklearn_tags__`` only and the mixin is empty.
+# (1.6 warns that ``_more_tags`` is deprecated: scikeras' classes have it.)
+try:
+    from sklearn.utils._tags import _to_old_tags
+except ImportError:  # scikit-learn >= 1.7
+
+    class SklearnTagsOverScikeras:
+        """Nothing to do: scikit-learn >= 1.7 reads ``__sklearn_tags__``."""
+
+else:  # scikit-learn 1.6
+
+    class SklearnTagsOverScikeras:
+        """The subclass's ``__sklearn_tags__``, as scikit-learn 1.6's old
+        tags, so that they win over scikeras' ``_more_tags``."""
+
+        def _more_tags(self):
+            return _to_old_tags(type(self).__sklearn_tags__(self))

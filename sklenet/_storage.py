@@ -6,11 +6,12 @@ import warnings
 from pathlib import Path
 
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from ._compat_optuna import rdb_storage
 
 # Heartbeat of RDB storages given as a URL: a killed worker's trial is failed
 # (and retried once) by the next worker that starts a trial 2 minutes later.
@@ -108,14 +109,12 @@ def open_storage(storage):
         with warnings.catch_warnings():
             # The heartbeat is "experimental" in Optuna since 2.9.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                location,
+            return rdb_storage(
+                database_url(location),
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=_HEARTBEAT_INTERVAL,
                 grace_period=_GRACE_PERIOD,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
-                    max_retry=1
-                ),
+                max_retry=1,
             )
     except ImportError as exc:
         raise ImportError(
@@ -127,6 +126,27 @@ def open_storage(storage):
         raise ValueError(
             f"Cannot open the Optuna storage {_shown(location)!r}: {exc}"
         ) from exc
+
+
+def database_url(url):
+    """``url`` with the database driver sklenet installs made explicit.
+
+    A ``postgresql://`` URL means psycopg 3, which ``sklenet[postgres]``
+    installs, whatever SQLAlchemy's default driver (psycopg 3 since
+    SQLAlchemy 2.1, psycopg2 before); any other URL is returned as it is.
+
+    Examples
+    --------
+    >>> database_url("postgresql://user:secret@dbhost/lenet")
+    'postgresql+psycopg://user:secret@dbhost/lenet'
+    >>> database_url("sqlite:///study.db")
+    'sqlite:///study.db'
+    """
+    parsed = make_url(url)
+    if parsed.drivername != "postgresql":
+        return url
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(
+        hide_password=False)
 
 
 def fail_interrupted_trials(storage, study_name):

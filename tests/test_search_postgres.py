@@ -18,12 +18,13 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.distributions import IntDistribution
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from sklearn.model_selection import train_test_split
 
 from sklenet import LeNetClassifier
+from sklenet._compat_optuna import RetryHeartbeatStaleTrialCallback, rdb_storage
 from sklenet._search import LeNetSearchCV
+from sklenet._storage import database_url
 from sklenet.datasets import load_sample_digits
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -38,9 +39,10 @@ def study_name(postgres_url):
     """A fresh maximising study, created before any worker starts (as the
     recipe does), deleted afterwards."""
     name = f"sklenet-test-{uuid.uuid4().hex[:12]}"
-    optuna.create_study(storage=postgres_url, study_name=name, direction="maximize")
+    optuna.create_study(storage=database_url(postgres_url), study_name=name,
+                        direction="maximize")
     yield name
-    optuna.delete_study(study_name=name, storage=postgres_url)
+    optuna.delete_study(study_name=name, storage=database_url(postgres_url))
 
 
 def make_search(storage, study_name, n_trials, epochs):
@@ -87,7 +89,8 @@ def report(worker):
 def test_two_workers_run_exactly_their_trials(postgres_url, study_name):
     workers = [start_worker(postgres_url, study_name, 3, 1) for _ in range(2)]
     reports = [report(worker) for worker in workers]
-    study = optuna.load_study(study_name=study_name, storage=postgres_url)
+    study = optuna.load_study(study_name=study_name,
+                              storage=database_url(postgres_url))
     trials = study.trials
     assert sorted(t.number for t in trials) == list(range(6))
     assert {t.state for t in trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
@@ -102,7 +105,8 @@ def test_two_workers_run_exactly_their_trials(postgres_url, study_name):
 def test_killed_worker_trial_fails_by_heartbeat_and_is_retried(postgres_url,
                                                                study_name):
     worker = start_worker(postgres_url, study_name, 1, 10_000)
-    study = optuna.load_study(study_name=study_name, storage=postgres_url)
+    study = optuna.load_study(study_name=study_name,
+                              storage=database_url(postgres_url))
     deadline = time.monotonic() + 300
     while not any(t.intermediate_values for t in study.trials):  # mid-training
         assert worker.poll() is None, worker.communicate()[1][-3000:]
@@ -115,10 +119,8 @@ def test_killed_worker_trial_fails_by_heartbeat_and_is_retried(postgres_url,
     # The next worker fails trials whose heartbeat is older than its grace
     # period (1 s here instead of the URL default of 120 s) and retries them.
     time.sleep(2)
-    storage = RDBStorage(
-        postgres_url, heartbeat_interval=1, grace_period=1,
-        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-    )
+    storage = rdb_storage(database_url(postgres_url), heartbeat_interval=1,
+                          grace_period=1, max_retry=1)
     X, y, validation_data = worker_data()
     search = make_search(storage, study_name, 2, 1)
     search.fit(X, y, validation_data=validation_data)
