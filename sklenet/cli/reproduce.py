@@ -172,6 +172,8 @@ def run(args):
             results = reproduce(X, y, **options, log=_LOGGER.info)
     except InUseError as exc:
         raise UsageError(f"--out {exc}: {_IN_USE}") from exc
+    except SchedulerUnreachableError as exc:  # gone since prepare() reached it
+        raise UsageError(f"--dask: {exc}") from exc
     except OSError as exc:
         if exc.errno is None:  # not the system's: a Dask connection, say
             raise
