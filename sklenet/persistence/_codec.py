@@ -8,7 +8,7 @@ An array's dtype, shape and bytes are checked before it is allocated: only
 the dtypes :func:`_to_json` writes are read back, and an :class:`_ArrayBudget`
 bounds the bytes of all the arrays of one archive, so that a crafted entry
 such as ``{"dtype": "<U100000000", "shape": [8], ...}`` (3.2 GB from a few
-bytes of JSON) is refused in a few bytes of memory.
+bytes of JSON) is refused at once, in little memory.
 """
 
 import functools
