@@ -107,3 +107,9 @@ def test_the_report_of_a_tiny_run_tests_the_claims(tmp_path):
     assert records[0]["ci_low"] is None and records[0]["n_needed"] is None
     tables = json.loads((out / "results" / "tables.json").read_text())
     assert [row["verdict"] for row in tables["claims"]] == ["not resolved"] * 5
+    # The Markdown shows the cells as the table writes them ("+0.0000", not 0).
+    lines = claims[:claims.index("## Per-class")].splitlines()
+    cells = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+             for line in lines if line.startswith("| ")]
+    assert cells == [list(tables["claims"][0]),
+                     *(list(row.values()) for row in tables["claims"])]

@@ -161,7 +161,8 @@ def write_report(reproduction, results, preset, total_seconds):
     }
 
     def sections(headings):
-        return [{"heading": heading, "table": tables[name], "text": texts.get(name)}
+        return [{"heading": heading, "table": tables[name], "text": texts.get(name),
+                 "verbatim": name in _VERBATIM}
                 for heading, name in headings]
 
     notices = [(kind, text) for kind, text in (
@@ -197,6 +198,9 @@ _CLAIMS_TEXT = (
     "trainings, an order of magnitude). One training per model measures no "
     "spread, so it resolves no claim. sklenet best is not part of the study: "
     "its rows test sklenet's own claim.")
+#: Tables whose Markdown shows their cells as written: tabulate would read
+#: "+0.0045" as a number and print 0.0045 (and "+0.0000" as 0).
+_VERBATIM = {"claims"}
 _SECTIONS = (("Accuracy (mean ± std over the trainings)", "accuracy"),
              ("The study's claims", "claims"),
              ("Per-class ROC AUC, test set", "roc_auc"),
