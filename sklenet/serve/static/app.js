@@ -96,7 +96,8 @@ async function predict() {
       headers: {"Content-Type": "application/json"},
       body: JSON.stringify({image: pad.toDataURL("image/png")}),
     });
-    const answer = await response.json();
+    // A 503 over the connection limit comes from uvicorn, as plain text.
+    const answer = await response.json().catch(() => ({}));
     if (mine <= shown) return;
     shown = mine;
     if (!response.ok) {
