@@ -21,6 +21,7 @@ from ._base import (
 )
 from ._callbacks import CosineAnnealing, EpochTasks
 from ._checks import drop_zero_weights
+from ._io import shorten
 from ._model import AUGMENTATION_LAYER, build_lenet
 from ._params import NETWORK_PARAMS
 from ._scikeras import route_params
@@ -604,7 +605,8 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
     def _from_persistent_state(cls, params, attributes, models):
         """Inverse of :meth:`_get_persistent_state` (used by :func:`sklenet.load`)."""
         est = cls(**params)
-        classes = np.asarray(attributes["classes"], dtype=attributes["classes_dtype"])
+        classes = np.asarray(attributes["classes"], dtype=_stored_dtype(
+            attributes["classes_dtype"], "classes_dtype", kinds="biufUO"))
         est.n_features_in_ = attributes["n_features_in"]
         if attributes["feature_names_in"] is not None:
             est.feature_names_in_ = np.asarray(attributes["feature_names_in"],
@@ -612,8 +614,9 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         est.image_shape_ = tuple(attributes["image_shape"])
         est.input_scale_ = attributes["input_scale"]
         # Archives written before input_dtype_ existed: the scaling's dtype.
-        est.input_dtype_ = np.dtype(attributes.get(
-            "input_dtype", "uint8" if est.input_scale_ != 1 else "float32"))
+        est.input_dtype_ = _stored_dtype(attributes.get(
+            "input_dtype", "uint8" if est.input_scale_ != 1 else "float32"),
+            "input_dtype", kinds="biuf")
         est.history_ = attributes["history"]
         est.n_epochs_ = attributes["n_epochs"]
         # Archives written before min_epoch_samples: the parameters' counts.
@@ -673,3 +676,26 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         if outputs != [(len(self.classes_),)]:
             raise ValueError(f"model_ outputs {outputs}, one unit per class, but "
                              f"classes_ holds {len(self.classes_)} classes")
+
+
+# A class label of up to 1,024 characters: wider stored dtypes are refused
+# before NumPy allocates them (a crafted archive's "<U100000000" would take
+# gigabytes per class).
+_MAX_STORED_ITEMSIZE = 4 * 1024
+
+
+def _stored_dtype(spelling, what, *, kinds):
+    """The dtype an archive declares as ``what``, refused unless it is of one
+    of ``kinds`` (NumPy's kind codes) and at most ``_MAX_STORED_ITEMSIZE``
+    bytes per item."""
+    try:
+        dtype = np.dtype(spelling) if isinstance(spelling, str) else None
+    except TypeError:
+        dtype = None
+    if (dtype is None or dtype.kind not in kinds
+            or dtype.itemsize > _MAX_STORED_ITEMSIZE):
+        raise ValueError(
+            f"{what} {shorten(spelling)} is not a dtype LeNetClassifier "
+            f"saves (kinds {', '.join(kinds)}, at most {_MAX_STORED_ITEMSIZE} "
+            "bytes per item)")
+    return dtype

@@ -1080,3 +1080,19 @@ def test_cli_reports_a_dtype_bomb_in_one_line(archive, tmp_path):
         f"params.json is not valid sklenet JSON ({DTYPE_BOMB_REFUSED}).")
     assert usage.ru_maxrss < 2 << 20, f"{usage.ru_maxrss / 1024:.0f} MB"
     assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize("key, dtype", [
+    ("classes_dtype", "<U2000000"),  # 8 MB a label: refused, not allocated
+    ("classes_dtype", "|V16"),
+    ("classes_dtype", ["<U3"]),
+    ("input_dtype", "<U2000000"),
+    ("input_dtype", "|O"),  # pixels are numbers
+])
+def test_stored_dtypes_of_a_classifier_are_checked_before_use(archive, tmp_path,
+                                                               key, dtype):
+    path = _rewrite_consistently(archive, tmp_path / "a", "attributes.json",
+                                 lambda a: a.update({key: dtype}))
+    with pytest.raises(InvalidArchiveError,
+                       match=f"{key} .* is not a dtype LeNetClassifier saves"):
+        load(path)
