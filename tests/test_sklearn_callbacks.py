@@ -251,6 +251,9 @@ def test_ensemble_members_are_subtasks(digits, n_jobs):
     }
     assert recorder.ended[-1]["path"] == (root,)
     assert recorder.ended[-1]["max_subtasks"] == 2
+    epoch_pids = {entry["pid"] for entry in recorder.ended
+                  if entry["path"][-1][1] == "epoch"}
+    assert (os.getpid() not in epoch_pids) == (n_jobs == 2)
     # The members keep no callback of the ensemble's.
     assert not any(hasattr(member, "_skl_callbacks")
                    for member in ensemble.estimators_)
