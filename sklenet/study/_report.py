@@ -6,6 +6,8 @@ and ``report.md`` (figures in its figures folder), rendered from the Jinja2
 templates beside this module, and the raw results as CSV and JSON files.
 """
 
+from __future__ import annotations  # the Reproduction hint needs no import
+
 import base64
 import dataclasses
 import datetime
@@ -13,6 +15,7 @@ import functools
 import json
 import math
 import sys
+from typing import TYPE_CHECKING
 
 import jinja2
 import pandas as pd
@@ -37,6 +40,10 @@ from ._tables import (
     timing_table,
     versions_table,
 )
+
+if TYPE_CHECKING:
+    from ._reproduction import Reproduction
+    from ._results import StudyResults
 
 _STUDY_N_SAMPLES = 42_000
 #: Settings that a preset may scale down from the study's, in words.
@@ -106,7 +113,12 @@ def _note(reproduction, preset):
             "study: the study has no numbers for it.")
 
 
-def write_report(reproduction, results, preset, total_seconds):
+def write_report(
+    reproduction: Reproduction,
+    results: StudyResults,
+    preset: str,
+    total_seconds: float,
+) -> dict[str, pd.DataFrame]:
     """Write the report, its figures and the raw results into the run folder.
 
     Parameters

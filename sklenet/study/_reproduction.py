@@ -20,12 +20,14 @@ import hashlib
 import json
 import logging
 import tempfile
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
 from .._io import atomic_write, read_json
+from .._typing import ArrayLike, PathLike, RandomState
 from ..evaluation import deployment_split, evaluation_split
 from ._estimate import CALIBRATION_EPOCHS, calibrate, estimate
 from ._executors import DaskExecutor, executor
@@ -44,7 +46,12 @@ from ._spread_search import SpreadSearch
 _LOGGER = logging.getLogger(__name__)
 
 
-def subsample(X, y, max_samples, random_state):
+def subsample(
+    X: ArrayLike,
+    y: ArrayLike,
+    max_samples: int | None,
+    random_state: RandomState,
+) -> tuple[Any, Any]:
     """A stratified subsample of at most ``max_samples`` images (None: all)."""
     if max_samples is None or max_samples >= len(y):
         return X, y
@@ -53,7 +60,7 @@ def subsample(X, y, max_samples, random_state):
     return X, y
 
 
-def check_output_folder(out):
+def check_output_folder(out: PathLike) -> None:
     """Raise ValueError unless ``out`` is a folder that exists and is
     writable, or one that can be created: before any work, so that a run
     never trains for an hour and then fails to write. Writability is tried

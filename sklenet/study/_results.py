@@ -12,6 +12,7 @@ import io
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -118,13 +119,13 @@ class RunFolder:
 
 
 # ------------------------------------------------------------ the records
-def frame_to_json(frame):
+def frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
     """A DataFrame as JSON Table Schema: keeps the index name and the column
     types."""
     return json.loads(frame.to_json(orient="table"))
 
 
-def frame_from_json(data):
+def frame_from_json(data: dict[str, Any]) -> pd.DataFrame:
     """Inverse of :func:`frame_to_json`."""
     return pd.read_json(io.StringIO(json.dumps(data)), orient="table")
 
