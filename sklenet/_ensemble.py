@@ -2,10 +2,12 @@
 
 import os
 from numbers import Integral
+from typing import Any, Literal, Self
 
+import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
@@ -14,6 +16,7 @@ from ._base import BaseLeNet, _fill_docstring, spawn_seeds, stretched_epochs
 from ._callbacks import SnapshotCycles
 from ._classifier import LeNetClassifier
 from ._sklearn_callbacks import begin_fit_task, end_fit_task, fit_subtask
+from ._typing import Activation, ArrayLike, NDArray, RandomState, fit_context
 
 # Parameters of the ensemble itself; every other parameter goes to the members.
 _ENSEMBLE_PARAMS = ("n_estimators", "n_jobs", "ensemble")
@@ -115,49 +118,49 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
     def __init__(
         self,
         *,
-        conv1_filters=6,
-        conv1_kernel_size=5,
-        conv2_filters=16,
-        conv2_kernel_size=5,
-        conv_activation="tanh",
-        conv_l2=0.0,
-        pool1_size=2,
-        pool2_size=2,
-        dense1_units=120,
-        dense2_units=84,
-        dense_activation="tanh",
-        dense_l2=0.0,
-        pooling="average",
-        pool_strides=None,
-        global_pooling=True,
-        batch_normalization=False,
-        dropout=0.0,
-        rotation_range=0.0,
-        shift_range=0.0,
-        zoom_range=0.0,
-        test_time_augmentation=0,
-        image_shape=None,
-        learning_rate=1e-3,
-        beta_1=0.9,
-        beta_2=0.999,
-        learning_rate_schedule=None,
-        label_smoothing=0.0,
-        batch_size=32,
-        steps_per_execution="auto",
-        epochs=100,
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=5,
-        min_epoch_samples=None,
-        class_weight=None,
-        predict_batch_size=1024,
-        callbacks=None,
-        n_estimators=10,
-        ensemble="independent",
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-        **kwargs,
+        conv1_filters: int = 6,
+        conv1_kernel_size: int = 5,
+        conv2_filters: int = 16,
+        conv2_kernel_size: int = 5,
+        conv_activation: Activation = "tanh",
+        conv_l2: float = 0.0,
+        pool1_size: int = 2,
+        pool2_size: int = 2,
+        dense1_units: int = 120,
+        dense2_units: int = 84,
+        dense_activation: Activation = "tanh",
+        dense_l2: float = 0.0,
+        pooling: Literal["average", "max"] = "average",
+        pool_strides: int | None = None,
+        global_pooling: bool = True,
+        batch_normalization: bool = False,
+        dropout: float = 0.0,
+        rotation_range: float = 0.0,
+        shift_range: float = 0.0,
+        zoom_range: float = 0.0,
+        test_time_augmentation: int = 0,
+        image_shape: tuple[int, ...] | list[int] | None = None,
+        learning_rate: float = 1e-3,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        learning_rate_schedule: Literal["plateau", "cosine"] | None = None,
+        label_smoothing: float = 0.0,
+        batch_size: int = 32,
+        steps_per_execution: int | Literal["auto"] = "auto",
+        epochs: int = 100,
+        early_stopping: bool = True,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        min_epoch_samples: int | None = None,
+        class_weight: dict[Any, float] | Literal["balanced"] | None = None,
+        predict_batch_size: int = 1024,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+        n_estimators: int = 10,
+        ensemble: Literal["independent", "snapshot"] = "independent",
+        n_jobs: int | None = None,
+        random_state: RandomState = None,
+        verbose: int = 0,
+        **kwargs: Any,
     ):
         self.conv1_filters = conv1_filters
         self.conv1_kernel_size = conv1_kernel_size
@@ -201,7 +204,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
-        vars(self).update(kwargs)
+        self.__dict__.update(kwargs)
 
     # ------------------------------------------------------------------ params
     def _get_param_names(self):
@@ -229,8 +232,14 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         )
 
     # --------------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    ) -> Self:
         """Train the members on ``(X, y)``.
 
         Every input check runs once, before any member trains. If a member
@@ -408,7 +417,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         ]
 
     # ----------------------------------------------------------------- predict
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating]:
         """Mean of the members' class probabilities (soft voting).
 
         With ``test_time_augmentation`` on, each member's probabilities are
@@ -433,7 +442,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
             for member in self.estimators_
         ], axis=0)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """The class of highest mean probability.
 
         Parameters

@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+from typing import Any, Literal
 
 import keras
 import numpy as np
@@ -29,6 +30,7 @@ from ._classifier import LeNetClassifier
 from ._ensemble import LeNetEnsembleClassifier
 from ._io import atomic_write
 from ._model import AUGMENTATION_LAYER as _AUGMENTATION_LAYER
+from ._typing import PathLike
 
 # _AUGMENTATION_LAYER, the layer of ``model_`` that holds the training-time data
 # augmentation (random rotations, shifts, zooms), is identity at inference, so
@@ -45,7 +47,12 @@ OUTPUT_NAME = "probabilities"
 _INSTALL_HINT = 'pip install "sklenet[export]"'
 
 
-def export(estimator, path, *, format="onnx"):
+def export(
+    estimator: Any,
+    path: PathLike,
+    *,
+    format: Literal["onnx", "tflite", "saved_model"] = "onnx",
+) -> dict[str, Any]:
     """Write a fitted LeNet estimator as a standalone inference graph.
 
     The graph takes what :meth:`~LeNetClassifier.predict_proba` takes from a
@@ -438,7 +445,7 @@ def _require(what, module):
 
 
 # --------------------------------------------------------------- skl2onnx
-def register_skl2onnx_converters():
+def register_skl2onnx_converters() -> None:
     """Teach skl2onnx to convert LeNet estimators, alone or in pipelines.
 
     After this call ``skl2onnx.to_onnx`` converts a fitted

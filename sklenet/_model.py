@@ -4,7 +4,11 @@ Nothing here knows about scikit-learn; :class:`sklenet.LeNetClassifier` calls
 :func:`build_lenet` from its ``_keras_build_fn``.
 """
 
+from typing import Literal
+
 import keras
+
+from ._typing import Activation
 
 #: Name of the ``keras.Sequential`` of the augmentation layers in the model.
 AUGMENTATION_LAYER = "augmentation"
@@ -92,31 +96,31 @@ def _pooling(kind, size, strides, height, width, name):
 
 
 def build_lenet(
-    input_shape,
-    n_classes,
+    input_shape: tuple[int, int, int],
+    n_classes: int,
     *,
-    conv1_filters=6,
-    conv1_kernel_size=5,
-    conv2_filters=16,
-    conv2_kernel_size=5,
-    conv_activation="tanh",
-    conv_l2=0.0,
-    pool1_size=2,
-    pool2_size=2,
-    dense1_units=120,
-    dense2_units=84,
-    dense_activation="tanh",
-    dense_l2=0.0,
-    pooling="average",
-    pool_strides=None,
-    global_pooling=True,
-    batch_normalization=False,
-    dropout=0.0,
-    rotation_range=0.0,
-    shift_range=0.0,
-    zoom_range=0.0,
-    seed=None,
-):
+    conv1_filters: int = 6,
+    conv1_kernel_size: int = 5,
+    conv2_filters: int = 16,
+    conv2_kernel_size: int = 5,
+    conv_activation: Activation = "tanh",
+    conv_l2: float = 0.0,
+    pool1_size: int = 2,
+    pool2_size: int = 2,
+    dense1_units: int = 120,
+    dense2_units: int = 84,
+    dense_activation: Activation = "tanh",
+    dense_l2: float = 0.0,
+    pooling: Literal["average", "max"] = "average",
+    pool_strides: int | None = None,
+    global_pooling: bool = True,
+    batch_normalization: bool = False,
+    dropout: float = 0.0,
+    rotation_range: float = 0.0,
+    shift_range: float = 0.0,
+    zoom_range: float = 0.0,
+    seed: int | None = None,
+) -> keras.Model:
     """Build the (uncompiled) LeNet of the study.
 
     [augmentation] -> Conv2D -> pooling -> Conv2D -> pooling -> global

@@ -6,8 +6,9 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Callable, Iterable
 from numbers import Integral, Real
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self
 
 import keras
 import numpy as np
@@ -24,7 +25,6 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     MetaEstimatorMixin,
-    _fit_context,
     clone,
     is_classifier,
 )
@@ -44,7 +44,6 @@ from sklearn.utils.metadata_routing import (
     MethodMapping,
     process_routing,
 )
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_method_params,
@@ -67,6 +66,18 @@ from ._sklearn_callbacks import (
     subtask,
 )
 from ._storage import open_storage, optuna_verbosity
+from ._typing import (
+    ArrayLike,
+    CVSplitter,
+    NDArray,
+    PathLike,
+    RandomState,
+    available_if,
+    fit_context,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Holdout (cv=None) without validation_data: LeNetClassifier's and sklearn's
 # usual share, for estimators that have no validation_fraction of their own.
@@ -690,25 +701,35 @@ class LeNetSearchCV(DocLinkMixin, CallbackSupport, ClassifierMixin, MetaEstimato
 
     def __init__(
         self,
-        estimator=None,
-        param_distributions=None,
+        estimator: BaseEstimator | None = None,
+        param_distributions: (
+            dict[str, optuna.distributions.BaseDistribution | list[Any]] | None
+        ) = None,
         *,
-        n_trials=10,
-        timeout=None,
-        cv=None,
-        scoring=None,
-        sampler=None,
-        pruner=None,
-        storage=None,
-        study_name=None,
-        n_jobs=None,
-        refit=True,
-        random_state=None,
-        show_progress_bar=False,
-        callbacks=None,
-        catch=(),
-        error_score=np.nan,
-        verbose=0,
+        n_trials: int | None = 10,
+        timeout: float | None = None,
+        cv: int | CVSplitter | Iterable[tuple[ArrayLike, ArrayLike]] | None = None,
+        scoring: (
+            str | Callable[..., Any] | list[str] | tuple[str, ...] | set[str]
+            | dict[str, Callable[..., Any]] | None
+        ) = None,
+        sampler: optuna.samplers.BaseSampler | None = None,
+        pruner: optuna.pruners.BasePruner | None = None,
+        storage: PathLike | optuna.storages.BaseStorage | None = None,
+        study_name: str | None = None,
+        n_jobs: int | None = None,
+        refit: bool | str = True,
+        random_state: RandomState = None,
+        show_progress_bar: bool = False,
+        callbacks: (
+            list[Callable[[optuna.study.Study, optuna.trial.FrozenTrial], None]]
+            | None
+        ) = None,
+        catch: (
+            type[Exception] | tuple[type[Exception], ...] | list[type[Exception]]
+        ) = (),
+        error_score: float | Literal["raise"] = np.nan,
+        verbose: int = 0,
     ):
         self.estimator = estimator
         self.param_distributions = param_distributions
@@ -748,8 +769,14 @@ class LeNetSearchCV(DocLinkMixin, CallbackSupport, ClassifierMixin, MetaEstimato
         return tags
 
     # -------------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, validation_data=None, **params):
+    @fit_context(prefer_skip_nested_validation=False)
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+        **params: Any,
+    ) -> Self:
         """Run ``n_trials`` trials of the study, then refit the best.
 
         Every check (parameters, search space, scoring, data, metadata, data
@@ -1014,7 +1041,7 @@ class LeNetSearchCV(DocLinkMixin, CallbackSupport, ClassifierMixin, MetaEstimato
         ]
 
     # ---------------------------------------------------------------- results
-    def trials_dataframe(self, **kwargs):
+    def trials_dataframe(self, **kwargs: Any) -> "pd.DataFrame":
         """The study's trials as a DataFrame (``Study.trials_dataframe``).
 
         Parameters
@@ -1041,26 +1068,26 @@ class LeNetSearchCV(DocLinkMixin, CallbackSupport, ClassifierMixin, MetaEstimato
         return self.best_estimator_
 
     @available_if(_estimator_has("predict"))
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predict with ``best_estimator_``."""
         return self._best_estimator("predict").predict(X)
 
     @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.floating]:
         """Class probabilities from ``best_estimator_``."""
         return self._best_estimator("predict_proba").predict_proba(X)
 
     @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> NDArray[np.floating]:
         """Log class probabilities from ``best_estimator_``."""
         return self._best_estimator("predict_log_proba").predict_log_proba(X)
 
     @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> NDArray[np.floating]:
         """Decision function of ``best_estimator_``."""
         return self._best_estimator("decision_function").decision_function(X)
 
-    def score(self, X, y, **params):
+    def score(self, X: ArrayLike, y: ArrayLike, **params: Any) -> float:
         """Score of ``best_estimator_`` on ``(X, y)``: ``scorer_``, or with
         several metrics the one ``refit`` names.
 

@@ -28,7 +28,7 @@ import zipfile
 import zlib
 from importlib.resources import files
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -174,6 +174,14 @@ def _bunch(
     )
 
 
+@overload
+def load_sample_digits(
+    *, return_X_y: Literal[False] = ..., as_frame: bool = ...
+) -> Bunch: ...
+@overload
+def load_sample_digits(
+    *, return_X_y: Literal[True], as_frame: bool = ...
+) -> tuple[Any, Any]: ...
 def load_sample_digits(
     *,
     return_X_y: bool = False,
@@ -315,6 +323,20 @@ def _cell_problem(cell, number):
     return f"the out-of-range value {shown}"
 
 
+@overload
+def load_digit_recognizer(
+    path: PathLike | IO[str] | IO[bytes],
+    *,
+    return_X_y: Literal[False] = ...,
+    as_frame: bool = ...,
+) -> Bunch: ...
+@overload
+def load_digit_recognizer(
+    path: PathLike | IO[str] | IO[bytes],
+    *,
+    return_X_y: Literal[True],
+    as_frame: bool = ...,
+) -> tuple[Any, Any]: ...
 def load_digit_recognizer(
     path: PathLike | IO[str] | IO[bytes],
     *,
@@ -670,6 +692,20 @@ def _read_into(file, buffer):
     return n_read
 
 
+@overload
+def load_mnist_idx(
+    directory: PathLike,
+    *,
+    kind: Literal["train", "test"] = ...,
+    return_X_y: Literal[False] = ...,
+) -> Bunch: ...
+@overload
+def load_mnist_idx(
+    directory: PathLike,
+    *,
+    kind: Literal["train", "test"] = ...,
+    return_X_y: Literal[True],
+) -> tuple[Any, Any]: ...
 def load_mnist_idx(
     directory: PathLike,
     *,
@@ -773,6 +809,10 @@ def load_mnist_idx(
     )
 
 
+@overload
+def fetch_mnist(*, return_X_y: Literal[False] = ...) -> Bunch: ...
+@overload
+def fetch_mnist(*, return_X_y: Literal[True]) -> tuple[Any, Any]: ...
 def fetch_mnist(*, return_X_y: bool = False) -> Bunch | tuple[Any, Any]:
     """Load all 70,000 MNIST digits, downloading them with Keras if needed.
 

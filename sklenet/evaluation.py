@@ -29,8 +29,9 @@ networks stopped at their epoch cap instead of by early stopping.
 import dataclasses
 import math
 import time
+from collections.abc import Iterable
 from numbers import Integral, Real
-from typing import NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,7 @@ from tqdm.auto import tqdm
 
 from ._base import spawn_seeds
 from ._checks import validation_pair
+from ._typing import ArrayLike, NDArray, RandomState
 
 __all__ = [
     "ScoreComparison",
@@ -81,7 +83,14 @@ def _n_items(size, n_samples, name):
     )
 
 
-def evaluation_split(X, y, *, validation_size=0.2, test_size=0.2, random_state=None):
+def evaluation_split(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    validation_size: float = 0.2,
+    test_size: float = 0.2,
+    random_state: RandomState = None,
+) -> tuple[Any, ...]:
     """Split into train, validation and test sets, stratified by class.
 
     The study's evaluation split: 60 % train, 20 % validation (for early
@@ -138,7 +147,13 @@ def evaluation_split(X, y, *, validation_size=0.2, test_size=0.2, random_state=N
     return X_train, X_val, X_test, y_train, y_val, y_test
 
 
-def deployment_split(X, y, *, validation_size=0.3, random_state=None):
+def deployment_split(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    validation_size: float = 0.3,
+    random_state: RandomState = None,
+) -> list[Any]:
     """Split into train and validation sets, stratified by class.
 
     The study's deployment split: the final models train on 70 % of the data
@@ -218,7 +233,13 @@ def _mean_std(frame):
 
 
 # ------------------------------------------------------------- calibration
-def expected_calibration_error(y_true, y_proba, *, labels=None, n_bins=10):
+def expected_calibration_error(
+    y_true: ArrayLike,
+    y_proba: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
+    n_bins: int = 10,
+) -> float:
     """Top-label expected calibration error of predicted probabilities.
 
     The highest probability of each sample is its confidence; samples are
@@ -290,7 +311,7 @@ def _class_scores(estimator, X):
     return np.column_stack([-scores, scores]) if scores.ndim == 1 else scores
 
 
-def split_scores(estimator, X, y):
+def split_scores(estimator: Any, X: ArrayLike, y: ArrayLike) -> dict[str, float]:
     """Accuracy and per-class one-vs-rest ROC AUC of a fitted classifier.
 
     Parameters
@@ -344,7 +365,7 @@ def _relative_fall(values):
     return float(-slope * (len(values) - 1) / values.mean())
 
 
-def stopped_while_learning(estimator, *, tol=STILL_LEARNING_TOL):
+def stopped_while_learning(estimator: Any, *, tol: float = STILL_LEARNING_TOL) -> bool:
     """Whether a fitted LeNet stopped training while it was still learning.
 
     Over its last patience epochs (``n_iter_no_change_`` passes, or all of
@@ -458,8 +479,17 @@ def _evaluation_datasets(X_train, y_train, X_test, y_test, validation_data):
     return datasets
 
 
-def evaluation_training(estimator, X_train, y_train, X_test, y_test, *, repeat,
-                        validation_data=None, random_state=None):
+def evaluation_training(
+    estimator: Any,
+    X_train: ArrayLike,
+    y_train: ArrayLike,
+    X_test: ArrayLike,
+    y_test: ArrayLike,
+    *,
+    repeat: int,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    random_state: RandomState = None,
+) -> tuple[dict[str, Any], Any]:
     """Training ``repeat`` of :func:`repeated_evaluation` alone.
 
     It trains and scores exactly what run ``repeat`` of
@@ -508,7 +538,9 @@ def _evaluation_training_inputs(estimator, X_train, y_train, X_test, y_test, *,
         _evaluation_datasets(X_train, y_train, X_test, y_test, validation_data))
 
 
-def evaluation_frames(rows):
+def evaluation_frames(
+    rows: Iterable[dict[str, Any]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(runs, summary)`` of :func:`repeated_evaluation` from its rows, in
     repeat order (:func:`evaluation_training` returns one)."""
     runs = pd.DataFrame(list(rows))
@@ -517,19 +549,19 @@ def evaluation_frames(rows):
 
 
 def repeated_evaluation(
-    estimator,
-    X_train,
-    y_train,
-    X_test,
-    y_test,
+    estimator: Any,
+    X_train: ArrayLike,
+    y_train: ArrayLike,
+    X_test: ArrayLike,
+    y_test: ArrayLike,
     *,
-    validation_data=None,
-    n_repeats=10,
-    random_state=None,
-    n_jobs=None,
-    return_estimator=False,
-    verbose=0,
-):
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    n_repeats: int = 10,
+    random_state: RandomState = None,
+    n_jobs: int | None = None,
+    return_estimator: bool = False,
+    verbose: int = 0,
+) -> tuple[Any, ...]:
     """Train a classifier ``n_repeats`` times on one split and score each run.
 
     The study's protocol: every run fits a :func:`~sklearn.base.clone` of
@@ -671,8 +703,14 @@ def _learning_curve_sets(X, y, train, test, size):
     return X_train, y_train, {"train": (X_train, y_train), "test": test_set}
 
 
-def learning_curve_sizes(X, y, *, train_sizes=DEFAULT_TRAIN_SIZES, test_size=0.25,
-                         random_state=None):
+def learning_curve_sizes(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    train_sizes: ArrayLike = DEFAULT_TRAIN_SIZES,
+    test_size: float = 0.25,
+    random_state: RandomState = None,
+) -> NDArray[np.int_]:
     """The training-set sizes, in samples, that :func:`repeated_learning_curve`
     trains at (its ``train_size`` column)."""
     X, y = indexable(X, y)
@@ -681,9 +719,18 @@ def learning_curve_sizes(X, y, *, train_sizes=DEFAULT_TRAIN_SIZES, test_size=0.2
     return _absolute_train_sizes(train_sizes, len(train))
 
 
-def learning_curve_training(estimator, X, y, *, repeat, train_size, test_size=0.25,
-                            validation_data=None, n_iter_no_change=10,
-                            random_state=None):
+def learning_curve_training(
+    estimator: Any,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    repeat: int,
+    train_size: int,
+    test_size: float = 0.25,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    n_iter_no_change: int | None = 10,
+    random_state: RandomState = None,
+) -> dict[str, Any]:
     """The training of repeat ``repeat`` at ``train_size`` samples (one of
     :func:`learning_curve_sizes`) of :func:`repeated_learning_curve` alone,
     with the same seed and split; returns its row of ``runs`` without
@@ -711,19 +758,19 @@ def _learning_curve_training_inputs(estimator, X, y, *, repeat, train_size,
 
 
 def repeated_learning_curve(
-    estimator,
-    X,
-    y,
+    estimator: Any,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    train_sizes=DEFAULT_TRAIN_SIZES,
-    n_repeats=20,
-    test_size=0.25,
-    validation_data=None,
-    n_iter_no_change=10,
-    random_state=None,
-    n_jobs=None,
-    verbose=0,
-):
+    train_sizes: ArrayLike = DEFAULT_TRAIN_SIZES,
+    n_repeats: int = 20,
+    test_size: float = 0.25,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    n_iter_no_change: int | None = 10,
+    random_state: RandomState = None,
+    n_jobs: int | None = None,
+    verbose: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train and test accuracy against the training-set size, repeated.
 
     Each repeat draws a new stratified train/test split of ``(X, y)``
@@ -806,7 +853,11 @@ def repeated_learning_curve(
     return learning_curve_frames(repeats, sizes, [row for row, _ in results])
 
 
-def learning_curve_frames(repeats, sizes, rows):
+def learning_curve_frames(
+    repeats: Iterable[int],
+    sizes: Iterable[int],
+    rows: Iterable[dict[str, Any]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(runs, summary)`` of :func:`repeated_learning_curve` from the repeat,
     training-set size and row of each training, in its order (repeat by
     repeat, sizes ascending)."""
@@ -826,7 +877,13 @@ def learning_curve_frames(repeats, sizes, rows):
 
 
 # ------------------------------------------------------------------ errors
-def confused_pairs(y_true, y_pred, *, labels=None, n_pairs=None):
+def confused_pairs(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
+    n_pairs: int | None = None,
+) -> pd.DataFrame:
     """The pairs of classes most often confused, most frequent first.
 
     Parameters
@@ -935,8 +992,14 @@ class ScoreComparison:
     method: str = "Welch's t"
 
 
-def compare_scores(scores, baseline, *, claim="greater", confidence_level=0.95,
-                   power=0.8):
+def compare_scores(
+    scores: ArrayLike,
+    baseline: ArrayLike,
+    *,
+    claim: Literal["greater", "less"] = "greater",
+    confidence_level: float = 0.95,
+    power: float = 0.8,
+) -> ScoreComparison:
     """Whether one set of scores is higher (or lower) than another, measured.
 
     Compares e.g. the test accuracies of two models' repeated trainings: the

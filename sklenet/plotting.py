@@ -20,9 +20,12 @@ Each function draws on ``ax`` (a new figure when None) and returns the
   which always draws on a new figure).
 """
 
+from __future__ import annotations  # the pandas and Axes hints need no import
+
 import math
 import warnings
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -33,6 +36,12 @@ from optuna.trial import TrialState
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay, roc_auc_score
 from sklearn.model_selection import LearningCurveDisplay
 from sklearn.utils.validation import check_is_fitted
+
+from ._typing import ArrayLike
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = [
     "plot_architecture",
@@ -94,7 +103,7 @@ def _model_of(model):
     return getattr(model, "model_", model)
 
 
-def plot_architecture(model, *, ax=None):
+def plot_architecture(model: Any, *, ax: Axes | None = None) -> Axes:
     """Draw a LeNet's layers as boxes: settings, output shape, parameters.
 
     Parameters
@@ -151,7 +160,7 @@ def plot_architecture(model, *, ax=None):
 
 
 # ---------------------------------------------------------- learning curve
-def plot_learning_curve(runs, *, ax=None):
+def plot_learning_curve(runs: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Mean train and test accuracy against the training-set size, ± 1 std.
 
     Parameters
@@ -218,7 +227,7 @@ def _histories(model):
     )
 
 
-def plot_convergence(model, *, ax=None):
+def plot_convergence(model: Any, *, ax: Axes | None = None) -> Axes:
     """Train and validation accuracy after each epoch.
 
     Parameters
@@ -267,7 +276,13 @@ def plot_convergence(model, *, ax=None):
 
 
 # ------------------------------------------------------- ROC and confusion
-def plot_roc_curves(y_true, y_score, *, labels=None, ax=None):
+def plot_roc_curves(
+    y_true: ArrayLike,
+    y_score: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """One-vs-rest ROC curve of each class, with its AUC in the legend.
 
     Parameters
@@ -322,7 +337,14 @@ def plot_roc_curves(y_true, y_score, *, labels=None, ax=None):
     return ax
 
 
-def plot_confusion_matrix(y_true, y_pred, *, labels=None, normalize=None, ax=None):
+def plot_confusion_matrix(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
+    normalize: Literal["true", "pred", "all"] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """The confusion matrix of predictions, as sklearn's display draws it.
 
     Parameters
@@ -387,8 +409,17 @@ def _images(X, n_samples, image_shape):
     return X
 
 
-def plot_misclassified(X, y_true, y_score, *, labels=None, max_images=24, n_cols=8,
-                       image_shape=None, ax=None):
+def plot_misclassified(
+    X: ArrayLike,
+    y_true: ArrayLike,
+    y_score: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
+    max_images: int = 24,
+    n_cols: int = 8,
+    image_shape: tuple[int, ...] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """The images a classifier gets wrong, its most confident mistakes first.
 
     Each tile shows an image as the model saw it, with its true label, the
@@ -459,7 +490,14 @@ def plot_misclassified(X, y_true, y_score, *, labels=None, max_images=24, n_cols
     return ax
 
 
-def plot_confused_pairs(y_true, y_pred, *, labels=None, n_pairs=10, ax=None):
+def plot_confused_pairs(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    labels: ArrayLike | None = None,
+    n_pairs: int = 10,
+    ax: Axes | None = None,
+) -> Axes:
     """The pairs of classes most often confused, as horizontal bars.
 
     Parameters
@@ -525,7 +563,7 @@ def _optuna_style():
         yield
 
 
-def plot_intermediate_values(search):
+def plot_intermediate_values(search: Any) -> Axes:
     """Validation accuracy per epoch of every trial; pruned trials dotted.
 
     Parameters
@@ -567,7 +605,7 @@ def plot_intermediate_values(search):
     return ax
 
 
-def plot_optimization_history(search):
+def plot_optimization_history(search: Any) -> Axes:
     """Score of every completed trial and the best so far.
 
     Parameters
@@ -592,7 +630,10 @@ def plot_optimization_history(search):
         return plot(_study(search))
 
 
-def plot_param_importances(search, random_state=None):
+def plot_param_importances(
+    search: Any,
+    random_state: int | None = None,
+) -> Axes:
     """fANOVA importance of each hyperparameter for the score.
 
     Parameters
