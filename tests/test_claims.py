@@ -1,12 +1,9 @@
 """The study's claims in the report of ``sklenet reproduce``: each comparison
 the study makes, its measured difference, interval and verdict."""
 
-import json
 
 import pandas as pd
-import pytest
 
-from sklenet.cli import main
 from sklenet.evaluation import compare_scores
 from sklenet.study import MODELS, PRESETS, Evaluation, Step, StudyResults
 from sklenet.study._results import CLAIMS
@@ -79,37 +76,3 @@ def test_claims_are_the_studys_comparisons():
     assert CLAIMS == (("optimized", "standard"), ("ensemble", "optimized"),
                       ("best", "standard"), ("best", "optimized"),
                       ("best", "ensemble"))
-
-
-@pytest.mark.slow
-def test_the_report_of_a_tiny_run_tests_the_claims(tmp_path):
-    out = tmp_path / "report"
-    assert main(["reproduce", "--preset", "tiny", "--n-jobs", "1", "--max-samples",
-                 "300", "--n-trials", "1", "--out", str(out)]) == 0
-    markdown = (out / "report.md").read_text()
-    claims = markdown[markdown.index("## The study's claims"):]
-    assert claims.index("Welch's t") < claims.index("## Per-class ROC AUC")
-    # One training per model: nothing is resolved, and the report says why.
-    for claim in _CLAIMED:
-        assert claim.replace("of 3", "of 1") in claims
-    assert claims.count("| not resolved |") == len(CLAIMS)
-    assert "unknown: 2 or more measure the spread first" in claims
-    assert "the order of these means alone does not say" in markdown
-    page = (out / "report.html").read_text()
-    assert "<h2>The study&#39;s claims</h2>" in page
-    assert page.count("<td>not resolved</td>") == len(CLAIMS)
-    # The raw results: every field of each comparison, and the table.
-    raw = pd.read_csv(out / "results" / "claims.csv")
-    assert list(zip(raw["model"], raw["baseline"])) == list(CLAIMS)
-    assert raw["verdict"].eq("not resolved").all()
-    assert raw["n_scores"].eq(1).all() and raw["ci_low"].isna().all()
-    records = json.loads((out / "results" / "claims.json").read_text())
-    assert records[0]["ci_low"] is None and records[0]["n_needed"] is None
-    tables = json.loads((out / "results" / "tables.json").read_text())
-    assert [row["verdict"] for row in tables["claims"]] == ["not resolved"] * 5
-    # The Markdown shows the cells as the table writes them ("+0.0000", not 0).
-    lines = claims[:claims.index("## Per-class")].splitlines()
-    cells = [[cell.strip() for cell in line.strip().strip("|").split("|")]
-             for line in lines if line.startswith("| ")]
-    assert cells == [list(tables["claims"][0]),
-                     *(list(row.values()) for row in tables["claims"])]

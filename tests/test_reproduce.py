@@ -4,6 +4,7 @@ interruption."""
 
 import contextlib
 import dataclasses
+import json
 import os
 import sqlite3
 import subprocess
@@ -35,6 +36,7 @@ from sklenet.study import (
     StudyResults,
 )
 from sklenet.study._report import flag_warning
+from sklenet.study._results import CLAIMS
 from sklenet.study._tables import (
     accuracy_table,
     convergence_table,
@@ -246,7 +248,7 @@ def test_report_states_every_presets_settings(small_run):
 
 
 @pytest.mark.slow
-def test_tiny_run_at_one_epoch_warns_that_every_training_hit_the_cap(tmp_path):
+def test_a_tiny_run_warns_of_the_cap_and_resolves_no_claim(tmp_path):
     out = tmp_path / "report"
     assert main(["reproduce", "--preset", "tiny", "--n-jobs", "1", "--max-samples",
                  "300", "--n-trials", "1", "--out", str(out)]) == 0
@@ -257,6 +259,31 @@ def test_tiny_run_at_one_epoch_warns_that_every_training_hit_the_cap(tmp_path):
     page = (out / "report.html").read_text()
     assert '<p class="warning">Warning: some trainings stopped' in page
     assert (out / "models" / "best.sklenet").is_file()
+
+    # The study's claims: one training per model resolves none of them, and
+    # the report says why, in the HTML, the Markdown and the raw results.
+    claims = markdown[markdown.index("## The study's claims"):]
+    assert claims.index("Welch's t") < claims.index("## Per-class ROC AUC")
+    assert claims.count("| not resolved |") == len(CLAIMS)
+    assert "ensemble of 1 above optimized LeNet" in claims
+    assert "unknown: 2 or more measure the spread first" in claims
+    assert "the order of these means alone does not say" in markdown
+    assert "<h2>The study&#39;s claims</h2>" in page
+    assert page.count("<td>not resolved</td>") == len(CLAIMS)
+    raw = pd.read_csv(out / "results" / "claims.csv")
+    assert list(zip(raw["model"], raw["baseline"])) == list(CLAIMS)
+    assert raw["verdict"].eq("not resolved").all()
+    assert raw["n_scores"].eq(1).all() and raw["ci_low"].isna().all()
+    records = json.loads((out / "results" / "claims.json").read_text())
+    assert records[0]["ci_low"] is None and records[0]["n_needed"] is None
+    tables = json.loads((out / "results" / "tables.json").read_text())
+    assert [row["verdict"] for row in tables["claims"]] == ["not resolved"] * 5
+    # The Markdown shows the cells as the table writes them ("+0.0000", not 0).
+    lines = claims[:claims.index("## Per-class")].splitlines()
+    cells = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+             for line in lines if line.startswith("| ")]
+    assert cells == [list(tables["claims"][0]),
+                     *(list(row.values()) for row in tables["claims"])]
 
 
 # ------------------------------------------------------------------ search
