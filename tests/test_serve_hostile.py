@@ -175,13 +175,14 @@ def test_health_answers_within_a_second_beside_the_costliest_requests(
         rss_before = _rss_peak_mb(process)
         poller = _poll_health(url)
         time.sleep(1)
-        # Three clients at once, each sending every costly request in turn.
+        # One client sending every costly request in turn, three times (the
+        # issue's "any one client"; bench_serve.py measures three clients).
         results = []
 
         def client(offset):
             names = list(bodies)
             with httpx.Client(timeout=120) as session:
-                for name in names[offset:] + names[:offset]:
+                for name in (names[offset:] + names[:offset]) * 3:
                     start = time.perf_counter()
                     response = session.post(f"{url}/predict", content=bodies[name],
                                             headers=JSON)
@@ -189,7 +190,7 @@ def test_health_answers_within_a_second_beside_the_costliest_requests(
                                     time.perf_counter() - start,
                                     response.json().get("error")))
 
-        clients = [threading.Thread(target=client, args=(i,)) for i in range(3)]
+        clients = [threading.Thread(target=client, args=(0,))]
         for thread in clients:
             thread.start()
         for thread in clients:

@@ -46,6 +46,7 @@ EXAMPLES = [
     "plot_grid_search_pipeline.py",
     "plot_learning_curve.py",
     "plot_search.py",
+    "plot_callbacks.py",
     "plot_roc_confusion_matrix.py",
     "plot_reproduce_study.py",
     "plot_ensembles.py",
