@@ -7,6 +7,9 @@ import or behaviour lives here, so that the rest of the package reads as if
 there were one version of each; nothing else checks a version.
 """
 
+import inspect
+import tempfile
+
 # ---------------------------------------------- scikit-learn's callback API
 # scikit-learn 1.9 added ``sklearn.callback`` (sklenet._sklearn_callbacks
 # speaks it). Before 1.9 ``sklearn_callback`` is None and
@@ -47,3 +50,36 @@ else:  # scikit-learn 1.6
 
         def _more_tags(self):
             return _to_old_tags(type(self).__sklearn_tags__(self))
+
+
+# ------------------------------------------------- ROC curves' line options
+# scikit-learn 1.7 moved the line's options of RocCurveDisplay into
+# ``curve_kwargs`` (and deprecated passing them as ``**kwargs``).
+def roc_curve_line(**line):
+    """Keyword arguments that give ``RocCurveDisplay.from_predictions`` these
+    line options (``label``, ``color``, ...)."""
+    from sklearn.metrics import RocCurveDisplay
+
+    parameters = inspect.signature(RocCurveDisplay.from_predictions).parameters
+    return {"curve_kwargs": line} if "curve_kwargs" in parameters else line
+
+
+# ------------------------------------------------------------ LiteRT export
+# Keras 3.10 exports "tf_saved_model" and "onnx" only; later versions also
+# write LiteRT themselves, through the same TensorFlow converter as below.
+def export_litert(model, path, **kwargs):
+    """Write ``model`` as a LiteRT (TensorFlow Lite) flatbuffer at ``path``;
+    ``kwargs`` go to ``model.export``."""
+    try:
+        model.export(path, format="litert", **kwargs)
+        return
+    except ValueError as error:
+        if "Unrecognized format" not in str(error):
+            raise
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory(prefix="sklenet-litert-") as folder:
+        model.export(folder, format="tf_saved_model", **kwargs)
+        flatbuffer = tf.lite.TFLiteConverter.from_saved_model(folder).convert()
+    with open(path, "wb") as file:
+        file.write(flatbuffer)

@@ -27,6 +27,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import LeNetClassifier
+from ._compat import export_litert
 from ._ensemble import LeNetEnsembleClassifier
 from ._io import atomic_write
 from ._model import AUGMENTATION_LAYER as _AUGMENTATION_LAYER
@@ -164,7 +165,7 @@ def export(
         with tempfile.TemporaryDirectory() as tmp:
             tflite_path = os.path.join(tmp, "model.tflite")
             _quiet_keras_export(_inference_model(members, input_dtype), tflite_path,
-                                format="litert")
+                                export=export_litert)
             with open(tflite_path, "rb") as f:
                 flatbuffer = f.read()
         _write_with_sidecar(path, metadata,
@@ -316,15 +317,21 @@ def _inference_model(members, input_dtype):
     return keras.Model(pixels, {OUTPUT_NAME: proba}, name="sklenet_export")
 
 
-def _quiet_keras_export(model, path, **kwargs):
-    """``model.export`` without Keras' own messages and warnings.
+def _quiet_keras_export(model, path, export=None, **kwargs):
+    """``model.export`` (or ``export(model, ...)``) without Keras' own
+    messages and warnings.
 
     Keras patches tf2onnx for NumPy 2 by probing ``np.object``, which warns;
     the patch is Keras' business, not the caller's.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        model.export(path, verbose=False, input_signature=model.inputs, **kwargs)
+        if export is None:
+            model.export(path, verbose=False, input_signature=model.inputs,
+                         **kwargs)
+        else:
+            export(model, path, verbose=False, input_signature=model.inputs,
+                   **kwargs)
 
 
 # ---------------------------------------------------------------- formats

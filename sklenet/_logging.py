@@ -31,6 +31,8 @@ _LOGGER = logging.getLogger("sklenet")
 # of a worker process (which does not run command_output).
 _NATIVE_LOG_LINE = re.compile(
     rb"[IWEF]\d{4} [\d:.]+ +\d+ [^ :]+:\d+\] "
+    # TensorFlow 2.19's own: "2026-12-06 02:39:35.720857: E path.cc:467] ..."
+    rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [^ :]+:\d+\] "
     rb"|WARNING: All log messages before absl::InitializeLog\(\)"
     rb"|(?:DEBUG|INFO|WARNING|ERROR):(?:tensorflow|absl):"
 )

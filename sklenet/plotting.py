@@ -37,6 +37,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay, roc_auc_sco
 from sklearn.model_selection import LearningCurveDisplay
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import roc_curve_line
 from ._typing import ArrayLike
 
 if TYPE_CHECKING:
@@ -329,8 +330,8 @@ def plot_roc_curves(
         auc = roc_auc_score(positive, y_score[:, column])
         RocCurveDisplay.from_predictions(
             positive, y_score[:, column], pos_label=True, ax=ax,
-            curve_kwargs={"label": f"class {label} (AUC {auc:.4f})",
-                          "color": plt.cm.tab10(column % 10)},
+            **roc_curve_line(label=f"class {label} (AUC {auc:.4f})",
+                             color=plt.cm.tab10(column % 10)),
         )
     ax.set(xlabel="False positive rate", ylabel="True positive rate")
     ax.legend(loc="lower right", fontsize=8)

@@ -411,6 +411,9 @@ def test_expected_calibration_error_refuses_bad_input(proba, params, match):
         expected_calibration_error([0, 1, 1, 0], proba, **params)
 
 
+@pytest.mark.skipif(
+    "temperature" not in CalibratedClassifierCV._parameter_constraints["method"][0]
+    .options, reason="temperature scaling is scikit-learn >= 1.8's")
 def test_temperature_calibration_of_a_frozen_lenet(digits):
     """sklearn's one-liner: calibrating keeps every prediction (a temperature
     keeps the ranking of the classes) and lowers the log loss on the
