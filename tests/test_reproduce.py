@@ -248,10 +248,14 @@ def test_report_states_every_presets_settings(small_run):
 
 
 @pytest.mark.slow
-def test_a_tiny_run_warns_of_the_cap_and_resolves_no_claim(tmp_path):
+def test_a_tiny_run_warns_of_the_cap_and_resolves_no_claim(tmp_path, capsys):
     out = tmp_path / "report"
     assert main(["reproduce", "--preset", "tiny", "--n-jobs", "1", "--max-samples",
                  "300", "--n-trials", "1", "--out", str(out)]) == 0
+    # stdout: the accuracy table, then the claims, none resolved by 1 training.
+    stdout = capsys.readouterr().out
+    assert stdout.index("| model") < stdout.index("| claim")
+    assert stdout.count("| not resolved |") == len(CLAIMS)
     markdown = (out / "report.md").read_text()
     assert "> Warning: some trainings stopped at the epoch cap (epochs=1)" in markdown
     assert "| sklenet best (beyond the study) | measured (1 training)" in markdown

@@ -125,7 +125,7 @@ def run(args):
     from ..study import check_output_folder, prepare, reproduce
     from ..study._executors import SchedulerUnreachableError
     from ..study._reproduce import TooFewImagesError
-    from ..study._tables import accuracy_table
+    from ..study._tables import accuracy_table, claims_table
 
     overrides = {field: getattr(args, option)
                  for option, field in _OVERRIDES.items()
@@ -179,6 +179,10 @@ def run(args):
             raise
         raise UsageError(_failed_write(folder.out, exc)) from exc
     print(accuracy_table(results, reproduction.settings).to_markdown(index=False))
+    # The means alone do not rank the models: each comparison, tested.
+    print()
+    print(claims_table(results, reproduction.settings).to_markdown(
+        index=False, disable_numparse=True))
     _LOGGER.info("report: %s (and %s); raw results in %s/; total %.0f s",
                  folder.report_html, folder.report_md.name, folder.results,
                  time.perf_counter() - start)

@@ -180,13 +180,15 @@ def _connect(address):
 
 
 def _root_cause(exc):
-    """Why ``exc`` happened, from its first cause, e.g. "connection refused"."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    # Dask's CommClosedError quotes the OS error after its own object's repr.
-    return str(exc).rsplit(": ", 1)[-1].lower() or type(exc).__name__
+    """Why ``exc`` happened: the system's reason of the first OS error in its
+    chain, e.g. "connection refused", or else Dask's own message (its last
+    attempt can be cancelled by the timeout before the system answers)."""
+    cause = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+        cause = cause.__cause__ or cause.__context__
+    return str(exc).lower() or type(exc).__name__
 
 
 def check_dask(dask, storage=None):
