@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from ._compat_optuna import rdb_storage
+from ._compat_optuna import check_postgresql_support, rdb_storage
 
 # Heartbeat of RDB storages given as a URL: a killed worker's trial is failed
 # (and retried once) by the next worker that starts a trial 2 minutes later.
@@ -102,6 +102,7 @@ def open_storage(storage):
             return JournalStorage(JournalFileBackend(location))
         engine_kwargs = {}
         if make_url(location).get_backend_name() == "postgresql":
+            check_postgresql_support()
             # Fail within seconds on an unreachable host, and replace
             # connections a server dropped during a long trial.
             engine_kwargs = {"connect_args": {"connect_timeout": 10},

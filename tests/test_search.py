@@ -406,6 +406,13 @@ def test_a_minimizing_study_is_refused(tmp_path, digits):
         bayes_search(storage=storage, study_name="min").fit(X, y)
 
 
+def test_a_postgresql_storage_names_the_optuna_it_needs(monkeypatch):
+    monkeypatch.setattr(optuna, "__version__", "4.4.0")
+    with pytest.raises(ImportError, match=r"PostgreSQL storage needs Optuna >= "
+                       r"4\.5 .* Optuna 4\.4\.0 is installed"):
+        open_storage("postgresql://user:secret@127.0.0.1:1/lenet")
+
+
 def test_open_storage_forms(tmp_path):
     assert open_storage(None) is None
     assert isinstance(open_storage(tmp_path / "s.log"), JournalStorage)
