@@ -97,12 +97,13 @@ def open_storage(storage):
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
     location = os.fspath(storage)
+    if location.startswith(("postgresql:", "postgresql+")):
+        check_postgresql_support()
     try:
         if "://" not in location:
             return JournalStorage(JournalFileBackend(location))
         engine_kwargs = {}
         if make_url(location).get_backend_name() == "postgresql":
-            check_postgresql_support()
             # Fail within seconds on an unreachable host, and replace
             # connections a server dropped during a long trial.
             engine_kwargs = {"connect_args": {"connect_timeout": 10},
