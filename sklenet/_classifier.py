@@ -2,7 +2,7 @@
 
 import math
 from numbers import Integral
-from typing import Any, Literal, Self
+from typing import Any, Literal, NamedTuple, Self
 
 import keras
 import numpy as np
@@ -35,6 +35,16 @@ _AUTO_STEPS_PER_EXECUTION = 32
 _AUTO_MIN_TRAIN_STEPS = 256
 # Prediction converts and predicts this many batches of images at a time.
 _PREDICT_CHUNK_BATCHES = 16
+
+
+class FitSchedule(NamedTuple):
+    """What :meth:`LeNetClassifier.fit_schedule` returns: the most passes
+    over the training images, early stopping's patience in passes, and the
+    batches run per call into TensorFlow."""
+
+    max_epochs: int
+    n_iter_no_change: int
+    steps_per_execution: int
 
 
 class ImageEncoder(TransformerMixin, BaseEstimator):
@@ -384,12 +394,39 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         weight_train = parts[4] if sample_weight is not None else None
         return X_train, y_train, weight_train, (X_val, y_val)
 
-    def _epoch_counts(self, n_samples):
-        """``(max_epochs, patience)`` of a fit on ``n_samples`` images, in
-        passes: ``epochs`` and ``n_iter_no_change`` stretched to epochs of
-        at least ``min_epoch_samples`` images."""
-        return tuple(stretched_epochs(count, self.min_epoch_samples, n_samples)
-                     for count in (self.epochs, self.n_iter_no_change))
+    def fit_schedule(self, n_samples: int) -> "FitSchedule":
+        """How :meth:`fit` on ``n_samples`` training images would train.
+
+        ``epochs`` and ``n_iter_no_change`` count epochs of at least
+        ``min_epoch_samples`` images; a fit on fewer images runs them as
+        more passes. This is the rule :meth:`fit` follows (its
+        ``max_epochs_`` and ``n_iter_no_change_``), for a caller that plans
+        or times trainings before running them. ``n_samples`` counts the
+        images trained on, after any ``validation_fraction`` is held out.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of training images.
+
+        Returns
+        -------
+        FitSchedule
+            ``(max_epochs, n_iter_no_change, steps_per_execution)``: the
+            most passes, early stopping's patience in passes, and the
+            batches per call into TensorFlow (``steps_per_execution="auto"``
+            resolved).
+
+        Examples
+        --------
+        >>> LeNetClassifier(epochs=5, min_epoch_samples=3_000).fit_schedule(1_000)
+        FitSchedule(max_epochs=15, n_iter_no_change=15, steps_per_execution=32)
+        """
+        max_epochs, patience = (
+            stretched_epochs(count, self.min_epoch_samples, n_samples)
+            for count in (self.epochs, self.n_iter_no_change))
+        return FitSchedule(max_epochs, patience,
+                           self._resolve_steps_per_execution(n_samples, max_epochs))
 
     def _schedule_callbacks(self, validated, max_epochs, patience):
         """The callbacks of ``learning_rate_schedule``."""
@@ -416,7 +453,7 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
             self.max_epochs_ = self.epochs
             self.n_iter_no_change_ = self.n_iter_no_change
         else:
-            self.max_epochs_, self.n_iter_no_change_ = self._epoch_counts(len(X))
+            self.max_epochs_, self.n_iter_no_change_, _ = self.fit_schedule(len(X))
             epochs = self.max_epochs_
         stopper = None
         if validation_data is not None and self.early_stopping:

@@ -345,7 +345,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
     # For a caller that trains each member elsewhere (sklenet reproduce
     # trains each as a task and keeps it as soon as it is trained): member
     # ``index`` of a fit on the same data, then the ensemble assembled from
-    # all of them, identical to fit's. Private: their arguments are fit's.
+    # all of them, identical to fit's.
     def _independent_member_jobs(self, X, y, sample_weight, validation_data):
         self._validate_params()
         if self.ensemble != "independent":
@@ -355,28 +355,82 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         return self._member_jobs(*self._checked_input(X, y, sample_weight,
                                                       validation_data))
 
-    def _fit_member_alone(self, index, X, y, sample_weight=None,
-                          validation_data=None):
-        """Member ``index`` (of ``n_estimators``) of ``fit(X, y, ...)``,
-        trained here: a fitted :class:`LeNetClassifier`."""
+    def fit_member(
+        self,
+        index: int,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    ) -> LeNetClassifier:
+        """Train member ``index`` of ``fit(X, y, ...)`` alone.
+
+        The member is the one :meth:`fit` would train with the same
+        arguments (its seed, data and checks), so that the members of one
+        ensemble can train anywhere, one by one, and be put together by
+        :meth:`fit_from_members`. This estimator stays unfitted. Only
+        independent members train alone (``ensemble="independent"``).
+
+        Parameters
+        ----------
+        index : int
+            Which member, from 0 to ``n_estimators - 1``.
+        X, y, sample_weight, validation_data
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        member : LeNetClassifier
+            The fitted member.
+
+        Raises
+        ------
+        ValueError
+            If ``index`` is not a member's, or ``ensemble="snapshot"``.
+        """
         jobs = self._independent_member_jobs(X, y, sample_weight, validation_data)
         if not 0 <= index < len(jobs):
             raise ValueError(f"index={index!r}: the ensemble has members 0 to "
                              f"{len(jobs) - 1}.")
         return _fit_member(*jobs[index], os.getpid())
 
-    def _fit_from_members(self, members, X, y, sample_weight=None,
-                          validation_data=None):
-        """This ensemble fitted on ``(X, y, ...)`` with ``members``, each
-        trained by :meth:`_fit_member_alone` on the same arguments, in
-        order: what :meth:`fit` would have trained. Returns self."""
+    def fit_from_members(
+        self,
+        members: list[LeNetClassifier],
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    ) -> Self:
+        """Fit this ensemble from members trained by :meth:`fit_member`.
+
+        The result is what :meth:`fit` on the same arguments would have
+        trained; the members are checked to be fitted and to carry the seeds
+        of this ensemble's members, in order.
+
+        Parameters
+        ----------
+        members : list of LeNetClassifier
+            ``fit_member(index, X, y, ...)`` for each index, in order.
+        X, y, sample_weight, validation_data
+            The arguments the members were trained with, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : LeNetEnsembleClassifier
+
+        Raises
+        ------
+        ValueError
+            If the members' ``random_state`` are not this ensemble's members'.
+        """
         jobs = self._independent_member_jobs(X, y, sample_weight, validation_data)
         seeds = [job[0].random_state for job in jobs]
         theirs = [getattr(member, "random_state", None) for member in members]
         if theirs != seeds:
             raise ValueError(
                 f"the members' random_state {theirs} are not this ensemble's "
-                f"members' {seeds}: train them with _fit_member_alone.")
+                f"members' {seeds}: train them with fit_member.")
         for member in members:
             check_is_fitted(member)
         self.estimators_ = list(members)

@@ -169,23 +169,6 @@ def _check_fit_params(estimator, X, fit_params):
         _check_sample_weight(check_weights(sample_weight, "sample_weight"), X)
 
 
-def _sampler_seed(random_state, n_trials):
-    """The default sampler's seed for a study that has ``n_trials`` trials.
-
-    TPE's first proposals are random draws from its seed: a resumed study
-    seeded as it was at the start would propose its first trials again. With
-    the number of trials mixed in, each resumption draws new parameters, and
-    one seed on one study still gives the same trials.
-
-    Examples
-    --------
-    >>> _sampler_seed(0, 0) == _sampler_seed(0, 0) != _sampler_seed(0, 2)
-    True
-    """
-    entropy = [derive_seed(random_state), n_trials]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
-
-
 # ----------------------------------------------------------------- trials
 class _TrialReporter(keras.callbacks.Callback):
     """Keras callback: report each epoch's validation accuracy, prune.
@@ -962,6 +945,38 @@ class LeNetSearchCV(DocLinkMixin, CallbackSupport, ClassifierMixin, MetaEstimato
             )
         return router
 
+    @staticmethod
+    def sampler_seed(random_state: RandomState, n_trials: int) -> int:
+        """The default sampler's seed for a study that has ``n_trials`` trials.
+
+        TPE's first proposals are random draws from its seed: a resumed study
+        seeded as it was at the start would propose its first trials again.
+        With the number of trials mixed in, each resumption draws new
+        parameters, and one seed on one study still gives the same trials. A
+        caller that runs the trials of one study side by side seeds each
+        one's sampler so too.
+
+        Parameters
+        ----------
+        random_state : int, RandomState instance or None
+            The search's ``random_state``.
+        n_trials : int
+            Trials the study holds (or the trial's number).
+
+        Returns
+        -------
+        int
+            The seed of the default :class:`optuna.samplers.TPESampler`.
+
+        Examples
+        --------
+        >>> seed = LeNetSearchCV.sampler_seed
+        >>> seed(0, 0) == seed(0, 0) != seed(0, 2)
+        True
+        """
+        entropy = [derive_seed(random_state), n_trials]
+        return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
     def _create_study(self):
         """A new study, or the one ``study_name`` names in ``storage``."""
         study = optuna.create_study(
@@ -979,8 +994,8 @@ class LeNetSearchCV(DocLinkMixin, CallbackSupport, ClassifierMixin, MetaEstimato
             )
         if self.sampler is None:
             # Seeded after loading: the seed depends on the trials already
-            # there (see _sampler_seed).
-            study.sampler = optuna.samplers.TPESampler(seed=_sampler_seed(
+            # there (see sampler_seed).
+            study.sampler = optuna.samplers.TPESampler(seed=self.sampler_seed(
                 self.random_state, len(study.get_trials(deepcopy=False))))
         return study
 

@@ -16,7 +16,10 @@
   training of either alone, with the seed and split that it has there, and
   :func:`evaluation_frames` / :func:`learning_curve_frames`, which put such
   trainings together into the same tables: a study's trainings can then run
-  anywhere, at any time, one by one.
+  anywhere, at any time, one by one. :func:`evaluation_training_inputs` and
+  :func:`learning_curve_training_inputs` give what such a training fits and
+  scores (a :class:`TrainingInputs`), and :func:`fit_and_score` trains and
+  scores it, for a caller that fits it its own way.
 
 Each returns pandas DataFrames: one row per training and a summary of means
 and standard deviations (NumPy's ``ddof=0``). The seed of repeat ``i`` is
@@ -29,7 +32,7 @@ networks stopped at their epoch cap instead of by early stopping.
 import dataclasses
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from numbers import Integral, Real
 from typing import Any, Literal, NamedTuple
 
@@ -50,16 +53,20 @@ from ._typing import ArrayLike, NDArray, RandomState
 
 __all__ = [
     "ScoreComparison",
+    "TrainingInputs",
     "compare_scores",
     "confused_pairs",
     "deployment_split",
     "evaluation_frames",
     "evaluation_split",
     "evaluation_training",
+    "evaluation_training_inputs",
     "expected_calibration_error",
+    "fit_and_score",
     "learning_curve_frames",
     "learning_curve_sizes",
     "learning_curve_training",
+    "learning_curve_training_inputs",
     "repeated_evaluation",
     "repeated_learning_curve",
     "split_scores",
@@ -438,24 +445,85 @@ def _epochs_run(estimator):
     return n_epochs, hits, learning
 
 
-class _Training(NamedTuple):
-    """What one training of an evaluation or a learning curve fits and
-    scores: the seeded clone, its seed, data, fit parameters and
-    ``{split name: (X, y)}`` to score on."""
+class TrainingInputs(NamedTuple):
+    """What one training of an evaluation or a learning curve fits and scores.
 
-    estimator: object
+    :func:`evaluation_training_inputs` and
+    :func:`learning_curve_training_inputs` draw them as
+    :func:`repeated_evaluation` and :func:`repeated_learning_curve` do;
+    :func:`fit_and_score` trains and scores them.
+
+    Attributes
+    ----------
+    estimator : estimator
+        The unfitted clone, seeded with ``seed`` where it takes a
+        ``random_state``.
+    seed : int
+        The training's seed (its row's ``random_state``).
+    X, y : array-like
+        The training set.
+    fit_params : dict
+        Keyword arguments of ``fit`` (``validation_data`` for estimators
+        that take it).
+    datasets : dict
+        ``{split name: (X, y)}``: the sets the fitted estimator is scored on.
+    """
+
+    estimator: Any
     seed: int
-    X: object
-    y: object
-    fit_params: dict
-    datasets: dict
+    X: Any
+    y: Any
+    fit_params: dict[str, Any]
+    datasets: dict[str, tuple[Any, Any]]
 
 
-def _fit_and_evaluate(estimator, seed, X, y, fit_params, datasets,
-                      return_estimator=True, fit=None):
-    """Fit ``estimator`` (or call ``fit(estimator, X, y, **fit_params)``
-    instead); return its row of scores on ``datasets`` and, if asked, the
-    fitted estimator (else None: joblib need not send it back)."""
+def fit_and_score(
+    training: TrainingInputs,
+    *,
+    return_estimator: bool = True,
+    fit: Callable[..., Any] | None = None,
+) -> tuple[dict[str, Any], Any]:
+    """Fit one training and score it on each of its datasets.
+
+    Parameters
+    ----------
+    training : TrainingInputs
+        What to fit and score (see :func:`evaluation_training_inputs` and
+        :func:`learning_curve_training_inputs`).
+    return_estimator : bool, default=True
+        Also return the fitted estimator (else None: a parallel worker need
+        not send it back).
+    fit : callable or None, default=None
+        Called as ``fit(estimator, X, y, **fit_params)`` instead of
+        ``estimator.fit(X, y, **fit_params)``: for instance an ensemble
+        assembled from members trained elsewhere
+        (:meth:`~sklenet.LeNetEnsembleClassifier.fit_from_members`). Its time
+        is the row's ``fit_time``.
+
+    Returns
+    -------
+    row : dict
+        ``random_state``, ``fit_time``, ``n_epochs``, ``epoch_cap_hits``,
+        ``still_learning`` and ``<split>_<metric>`` of :func:`split_scores`
+        for each dataset: a row of :func:`repeated_evaluation`'s ``runs``.
+    estimator : estimator or None
+        The fitted estimator, if ``return_estimator``.
+
+    Examples
+    --------
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from sklenet.datasets import load_sample_digits
+    >>> X, y = load_sample_digits(return_X_y=True)
+    >>> X_train, X_val, X_test, y_train, y_val, y_test = evaluation_split(
+    ...     X[::10], y[::10], random_state=0)
+    >>> training = evaluation_training_inputs(
+    ...     KNeighborsClassifier(), X_train, y_train, X_test, y_test, repeat=0,
+    ...     random_state=0)
+    >>> row, fitted = fit_and_score(training)
+    >>> row["test_accuracy"] == fitted.score(X_test, y_test)
+    True
+    """
+    estimator, seed, X, y, fit_params, datasets = training
     start = time.perf_counter()
     if fit is None:
         estimator.fit(X, y, **fit_params)
@@ -523,16 +591,37 @@ def evaluation_training(
     >>> runs.drop(columns="fit_time").equals(together.drop(columns="fit_time"))
     True
     """
-    return _fit_and_evaluate(*_evaluation_training_inputs(
+    return fit_and_score(evaluation_training_inputs(
         estimator, X_train, y_train, X_test, y_test, repeat=repeat,
         validation_data=validation_data, random_state=random_state))
 
 
-def _evaluation_training_inputs(estimator, X_train, y_train, X_test, y_test, *,
-                                repeat, validation_data=None, random_state=None):
-    """The :class:`_Training` of :func:`evaluation_training`."""
+def evaluation_training_inputs(
+    estimator: Any,
+    X_train: ArrayLike,
+    y_train: ArrayLike,
+    X_test: ArrayLike,
+    y_test: ArrayLike,
+    *,
+    repeat: int,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    random_state: RandomState = None,
+) -> TrainingInputs:
+    """What :func:`evaluation_training` fits and scores, unfitted.
+
+    Takes the arguments of :func:`evaluation_training`; ``fit_and_score`` of
+    the result is :func:`evaluation_training`. For a caller that fits the
+    training its own way (the ``fit`` of :func:`fit_and_score`) or elsewhere.
+
+    Returns
+    -------
+    TrainingInputs
+        The clone seeded as run ``repeat`` of :func:`repeated_evaluation`,
+        its seed, the training set, ``validation_data`` as a fit parameter
+        and the ``train``, ``validation`` (if given) and ``test`` sets.
+    """
     seed = _repeat_seeds(random_state, repeat + 1)[repeat]
-    return _Training(
+    return TrainingInputs(
         _seeded_clone(estimator, seed), seed, X_train, y_train,
         _validation_fit_params(estimator, validation_data),
         _evaluation_datasets(X_train, y_train, X_test, y_test, validation_data))
@@ -641,9 +730,10 @@ def repeated_evaluation(
                                     validation_data)
     fit_params = _validation_fit_params(estimator, validation_data)
     jobs = (
-        delayed(_fit_and_evaluate)(
-            _seeded_clone(estimator, seed), seed, X_train, y_train, fit_params,
-            datasets, return_estimator,
+        delayed(fit_and_score)(
+            TrainingInputs(_seeded_clone(estimator, seed), seed, X_train, y_train,
+                           fit_params, datasets),
+            return_estimator=return_estimator,
         )
         for seed in seeds
     )
@@ -684,8 +774,10 @@ def _learning_curve_jobs(estimator, X, y, train_sizes, test_size, seeds, fit_par
         for size in _absolute_train_sizes(train_sizes, len(train)):
             X_train, y_train, datasets = _learning_curve_sets(X, y, train, test,
                                                               size)
-            yield repeat, size, delayed(_fit_and_evaluate)(
-                estimator(seed), seed, X_train, y_train, fit_params, datasets, False)
+            yield repeat, size, delayed(fit_and_score)(
+                TrainingInputs(estimator(seed), seed, X_train, y_train, fit_params,
+                               datasets),
+                return_estimator=False)
 
 
 def _learning_curve_split(X, y, test_size, seed):
@@ -736,23 +828,46 @@ def learning_curve_training(
     with the same seed and split; returns its row of ``runs`` without
     ``repeat`` and ``train_size`` (:func:`learning_curve_frames` adds
     them)."""
-    row, _ = _fit_and_evaluate(*_learning_curve_training_inputs(
+    row, _ = fit_and_score(learning_curve_training_inputs(
         estimator, X, y, repeat=repeat, train_size=train_size,
         test_size=test_size, validation_data=validation_data,
-        n_iter_no_change=n_iter_no_change, random_state=random_state), False)
+        n_iter_no_change=n_iter_no_change, random_state=random_state),
+        return_estimator=False)
     return row
 
 
-def _learning_curve_training_inputs(estimator, X, y, *, repeat, train_size,
-                                    test_size=0.25, validation_data=None,
-                                    n_iter_no_change=10, random_state=None):
-    """The :class:`_Training` of :func:`learning_curve_training`."""
+def learning_curve_training_inputs(
+    estimator: Any,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    repeat: int,
+    train_size: int,
+    test_size: float = 0.25,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    n_iter_no_change: int | None = 10,
+    random_state: RandomState = None,
+) -> TrainingInputs:
+    """What :func:`learning_curve_training` fits and scores, unfitted.
+
+    Takes the arguments of :func:`learning_curve_training`; ``fit_and_score``
+    of the result gives its row.
+
+    Returns
+    -------
+    TrainingInputs
+        The clone seeded as repeat ``repeat`` of
+        :func:`repeated_learning_curve` (with ``n_iter_no_change``), its
+        seed, the first ``train_size`` images of the repeat's training part,
+        ``validation_data`` as a fit parameter and the ``train`` and ``test``
+        sets.
+    """
     X, y = indexable(X, y)
     seed = _repeat_seeds(random_state, repeat + 1)[repeat]
     params = {} if n_iter_no_change is None else {"n_iter_no_change": n_iter_no_change}
     train, test = _learning_curve_split(X, y, test_size, seed)
     X_train, y_train, datasets = _learning_curve_sets(X, y, train, test, train_size)
-    return _Training(
+    return TrainingInputs(
         _seeded_clone(estimator, seed, **params), seed, X_train, y_train,
         _validation_fit_params(estimator, validation_data), datasets)
 

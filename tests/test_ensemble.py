@@ -148,19 +148,19 @@ def test_members_trained_one_by_one_assemble_the_same_ensemble(fitted, digits):
     # sklenet reproduce trains each member as a task of its own.
     ensemble, proba = fitted
     X, y, X_test, _ = digits
-    members = [clone(ensemble)._fit_member_alone(index, X, NAMES[y])
+    members = [clone(ensemble).fit_member(index, X, NAMES[y])
                for index in range(2)]
     assert [m.random_state for m in members] == ensemble.random_seeds_.tolist()
-    assembled = clone(ensemble)._fit_from_members(members, X, NAMES[y])
+    assembled = clone(ensemble).fit_from_members(members, X, NAMES[y])
     np.testing.assert_array_equal(assembled.random_seeds_, ensemble.random_seeds_)
     np.testing.assert_array_equal(assembled.predict_proba(X_test), proba)
     assert assembled.n_features_in_ == ensemble.n_features_in_
     with pytest.raises(ValueError, match="are not this ensemble's members'"):
-        clone(ensemble)._fit_from_members(members[::-1], X, NAMES[y])
+        clone(ensemble).fit_from_members(members[::-1], X, NAMES[y])
     with pytest.raises(ValueError, match="index=2: the ensemble has members 0 to 1"):
-        clone(ensemble)._fit_member_alone(2, X, NAMES[y])
+        clone(ensemble).fit_member(2, X, NAMES[y])
     with pytest.raises(ValueError, match="only independent members train one by"):
-        clone(ensemble).set_params(ensemble="snapshot")._fit_member_alone(
+        clone(ensemble).set_params(ensemble="snapshot").fit_member(
             0, X, NAMES[y])
 
 

@@ -110,8 +110,7 @@ def calibration_training(model, data, n_images):
     # into TensorFlow (steps_per_execution="auto"), which is faster per
     # batch; the calibration runs them so too.
     planned = estimator(model, data.settings)
-    steps_per_execution = planned._resolve_steps_per_execution(
-        len(data.y_train), planned._epoch_counts(len(data.y_train))[0])
+    steps_per_execution = planned.fit_schedule(len(data.y_train)).steps_per_execution
     # Passes, not epochs of min_epoch_samples images; no early stopping ends
     # so short a fit (the patience is 5 passes or more).
     network = estimator(model, data.settings, random_state=0,

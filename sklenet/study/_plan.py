@@ -41,13 +41,13 @@ import numpy as np
 
 from .._recipes import OPTIMIZED_PARAMS, make_estimator
 from ..evaluation import (
-    _evaluation_training_inputs,
-    _fit_and_evaluate,
-    _learning_curve_training_inputs,
-    _Training,
+    TrainingInputs,
     evaluation_frames,
+    evaluation_training_inputs,
+    fit_and_score,
     learning_curve_frames,
     learning_curve_sizes,
+    learning_curve_training_inputs,
 )
 from ._results import (
     STUDY_NAME,
@@ -219,22 +219,22 @@ def exit_with_parent():
 
 def training_inputs(training, data, best_params=None):
     """What ``training`` (not the search) fits and scores: an
-    ``evaluation._Training``, as the step-level functions draw it."""
+    ``evaluation.TrainingInputs``, as the step-level functions draw it."""
     s = data.settings
     model = estimator(training.model, s, best_params)
     if training.kind == "evaluation":
-        return _evaluation_training_inputs(
+        return evaluation_training_inputs(
             model, data.X_train, data.y_train, data.X_test, data.y_test,
             repeat=training.repeat, validation_data=(data.X_val, data.y_val),
             random_state=s.random_state)
     if training.kind == "learning_curve":
         X, y = data.curve_data
-        return _learning_curve_training_inputs(
+        return learning_curve_training_inputs(
             model, X, y, repeat=training.repeat, train_size=training.train_size,
             test_size=len(data.y_test), validation_data=(data.X_val, data.y_val),
             n_iter_no_change=s.learning_curve_patience, random_state=s.random_state)
     # convergence on the deployment split
-    return _Training(
+    return TrainingInputs(
         model.set_params(random_state=s.random_state),
         s.random_state, data.X_deploy, data.y_deploy,
         {"validation_data": (data.X_deploy_val, data.y_deploy_val)}, {})
@@ -261,8 +261,8 @@ def run_training(training, data, best_params=None, members=None):
         result = search(data).to_json()
         return {"seconds": time.perf_counter() - start, "result": result}, None
     fit = None if members is None else _from_members(members)
-    row, fitted = _fit_and_evaluate(*training_inputs(training, data, best_params),
-                                    fit=fit)
+    row, fitted = fit_and_score(training_inputs(training, data, best_params),
+                                fit=fit)
     if members is not None:  # the members' training time, not the assembly's
         row["fit_time"] = sum(result["result"]["fit_time"]
                               for result, _ in members)
@@ -298,8 +298,8 @@ def run_member(training, data, best_params=None):
     pin_threads()
     start = time.perf_counter()
     inputs = training_inputs(training, data, best_params)
-    member = inputs.estimator._fit_member_alone(training.member, inputs.X,
-                                                inputs.y, **inputs.fit_params)
+    member = inputs.estimator.fit_member(training.member, inputs.X,
+                                         inputs.y, **inputs.fit_params)
     fit_time = time.perf_counter() - start
     result = {"member": training.member, "random_state": member.random_state,
               "fit_time": fit_time}
@@ -312,7 +312,7 @@ def _from_members(members):
     fitted = [_loaded(model_bytes) for _, model_bytes in members]
 
     def fit(ensemble, X, y, **fit_params):
-        ensemble._fit_from_members(fitted, X, y, **fit_params)
+        ensemble.fit_from_members(fitted, X, y, **fit_params)
 
     return fit
 
@@ -357,14 +357,15 @@ def searcher(data, storage, n_trials, sampler=None):
     """The run's :class:`~sklenet.LeNetSearchCV` of ``n_trials`` trials of
     its study in ``storage`` (None ``sampler``: seeded from the run's
     ``random_state``), without a refit."""
-    from .._search import LeNetSearchCV
+    from .. import LeNetSearchCV
 
     s = data.settings
     standard = estimator("standard", s, random_state=s.random_state)
     return LeNetSearchCV(
         standard, n_trials=n_trials, storage=storage, study_name=STUDY_NAME,
         sampler=sampler, random_state=s.random_state,
-        pruner=_pruner(s.n_trials, standard._epoch_counts(len(data.y_train))[1]),
+        pruner=_pruner(s.n_trials,
+                       standard.fit_schedule(len(data.y_train)).n_iter_no_change),
         refit=False, show_progress_bar=False)
 
 

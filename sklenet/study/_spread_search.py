@@ -25,8 +25,8 @@ trained after the search for the same best parameters.
 
 import time
 
+from .. import LeNetSearchCV
 from .._recipes import OPTIMIZED_PARAMS
-from .._search import _sampler_seed
 from .._storage import fail_interrupted_trials, open_storage
 from ._executors import check_dask
 from ._plan import exit_with_parent, pin_threads, search_record, searcher
@@ -112,7 +112,7 @@ class SpreadSearch:
         seed = data.settings.random_state
         self.pending = {
             workers.submit(run_trial, shared, self._task_storage,
-                           _sampler_seed(seed, number),
+                           LeNetSearchCV.sampler_seed(seed, number),
                            key=f"{training.step}-trial-{number}")
             for number in range(before, before + missing)}
         self.n_tasks = len(self.pending)
