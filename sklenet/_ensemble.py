@@ -491,10 +491,10 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         X, _ = self._validate_data(X, reset=False)
         # This estimator's test_time_augmentation, which set_params may have
         # changed since the members were fitted.
-        return np.mean([
+        return soft_vote([
             member._predict_images(X, self.test_time_augmentation)
             for member in self.estimators_
-        ], axis=0)
+        ])
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
         """The class of highest mean probability.
@@ -588,6 +588,34 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
                 if not np.array_equal(theirs, ours):
                     raise ValueError(f"estimators_[{index}].{name}={theirs!r} "
                                      f"differs from {name}={ours!r}")
+
+
+def soft_vote(member_probabilities, ops=np):
+    """Soft voting: the unweighted mean of the members' class probabilities.
+
+    The one rule that combines an ensemble's members:
+    :meth:`LeNetEnsembleClassifier.predict_proba`, the exported inference
+    graph (:func:`sklenet.export`) and ``sklenet serve``'s Keras runtime all
+    call it.
+
+    Parameters
+    ----------
+    member_probabilities : sequence of arrays of shape (n_samples, n_classes)
+        Each member's probabilities, in the members' order.
+    ops : module, default=numpy
+        The array functions to compute with (``stack`` and ``mean``): NumPy
+        for arrays, ``keras.ops`` for the tensors of a Keras graph.
+
+    Returns
+    -------
+    array of shape (n_samples, n_classes)
+
+    Examples
+    --------
+    >>> soft_vote([np.array([[0.5, 0.5]]), np.array([[0.9, 0.1]])])
+    array([[0.7, 0.3]])
+    """
+    return ops.mean(ops.stack(member_probabilities), axis=0)
 
 
 def _fit_member(member, name, X, y, sample_weight, validation_data, parent_pid,

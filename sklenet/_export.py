@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import LeNetClassifier
 from ._compat import export_litert
-from ._ensemble import LeNetEnsembleClassifier
+from ._ensemble import LeNetEnsembleClassifier, soft_vote
 from ._io import atomic_write
 from ._model import AUGMENTATION_LAYER as _AUGMENTATION_LAYER
 from ._typing import PathLike
@@ -297,7 +297,8 @@ def _inference_model(members, input_dtype):
 
     It computes what ``ImageEncoder`` and ``predict_proba`` compute: cast to
     float32, multiply by the float32 scale (the same rounding), reshape to
-    images, run every member in inference mode and average.
+    images, run every member in inference mode and average them by
+    :func:`~sklenet._ensemble.soft_vote`.
     """
     first = members[0]
     pixels = keras.Input(shape=(first.n_features_in_,), dtype=input_dtype.name,
@@ -310,8 +311,7 @@ def _inference_model(members, input_dtype):
         _inference_network(member.model_, f"member_{index}")(images, training=False)
         for index, member in enumerate(members)
     ]
-    proba = outputs[0] if len(outputs) == 1 else keras.layers.Average(
-        name="mean")(outputs)
+    proba = soft_vote(outputs, ops=keras.ops)
     # A dict output names the output "probabilities" in the SavedModel and
     # LiteRT signatures (a bare tensor would be "output_0").
     return keras.Model(pixels, {OUTPUT_NAME: proba}, name="sklenet_export")

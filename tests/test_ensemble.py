@@ -19,8 +19,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklenet import LeNetClassifier
 from sklenet._base import spawn_seeds
-from sklenet._ensemble import LeNetEnsembleClassifier
+from sklenet._ensemble import LeNetEnsembleClassifier, soft_vote
+from sklenet._export import _inference_model
 from sklenet.persistence import read_manifest, save
+from sklenet.serve._predictor import Predictor
 
 from .helpers import assert_same_global_random_state, fast
 
@@ -104,6 +106,47 @@ def test_predict_proba_is_the_mean_of_the_members(fitted, digits):
                                atol=1e-6)
     assert ensemble.predict(X_test[:1]).tolist() == [
         ensemble.classes_[np.argmax(proba[0])]]
+
+
+def test_soft_vote_of_arrays_and_of_keras_tensors_agree():
+    # The exported graph votes with keras.ops, predict_proba with NumPy.
+    probabilities = list(np.random.default_rng(0).dirichlet(
+        np.ones(10), size=(3, 5)).astype(np.float32))
+    expected = (probabilities[0] + probabilities[1] + probabilities[2]) / 3
+    np.testing.assert_allclose(soft_vote(probabilities), expected, rtol=1e-6)
+    in_keras = keras.ops.convert_to_numpy(soft_vote(
+        [keras.ops.convert_to_tensor(p) for p in probabilities], ops=keras.ops))
+    np.testing.assert_allclose(in_keras, soft_vote(probabilities), rtol=1e-6)
+    np.testing.assert_array_equal(soft_vote(probabilities[:1]), probabilities[0])
+
+
+@pytest.mark.parametrize("caller", ["predict_proba", "export", "serve"])
+def test_every_caller_votes_by_the_one_rule(fitted, digits, caller, monkeypatch):
+    # The ensemble, its exported graph and the server's Keras runtime combine
+    # the members by soft_vote: a caller averaging on its own fails here.
+    ensemble, proba = fitted
+    X_test = digits[2][:3]
+    votes = []
+
+    def spy(member_probabilities, ops=np):
+        votes.append(len(member_probabilities))
+        return soft_vote(member_probabilities, ops)
+
+    members = ensemble.estimators_
+    if caller == "export":
+        monkeypatch.setattr("sklenet._export.soft_vote", spy)
+        graph = _inference_model(members, np.dtype(members[0].input_dtype_))
+        answer = keras.ops.convert_to_numpy(
+            graph(X_test.astype(members[0].input_dtype_))["probabilities"])
+    else:
+        monkeypatch.setattr("sklenet._ensemble.soft_vote", spy)
+        if caller == "predict_proba":
+            answer = ensemble.predict_proba(X_test)
+        else:
+            # The digits are 0-255 grey levels already, as the server takes.
+            answer = Predictor(ensemble, runtime="keras").predict_proba(X_test)
+    assert votes == [2]
+    np.testing.assert_allclose(answer, proba[:3], rtol=0, atol=1e-5)
 
 
 def test_members_have_distinct_recorded_seeds_and_own_histories(fitted):

@@ -81,11 +81,13 @@ class Predictor:
         rows = self._model_input(np.asarray(pixels, dtype=np.float64))
         if self._session is not None:
             return self._session.run(None, {"pixels": rows})[0]
+        from .._ensemble import soft_vote  # imports TensorFlow, as the members do
+
         with self._lock:
-            # The members without test-time augmentation, averaged as the
-            # exported graph does.
-            return np.mean([member._predict_images(rows, n_copies=0)
-                            for member in self._members], axis=0)
+            # The members without test-time augmentation, averaged by the
+            # rule of the exported graph.
+            return soft_vote([member._predict_images(rows, n_copies=0)
+                              for member in self._members])
 
     def _model_input(self, rows):
         """0-255 grey levels in the dtype and scale the model was fitted on."""
