@@ -140,7 +140,7 @@ def workers(args):
     from sklenet.study import prepare
     from sklenet.study._estimate import calibrate, estimate
     from sklenet.study._executors import executor
-    from sklenet.study._plan import plan
+    from sklenet.study._steps import plan
 
     if args.data == "fashion":
         X, y = load_mnist_idx(FASHION, kind="train", return_X_y=True)

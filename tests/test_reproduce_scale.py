@@ -4,7 +4,6 @@ a lost worker and after a killed run; the plan and its estimate."""
 
 import dataclasses
 import json
-import math
 import os
 import signal
 import subprocess
@@ -25,21 +24,13 @@ from sklenet.study._estimate import (
     CALIBRATION_EPOCHS,
     Calibration,
     Timings,
-    _Task,
     calibration_from_timings,
     calibration_training,
     estimate,
-    schedule,
 )
 from sklenet.study._executors import LocalExecutor
-from sklenet.study._plan import (
-    StudyData,
-    assemble,
-    pin_threads,
-    plan,
-    run_member,
-    run_training,
-)
+from sklenet.study._plan import StudyData, pin_threads, run_member, run_training
+from sklenet.study._steps import plan
 
 #: The tiny preset on 300 images: 17 one-epoch trainings.
 TINY = dict(preset="tiny", max_samples=300)
@@ -100,14 +91,15 @@ def test_step_records_from_trainings_equal_the_step_level_functions(tmp_path):
     results = {training: json.loads(json.dumps(result))
                for training, result in results.items()}
     for name, (runs, summary) in zip(names, expected):
-        record = assemble(planned[name], results, data)
+        record = planned[name][0].of.assemble(planned[name], results, data, {})
         pd.testing.assert_frame_equal(record.runs.drop(columns="fit_time"),
                                       runs.drop(columns="fit_time"))
         pd.testing.assert_frame_equal(record.summary.drop(index="fit_time",
                                                           errors="ignore"),
                                       summary.drop(index="fit_time", errors="ignore"),
                                       check_exact=False, rtol=0, atol=0)
-    evaluation = assemble(planned["standard_evaluation"], results, data)
+    trainings = planned["standard_evaluation"]
+    evaluation = trainings[0].of.assemble(trainings, results, data, {})
     assert len(evaluation.runs) == 2 and evaluation.y_test == data.y_test.tolist()
     assert np.asarray(evaluation.test_proba).shape == (len(data.y_test), 10)
 
@@ -178,55 +170,6 @@ def test_the_plan_keys_every_training_once():
                if t.needs_search}
     assert waiting == {f"{model}_{kind}" for model in ("optimized", "ensemble")
                        for kind in ("evaluation", "learning_curve", "convergence")}
-
-
-def test_the_estimate_adds_up_the_plan_and_waits_for_the_search():
-    data = StudyData(PRESETS["full"], *[np.zeros((100, 28, 28))] * 3,
-                     *[np.arange(100) % 10] * 3, *[np.zeros((100, 28, 28))] * 2,
-                     *[np.arange(100) % 10] * 2, search_storage="sqlite://")
-    kinds = ("standard", "optimized", "best")
-    # 1 s per network whatever its size: the hours count networks.
-    calibration = Calibration(dict.fromkeys(kinds, 1.0),
-                              *[dict.fromkeys(kinds, 0.0)] * 3,
-                              dict.fromkeys(kinds, 40), dict.fromkeys(kinds, 0))
-    one = estimate(plan(data), data, calibration, 1)
-    assert one.table.iloc[-1]["networks"] == 1643
-    assert one.hours == pytest.approx(1643 / 3600)
-    assert str(one).endswith("estimated time: 27 min on 1 worker")
-    # On many workers the 200 sequential trials bound it, then what waits
-    # for them: one task per network, in rounds of 1,000.
-    many = estimate(plan(data), data, calibration, 1000)
-    searched = sum(t.networks for trainings in plan(data).values() for t in trainings
-                   if t.needs_search)
-    assert searched > 1000
-    assert many.hours == pytest.approx((200 + math.ceil(searched / 1000)) / 3600)
-    # On Dask the trials spread too: 200 trials on 1,000 workers take one.
-    spread = estimate(plan(data), data, calibration, 1000, spread_search=True)
-    assert spread.hours == pytest.approx((1 + math.ceil(searched / 1000)) / 3600)
-    assert estimate(plan(data), data, calibration, 1,
-                    spread_search=True).hours == one.hours
-    # Epochs of at least 25,200 images cost as much as 25,200 images do.
-    calibration = Calibration(dict.fromkeys(kinds, 0.0), dict.fromkeys(kinds, 1e-3),
-                              *[dict.fromkeys(kinds, 0.0)] * 2,
-                              dict.fromkeys(kinds, 10), dict.fromkeys(kinds, 25_200))
-    assert calibration.network_seconds("ensemble", 100) == pytest.approx(252)
-    assert calibration.network_seconds("best", 30_000) == pytest.approx(300)
-
-
-def test_the_schedule_replays_first_come_first_served_with_the_search_first():
-    task = _Task
-    # 2 workers: the last long task leaves one idle (a bound would say 2.5).
-    assert schedule([task(1), task(1), task(3)], 2) == 4
-    # The searched wait for the search, and run on whichever workers are free.
-    tasks = [task(1), task(4, search=True), task(1), task(1),
-             task(2, searched=True), task(2, searched=True)]
-    assert schedule(tasks, 2) == 6  # 0-4 search; 0-1-2-3 the rest; then 4-6
-    assert schedule(tasks, 1) == 11
-    assert schedule(tasks, 10) == 6
-    assert schedule([task(2, searched=True)], 3) == 2  # no search planned
-    # A worker idle since 1 starts nothing that waits for the search before 4.
-    assert schedule([task(4, search=True), task(1),
-                     *[task(2, searched=True)] * 4], 3) == 8
 
 
 def test_the_calibration_times_epochs_after_the_first():

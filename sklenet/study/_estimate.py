@@ -19,20 +19,21 @@ on the same images as the largest, cost half what they did; issue 18.)
 Locally the search's trials run one after
 another on one worker, on Dask they spread over all workers; meanwhile the
 other workers train what does not need the search, and the trainings of the
-searched models share all workers once it is done: :func:`schedule` replays
-that order, task by task (each member of an ensemble a task), so the
-estimate counts the workers left idle at the end as well.
+searched models share all workers once it is done: :func:`estimate` replays
+the run's own :class:`~._scheduler.Scheduler`, task by task (each member of
+an ensemble a task), so the estimate counts the workers left idle at the end
+as well.
 """
 
-import collections
 import dataclasses
-import heapq
 import time
 
 import numpy as np
 import pandas as pd
 
 from ._plan import estimator, exit_with_parent, pin_threads
+from ._scheduler import Scheduler, replay
+from ._settings import MEMBERS_OF
 
 #: Epochs an early-stopped training is assumed to run: the standard LeNet
 #: trained 42-43 epochs on the sample with the study's patience of 5
@@ -168,7 +169,7 @@ class Calibration:
     def network_seconds(self, model, n_images, n_validation=0, n_scored=0):
         """Seconds to train ``model`` on ``n_images`` images, validating on
         ``n_validation`` after every pass, then to predict ``n_scored``."""
-        kind = "optimized" if model == "ensemble" else model
+        kind = MEMBERS_OF.get(model, model)
         passes = self.epochs[kind] * max(1.0, self.epoch_images[kind] / n_images)
         return (self.overhead[kind] + passes * (
             self.train[kind] * n_images + self.validation[kind] * n_validation)
@@ -235,95 +236,34 @@ class Estimate:
 
 
 def estimate(planned, data, calibration, n_workers, spread_search=False):
-    """The :class:`Estimate` of the trainings ``planned`` on ``n_workers``;
-    ``spread_search``: the search's trials run side by side (on Dask)."""
-    rows, tasks, total = [], [], 0.0
+    """The :class:`Estimate` of the trainings ``planned`` (by step name, see
+    :func:`~._steps.plan`) on ``n_workers``; ``spread_search``: the search's
+    trials run side by side (on Dask)."""
+    seconds = {}  # of each task the run submits: members apart
+    rows = []
     for name, trainings in planned.items():
-        seconds = 0.0
         for training in trainings:
-            if training.kind == "search":  # a trial scores its validation
-                per_trial = calibration.network_seconds(
-                    "standard", len(data.y_train), len(data.y_val), len(data.y_val))
-                seconds += training.networks * per_trial
-                tasks += ([_Task(per_trial, search=True)] * training.networks
-                          if spread_search else
-                          [_Task(training.networks * per_trial, search=True)])
-                continue
-            per_network = calibration.network_seconds(
-                training.model, *_sizes(training, data))
-            seconds += training.networks * per_network
+            per_network = training.of.network_seconds(training, data, calibration)
             # An ensemble of members is one task per member (its assembly
             # trains nothing); any other training is one task.
-            tasks += ([_Task(per_network, searched=training.needs_search)]
-                      * len(training.member_trainings) or
-                      [_Task(training.networks * per_network,
-                             searched=training.needs_search)])
-        total += seconds
+            members = training.member_trainings
+            seconds.update(dict.fromkeys(members, per_network))
+            seconds[training] = 0.0 if members else training.networks * per_network
         rows.append({"step": name, "trainings": len(trainings),
                      "networks": sum(t.networks for t in trainings),
-                     "hours of training": seconds / 3600})
+                     "hours of training": sum(
+                         seconds[t] + sum(seconds[m] for m in t.member_trainings)
+                         for t in trainings) / 3600})
     table = pd.DataFrame(rows)
     table.loc[len(table)] = {"step": "total", "trainings": table["trainings"].sum(),
                              "networks": table["networks"].sum(),
-                             "hours of training": total / 3600}
+                             "hours of training": sum(seconds.values()) / 3600}
     # Three significant digits: a tiny run's steps take a few seconds.
     table["hours of training"] = [float(f"{hours:.3g}")
                                   for hours in table["hours of training"]]
-    return Estimate(table, schedule(tasks, n_workers) / 3600, n_workers)
-
-
-def _sizes(training, data):
-    """``(training, validation, scored)`` images of a training (not the
-    search): what it trains on, validates on after every pass, and
-    predicts once trained to score it."""
-    if training.kind == "convergence":
-        return len(data.y_deploy), len(data.y_deploy_val), len(data.y_deploy_val)
-    if training.kind == "learning_curve":  # scored on its images and the test's
-        return (training.train_size, len(data.y_val),
-                training.train_size + len(data.y_test))
-    n_train, n_val, n_test = len(data.y_train), len(data.y_val), len(data.y_test)
-    return n_train, n_val, n_train + n_val + n_test
-
-
-@dataclasses.dataclass(frozen=True)
-class _Task:
-    seconds: float
-    search: bool = False  # a task of the search (all of it, or one trial)
-    searched: bool = False  # waits for the search's best parameters
-
-
-def schedule(tasks, n_workers):
-    """Seconds until ``n_workers`` have run ``tasks`` as a run does: first
-    come, first served in the plan's order, each task on the first worker
-    free, except that the ``searched`` ones join the queue only once every
-    ``search`` task has ended.
-
-    Examples
-    --------
-    >>> schedule([_Task(3), _Task(1), _Task(1), _Task(1)], 2)
-    3.0
-    >>> schedule([_Task(5, search=True), _Task(1), _Task(2, searched=True)], 2)
-    7.0
-    """
-    # (task, the earliest it may start), in the order workers take them.
-    ready = collections.deque((task, 0.0) for task in tasks if not task.searched)
-    waiting = [task for task in tasks if task.searched]
-    n_search = sum(task.search for task in tasks)
-    search_end = 0.0
-    free = [0.0] * n_workers  # when each worker is free, as a heap
-    end = 0.0
-    while ready or waiting:
-        start = heapq.heappop(free)
-        if waiting and n_search == 0 and (search_end <= start or not ready):
-            # The search is over: what waited for it joins the queue then.
-            ready.extend((task, search_end) for task in waiting)
-            waiting = []
-        task, earliest = ready.popleft()
-        start = max(start, earliest)
-        finish = start + task.seconds
-        if task.search:
-            n_search -= 1
-            search_end = max(search_end, finish)
-        heapq.heappush(free, finish)
-        end = max(end, finish)
-    return end
+    todo = [task for trainings in planned.values() for training in trainings
+            for task in (*training.member_trainings, training)]
+    hours = replay(Scheduler(planned, todo),
+                   lambda task: task.of.pieces(seconds[task], task, spread_search),
+                   n_workers) / 3600
+    return Estimate(table, hours, n_workers)

@@ -8,8 +8,8 @@ its seed through the same SeedSequence children as
 same numbers wherever and whenever it runs. :func:`run_training` is the task,
 run in a worker process (a local one or a Dask worker): it returns a JSON
 result and, for the trainings whose model the run keeps, the saved model's
-bytes; the run folder stores each result as soon as it arrives, and
-:func:`assemble` puts a step's results together into the record that the
+bytes; the run folder stores each result as soon as it arrives, and the
+step (:mod:`._steps`) puts its results together into the record that the
 whole step produced before, which the report reads.
 
 Each member of an ensemble training is a task too (:func:`run_member`, keyed
@@ -40,68 +40,11 @@ from pathlib import Path
 import numpy as np
 
 from .._recipes import OPTIMIZED_PARAMS, make_estimator
-from ..evaluation import (
-    TrainingInputs,
-    evaluation_frames,
-    evaluation_training_inputs,
-    fit_and_score,
-    learning_curve_frames,
-    learning_curve_sizes,
-    learning_curve_training_inputs,
-)
-from ._results import (
-    STUDY_NAME,
-    Convergence,
-    Evaluation,
-    LearningCurve,
-    Search,
-    step_name,
-)
-from ._settings import MODELS, STUDY_MODELS
+from ._results import STUDY_NAME, Search
+from ._settings import STUDY_MODELS
 
 #: The models whose estimator takes the search's best parameters.
 SEARCHED = ("optimized", "ensemble")
-
-
-@dataclasses.dataclass(frozen=True)
-class Training:
-    """One training of a reproduction: what it trains, keyed by ``key``."""
-
-    kind: str  # "evaluation", "search", "learning_curve" or "convergence"
-    model: str | None = None
-    repeat: int = 0
-    train_size: int | None = None
-    networks: int = 1  # networks it trains: the ensemble's members, trials
-    member: int | None = None  # the member of an ensemble training it is
-
-    @property
-    def step(self):
-        return step_name(self.kind, self.model)
-
-    @property
-    def key(self):
-        """Its name within its step, e.g. ``repeat-3``,
-        ``repeat-0-size-1200`` or ``repeat-1-member-4``."""
-        member = "" if self.member is None else f"-member-{self.member}"
-        if self.kind in ("search", "convergence"):
-            return f"{self.kind}{member}"
-        size = "" if self.train_size is None else f"-size-{self.train_size}"
-        return f"repeat-{self.repeat}{size}{member}"
-
-    @property
-    def member_trainings(self):
-        """The trainings of its members, each a task of its own, when it is
-        a training of the study's ensemble (of independent members) with
-        more than one: its result is then assembled from theirs."""
-        if self.model != "ensemble" or self.member is not None or self.networks < 2:
-            return ()
-        return tuple(dataclasses.replace(self, member=index, networks=1)
-                     for index in range(self.networks))
-
-    @property
-    def needs_search(self):
-        """Whether it waits for the search's best parameters."""
-        return self.model in SEARCHED
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,38 +70,6 @@ class StudyData:
         """The learning curves' data: the training and test parts."""
         return (np.concatenate([self.X_train, self.X_test]),
                 np.concatenate([self.y_train, self.y_test]))
-
-
-def plan(data):
-    """{step name: [Training, ...]} of a run, in the study's order of steps."""
-    s = data.settings
-    X, y = data.curve_data
-    sizes = learning_curve_sizes(X, y, train_sizes=s.learning_curve_sizes,
-                                 test_size=len(data.y_test),
-                                 random_state=s.random_state)
-
-    def evaluation(model):
-        return [Training("evaluation", model, repeat, networks=s.networks(model))
-                for repeat in range(s.n_repeats)]
-
-    steps = {step_name("evaluation", "standard"): evaluation("standard"),
-             step_name("search"): [Training("search", networks=s.n_trials)]}
-    steps.update({step_name("evaluation", model): evaluation(model)
-                  for model in MODELS[1:]})
-    steps.update({
-        step_name("learning_curve", model): [
-            Training("learning_curve", model, repeat, size,
-                     networks=s.networks(model))
-            for repeat in range(s.learning_curve_repeats) for size in sizes
-            if model in s.learning_curve_models]
-        for model in MODELS})
-    deployment = s.convergence_split == "deployment"
-    steps.update({
-        step_name("convergence", model): (
-            [Training("convergence", model, networks=s.networks(model))]
-            if deployment else [])
-        for model in MODELS})
-    return steps
 
 
 def estimator(model, settings, best_params=None, **overrides):
@@ -217,74 +128,23 @@ def exit_with_parent():
                      daemon=True).start()
 
 
-def training_inputs(training, data, best_params=None):
-    """What ``training`` (not the search) fits and scores: an
-    ``evaluation.TrainingInputs``, as the step-level functions draw it."""
-    s = data.settings
-    model = estimator(training.model, s, best_params)
-    if training.kind == "evaluation":
-        return evaluation_training_inputs(
-            model, data.X_train, data.y_train, data.X_test, data.y_test,
-            repeat=training.repeat, validation_data=(data.X_val, data.y_val),
-            random_state=s.random_state)
-    if training.kind == "learning_curve":
-        X, y = data.curve_data
-        return learning_curve_training_inputs(
-            model, X, y, repeat=training.repeat, train_size=training.train_size,
-            test_size=len(data.y_test), validation_data=(data.X_val, data.y_val),
-            n_iter_no_change=s.learning_curve_patience, random_state=s.random_state)
-    # convergence on the deployment split
-    return TrainingInputs(
-        model.set_params(random_state=s.random_state),
-        s.random_state, data.X_deploy, data.y_deploy,
-        {"validation_data": (data.X_deploy_val, data.y_deploy_val)}, {})
-
-
 def run_training(training, data, best_params=None, members=None):
-    """Run ``training`` on ``data``; return ``(result, model_bytes)``.
+    """Run ``training`` (a :class:`~._steps.Training`) on ``data``; return
+    ``(result, model_bytes)``.
 
     ``result`` is JSON-serialisable: ``seconds`` and what the training
     measured; ``model_bytes`` is the saved model (see
     :func:`sklenet.save`) of the trainings whose model the run keeps, else
     None. ``best_params`` are the search's, for the searched models.
     ``members`` are ``(result, model_bytes)`` of each of the training's
-    :attr:`~Training.member_trainings` (:func:`run_member`): the ensemble is
-    then assembled from them instead of trained, and its numbers are those
-    of its training.
+    :attr:`~._steps.Training.member_trainings` (:func:`run_member`): the
+    ensemble is then assembled from them instead of trained, and its numbers
+    are those of its training.
     """
     exit_with_parent()
     pin_threads()
     start = time.perf_counter()
-    s = data.settings
-    model_bytes = None
-    if training.kind == "search":  # its seconds once it has run
-        result = search(data).to_json()
-        return {"seconds": time.perf_counter() - start, "result": result}, None
-    fit = None if members is None else _from_members(members)
-    row, fitted = fit_and_score(training_inputs(training, data, best_params),
-                                fit=fit)
-    if members is not None:  # the members' training time, not the assembly's
-        row["fit_time"] = sum(result["result"]["fit_time"]
-                              for result, _ in members)
-    if training.kind == "evaluation":
-        result = {"row": _plain(row)}
-        if training.repeat == 0:  # the report's figures show the first one
-            result.update(
-                classes=fitted.classes_.tolist(),
-                test_proba=np.round(fitted.predict_proba(data.X_test), 6).tolist(),
-                histories=_histories(fitted),
-                validation_accuracy=float(row["validation_accuracy"]))
-            if s.convergence_split == "evaluation":
-                model_bytes = _saved(fitted)
-    elif training.kind == "learning_curve":
-        result = {"row": _plain(row)}
-    else:  # convergence on the deployment split
-        result = Convergence(
-            histories=_histories(fitted),
-            validation_accuracy=float(fitted.score(data.X_deploy_val,
-                                                   data.y_deploy_val)),
-        ).to_json()
-        model_bytes = _saved(fitted)
+    result, model_bytes = training.of.train(training, data, best_params, members)
     seconds = time.perf_counter() - start + sum(
         result["seconds"] for result, _ in members or ())
     return {"seconds": seconds, "result": result}, model_bytes
@@ -297,18 +157,19 @@ def run_member(training, data, best_params=None):
     exit_with_parent()
     pin_threads()
     start = time.perf_counter()
-    inputs = training_inputs(training, data, best_params)
+    inputs = training.of.inputs(training, data, best_params)
     member = inputs.estimator.fit_member(training.member, inputs.X,
                                          inputs.y, **inputs.fit_params)
     fit_time = time.perf_counter() - start
     result = {"member": training.member, "random_state": member.random_state,
               "fit_time": fit_time}
-    model_bytes = _saved(member)
+    model_bytes = saved(member)
     return {"seconds": time.perf_counter() - start, "result": result}, model_bytes
 
 
-def _from_members(members):
-    """An ensemble's ``fit`` that assembles it from the saved ``members``."""
+def fitted_from_members(members):
+    """An ensemble's ``fit`` that assembles it from the saved ``members``
+    (:func:`run_member`'s results)."""
     fitted = [_loaded(model_bytes) for _, model_bytes in members]
 
     def fit(ensemble, X, y, **fit_params):
@@ -389,19 +250,19 @@ def _pruner(n_trials, patience):
         n_startup_trials=min(5, max(1, n_trials // 4)), n_warmup_steps=patience)
 
 
-def _histories(estimator):
+def histories(estimator):
     """The per-epoch history of each network: one, or each ensemble member's."""
     return [member.history_ for member in getattr(estimator, "estimators_",
                                                   [estimator])]
 
 
-def _plain(row):
+def plain(row):
     """A row with Python numbers (NumPy's do not go through JSON)."""
     return {name: value.item() if isinstance(value, np.generic) else value
             for name, value in row.items()}
 
 
-def _saved(fitted):
+def saved(fitted):
     """The bytes of ``fitted`` saved by :func:`sklenet.save`: the run's
     process writes them, wherever the training ran."""
     from ..persistence import save
@@ -413,40 +274,10 @@ def _saved(fitted):
 
 
 def _loaded(model_bytes):
-    """The estimator that :func:`_saved` saved in ``model_bytes``."""
+    """The estimator that :func:`saved` saved in ``model_bytes``."""
     from ..persistence import load
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.sklenet"
         path.write_bytes(model_bytes)
         return load(path)
-
-
-# ------------------------------------------------------------- the records
-def assemble(trainings, results, data, evaluation=None, kind=None):
-    """The record of the step of ``trainings`` (in plan order) from their
-    ``results``; ``evaluation`` is the model's :class:`~._results.Evaluation`,
-    which a convergence step on the evaluation split (no trainings) shows.
-    ``kind`` names the step's kind when it has no trainings (a convergence
-    step then, or a learning curve that the run does not draw)."""
-    kind = trainings[0].kind if trainings else (kind or "convergence")
-    outcomes = [results[training]["result"] for training in trainings]
-    if kind == "search":
-        return Search.from_json(outcomes[0])
-    if kind == "evaluation":
-        runs, summary = evaluation_frames([outcome["row"] for outcome in outcomes])
-        first = outcomes[0]
-        return Evaluation(runs=runs, summary=summary, classes=first["classes"],
-                          y_test=data.y_test.tolist(), test_proba=first["test_proba"],
-                          histories=first["histories"],
-                          validation_accuracy=first["validation_accuracy"])
-    if kind == "learning_curve":
-        runs, summary = learning_curve_frames(
-            [training.repeat for training in trainings],
-            [training.train_size for training in trainings],
-            [outcome["row"] for outcome in outcomes])
-        return LearningCurve(runs=runs, summary=summary)
-    if trainings:
-        return Convergence.from_json(outcomes[0])
-    return Convergence(histories=evaluation.histories,
-                       validation_accuracy=evaluation.validation_accuracy)

@@ -31,17 +31,11 @@ from .._typing import ArrayLike, PathLike, RandomState
 from ..evaluation import deployment_split, evaluation_split
 from ._estimate import CALIBRATION_EPOCHS, calibrate, estimate
 from ._executors import DaskExecutor, executor
-from ._plan import StudyData, assemble, plan, run_member, run_training, search
-from ._results import (
-    CACHE_FORMAT,
-    RunFolder,
-    Step,
-    StudyResults,
-    read_entry,
-    step_name,
-)
-from ._settings import MODELS, trainings
+from ._plan import StudyData, run_member, run_training, search
+from ._results import CACHE_FORMAT, RunFolder, Step, StudyResults, read_entry
+from ._scheduler import Scheduler
 from ._spread_search import SpreadSearch
+from ._steps import SearchStep, plan, study_steps
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -193,10 +187,6 @@ class Reproduction:
                 "delete this one to start over."
             )
 
-    def load(self, name):
-        """The cached :class:`~._results.Step` ``name``, or None."""
-        return Step.read(self.folder, name)
-
     # ------------------------------------------------------------- the steps
     def study_data(self):
         """What every training task needs (:class:`~._plan.StudyData`)."""
@@ -208,29 +198,10 @@ class Reproduction:
 
     def steps(self):
         """(name, title) of every step, in the study's order."""
-        s = self.settings
-        evaluations = trainings(s.n_repeats)
-        curve = (f"{len(s.learning_curve_sizes)} sizes x "
-                 f"{trainings(s.learning_curve_repeats)}")
-        titles = {"standard": "standard LeNet", "optimized": "optimized LeNet",
-                  "ensemble": f"ensemble of {s.n_estimators}", "best": "sklenet best"}
-        steps = [(step_name("evaluation", "standard"),
-                  f"{titles['standard']}, {evaluations}"),
-                 (step_name("search"), f"Optuna search, {s.n_trials} trials")]
-        steps += [(step_name("evaluation", model), f"{titles[model]}, {evaluations}")
-                  for model in MODELS[1:]]
-        steps += [(step_name("learning_curve", model),
-                   f"{model} learning curve, {curve}"
-                   if model in s.learning_curve_models else
-                   f"{model} learning curve: not drawn by this preset")
-                  for model in MODELS]
-        steps += [(step_name("convergence", model),
-                   f"{model} convergence, {s.convergence_split} split")
-                  for model in MODELS]
-        return steps
+        return [(step.name, step.title()) for step in study_steps(self.settings)]
 
     def plan(self):
-        """{step name: its :class:`~._plan.Training` tasks}, in run order."""
+        """{step name: its :class:`~._steps.Training` tasks}, in run order."""
         return plan(self.study_data())
 
     def estimate(self, *, dask=None, log=_LOGGER.info):
@@ -253,125 +224,73 @@ class Reproduction:
 
         Every training runs as a task in a worker process: ``n_jobs`` local
         ones, or the workers of a Dask cluster when ``dask`` is given (see
-        :class:`~._executors.DaskExecutor`). Ready trainings of any step run
-        first come, first served; those of the searched models wait for the
-        search. Each training's result is stored as soon as it arrives, and a
-        step's record as soon as all its trainings are stored. ``log``
-        receives one line per step (by default this module's logger, at INFO
-        level); ``progress`` shows one tqdm bar over the networks to train;
-        ``show_plan`` logs the plan and its estimated time first.
+        :class:`~._executors.DaskExecutor`). The trainings whose
+        dependencies are met run first come, first served
+        (:class:`~._scheduler.Scheduler`); those of the searched models wait
+        for the search. Each training's result is stored as soon as it
+        arrives, and a step's record as soon as all its trainings are
+        stored. ``log`` receives one line per step (by default this module's
+        logger, at INFO level); ``progress`` shows one tqdm bar over the
+        networks to train; ``show_plan`` logs the plan and its estimated
+        time first.
         """
         self.folder.cache.mkdir(parents=True, exist_ok=True)
         self.check_cache()
         atomic_write(self.folder.description,
                      json.dumps(self.description(), indent=1))
         data = self.study_data()
-        planned = plan(data)
-        prefixes = {name: f"[{number}/{len(planned)}] {title}"
-                    for number, (name, title) in enumerate(self.steps(), 1)}
-        steps, outcomes = {}, {}
-        for name, tasks in planned.items():
-            step = self.load(name)
-            if step is not None:
-                steps[name] = step
-                log(f"{prefixes[name]}: cached ({step.seconds:.0f} s)")
-                continue
-            for training in tasks:
-                for stored in (training, *training.member_trainings):
-                    outcome = self._read(stored)
-                    if outcome is not None:
-                        outcomes[stored] = outcome
-        todo = [training for name, tasks in planned.items() if name not in steps
-                for training in tasks if training not in outcomes]
-
-        def finish_steps():
-            """Store the record of every step whose trainings are all done."""
-            for name, tasks in planned.items():
-                evaluation = steps.get(step_name("evaluation", name.split("_")[0]))
-                curve = name.endswith("learning_curve")
-                if name in steps or not all(t in outcomes for t in tasks) or (
-                        not tasks and evaluation is None and not curve):
-                    continue
-                record = assemble(tasks, outcomes, data, evaluation and
-                                  evaluation.result,
-                                  kind="learning_curve" if curve else None)
-                step = Step(name, sum(outcomes[t]["seconds"] for t in tasks), record)
-                atomic_write(self.folder.step(name), json.dumps(step.to_json()))
-                steps[name] = step
-                log(f"{prefixes[name]}: done ({step.seconds:.0f} s of training)")
-
-        def best_params():
-            search = steps.get("search")
-            return None if search is None else search.result.best_params
-
-        finish_steps()
+        steps = _Steps(study_steps(self.settings), data, self.folder, log)
+        outcomes = {task: outcome for training in steps.unfinished()
+                    for task in (training, *training.member_trainings)
+                    if (outcome := self._read(task)) is not None}
+        # Each missing member of an ensemble training before that training.
+        todo = [task for training in steps.unfinished() if training not in outcomes
+                for task in (*training.member_trainings, training)
+                if task not in outcomes]
+        steps.finish(outcomes)
         with contextlib.ExitStack() as stack:
             workers = stack.enter_context(executor(dask, self.n_jobs))
             shared = workers.share(data) if todo else None
             if show_plan and todo:
                 log(f"the plan:\n{self._estimate(workers, shared, data, log)}")
             bar = stack.enter_context(tqdm(
-                total=sum(t.networks - sum(m in outcomes for m in t.member_trainings)
-                          for t in todo),
+                total=sum(task.networks for task in todo if not task.member_trainings),
                 unit="network", desc="trainings", disable=not progress or not todo))
-            pending, waiting = {}, []
+            scheduler = Scheduler(steps.planned, todo)
+            pending = {}
 
-            def submit(training, function=run_training):
-                if training.kind == "search" and isinstance(workers, DaskExecutor):
-                    search = SpreadSearch(training, workers, shared, data,
-                                          self.storage)
-                    pending.update(dict.fromkeys(search.pending, search))
-                    return
-                missing = [member for member in training.member_trainings
-                           if member not in outcomes]
-                if missing:  # each member a task; the ensemble once all are in
-                    for member in missing:
-                        submit(member, run_member)
-                    return
-                members = () if not training.member_trainings else (
-                    [(outcomes[member], self._member_bytes(member))
-                     for member in training.member_trainings],)
-                future = workers.submit(
-                    function, training, shared,
-                    best_params() if training.needs_search else None, *members,
-                    key=f"{training.step}-{training.key}")
-                pending[future] = training
+            def submit(tasks):
+                for task in tasks:
+                    pending.update(self._submit(task, workers, shared, data, outcomes,
+                                                steps.best_params()))
 
-            for training in todo:
-                if training.needs_search and best_params() is None:
-                    waiting.append(training)
-                else:
-                    submit(training)
+            submit(scheduler.release())
             while pending:
                 for future in workers.wait(pending):
-                    owner = pending.pop(future)
-                    if isinstance(owner, SpreadSearch):  # one of its trials
-                        bar.update(1)
-                        if not owner.trial_done(future):
-                            continue
-                        training, outcome, model_bytes = (
-                            owner.training, owner.outcome(), None)
-                        bar.update(max(0, training.networks - owner.n_tasks))
-                    else:
-                        training = owner
-                        outcome, model_bytes = future.result()
-                        # An assembled ensemble trained nothing itself.
-                        bar.update(0 if training.member_trainings
-                                   else training.networks)
-                    self._store(training, outcome, model_bytes)
-                    outcomes[training] = outcome
-                    if training.member is not None:
-                        parent = dataclasses.replace(
-                            training, member=None,
-                            networks=data.settings.networks(training.model))
-                        if all(m in outcomes for m in parent.member_trainings):
-                            submit(parent)
-                    finish_steps()
-                    if best_params() is not None:
-                        for searched in waiting:
-                            submit(searched)
-                        waiting = []
-        return StudyResults({name: steps[name] for name in planned})
+                    task, outcome, model_bytes = _collect(pending.pop(future), future,
+                                                          bar)
+                    if task is None:  # a trial of a spread search, not its last
+                        continue
+                    self._store(task, outcome, model_bytes)
+                    outcomes[task] = outcome
+                    steps.finish(outcomes)
+                    submit(scheduler.finished(task))
+        return StudyResults(steps.records)
+
+    def _submit(self, task, workers, shared, data, outcomes, best_params):
+        """Submit ``task`` to ``workers``; return {future: its owner}: the
+        task, or the :class:`~._spread_search.SpreadSearch` of its trials."""
+        if task.of.spreads_on_dask and isinstance(workers, DaskExecutor):
+            search = SpreadSearch(task, workers, shared, data, self.storage)
+            return dict.fromkeys(search.pending, search)
+        function = run_training if task.member is None else run_member
+        members = () if not task.member_trainings else (
+            [(outcomes[member], self._member_bytes(member))
+             for member in task.member_trainings],)
+        future = workers.submit(function, task, shared,
+                                best_params if task.needs_search else None, *members,
+                                key=f"{task.step}-{task.key}")
+        return {future: task}
 
     def _read(self, training):
         """The stored result of ``training``, or None (to train it again)."""
@@ -400,3 +319,65 @@ class Reproduction:
     def _search(self):
         """The search step's record, run in this process (for tests)."""
         return search(self.study_data())
+
+
+def _collect(owner, future, bar):
+    """``(task, outcome, model_bytes)`` of the ``future`` of ``owner`` (a
+    task, or a :class:`~._spread_search.SpreadSearch` whose last trial it
+    may be; else ``(None, None, None)``), counting its networks on ``bar``."""
+    if isinstance(owner, SpreadSearch):
+        bar.update(1)
+        if not owner.trial_done(future):
+            return None, None, None
+        bar.update(max(0, owner.training.networks - owner.n_tasks))
+        return owner.training, owner.outcome(), None
+    outcome, model_bytes = future.result()
+    # An assembled ensemble trained nothing itself.
+    bar.update(0 if owner.member_trainings else owner.networks)
+    return owner, outcome, model_bytes
+
+
+class _Steps:
+    """The steps of a run and their records: those cached (logged as such
+    when it starts), and each one assembled, stored and logged as soon as
+    its trainings and the records it needs are in."""
+
+    def __init__(self, steps, data, folder, log):
+        self.steps, self.data, self.folder, self.log = steps, data, folder, log
+        self.planned = {step.name: step.trainings(data) for step in steps}
+        self.prefixes = {step.name: f"[{number}/{len(steps)}] {step.title()}"
+                         for number, step in enumerate(steps, 1)}
+        self.records = {}
+        for step in steps:
+            cached = Step.read(folder, step.name)
+            if cached is not None:
+                self.records[step.name] = cached
+                log(f"{self.prefixes[step.name]}: cached ({cached.seconds:.0f} s)")
+
+    def unfinished(self):
+        """The trainings of the steps without a record."""
+        return [training for name, trainings in self.planned.items()
+                if name not in self.records for training in trainings]
+
+    def best_params(self):
+        """The search's best parameters once it is done, else None."""
+        search = self.records.get(SearchStep.kind)
+        return None if search is None else search.result.best_params
+
+    def finish(self, outcomes):
+        """Store the record of every step whose trainings (``outcomes``
+        holds their results) and needed records are all in."""
+        for step in self.steps:
+            trainings = self.planned[step.name]
+            if step.name in self.records or not all(
+                    t in outcomes for t in trainings) or not all(
+                    name in self.records for name in step.needs):
+                continue
+            record = step.assemble(trainings, outcomes, self.data, {
+                name: done.result for name, done in self.records.items()})
+            done = Step(step.name, sum(outcomes[t]["seconds"] for t in trainings),
+                        record)
+            atomic_write(self.folder.step(step.name), json.dumps(done.to_json()))
+            self.records[step.name] = done
+            self.log(f"{self.prefixes[step.name]}: done "
+                     f"({done.seconds:.0f} s of training)")

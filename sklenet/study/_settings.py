@@ -8,6 +8,11 @@ from .._base import stretched_epochs
 STUDY_MODELS = ("standard", "optimized", "ensemble")
 MODELS = (*STUDY_MODELS, "best")
 
+#: The models whose trainings train several networks, and the model each
+#: network is: the ensemble's members are optimised LeNets. This is all that
+#: sets the ensemble apart in a run's plan.
+MEMBERS_OF = {"ensemble": "optimized"}
+
 #: convergence_split -> how the report describes it.
 CONVERGENCE_SPLITS = {
     "deployment": "a training on the deployment split (70/30)",
@@ -62,7 +67,7 @@ class Settings:
     def networks(self, model):
         """Networks one training of ``model`` trains: the ensemble's
         members, one otherwise."""
-        return self.n_estimators if model == "ensemble" else 1
+        return self.n_estimators if model in MEMBERS_OF else 1
 
     def epoch_cap(self, model, n_images):
         """The most passes a training of ``model`` on ``n_images`` training
@@ -76,6 +81,12 @@ class Settings:
             return self.max_epochs
         return stretched_epochs(self.max_epochs, self.min_epoch_samples, n_images)
 
+    @property
+    def convergence_trains(self):
+        """Whether the convergence steps train on the deployment split (else
+        they show each model's first evaluation training)."""
+        return self.convergence_split == "deployment"
+
     def plan(self):
         """{step name: networks it trains}, in the study's order: what a run
         of these settings costs, counted before any training. A search trial
@@ -86,16 +97,9 @@ class Settings:
         >>> plan["ensemble_evaluation"], plan["search"], sum(plan.values())
         (100, 200, 1643)
         """
-        curve = len(self.learning_curve_sizes) * self.learning_curve_repeats
-        convergence = 1 if self.convergence_split == "deployment" else 0
-        plan = {"standard_evaluation": self.n_repeats, "search": self.n_trials}
-        plan.update({f"{model}_evaluation": self.n_repeats * self.networks(model)
-                     for model in MODELS[1:]})
-        plan.update({f"{model}_learning_curve": curve * self.networks(model)
-                     * (model in self.learning_curve_models) for model in MODELS})
-        plan.update({f"{model}_convergence": convergence * self.networks(model)
-                     for model in MODELS})
-        return plan
+        from ._steps import study_steps  # the steps hold settings
+
+        return {step.name: step.n_networks() for step in study_steps(self)}
 
     def __post_init__(self):
         mes = self.min_epoch_samples
