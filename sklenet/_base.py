@@ -46,6 +46,7 @@ import keras
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
@@ -185,6 +186,65 @@ def stretched_epochs(epochs, min_epoch_samples, n_samples):
     if min_epoch_samples is None:
         return epochs
     return math.ceil(epochs * max(1.0, min_epoch_samples / n_samples))
+
+
+def holdout_split(y, validation_fraction, random_state, n_classes=None):
+    """Train and validation indices of a holdout of ``validation_fraction``.
+
+    The one rule of early stopping's validation split (of
+    :class:`~sklenet.LeNetClassifier`, checked up front by
+    :class:`~sklenet.LeNetEnsembleClassifier`) and of
+    :class:`~sklenet.LeNetSearchCV`'s ``cv=None`` holdout: the last
+    ``ceil(validation_fraction * len(y))`` samples of a shuffle seeded by
+    ``random_state``, stratified for a classifier and then at least one
+    sample of each class.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels (or a regressor's targets).
+    validation_fraction : float
+        Share of the samples held out.
+    random_state : int
+        Seed of the shuffle.
+    n_classes : int or None, default=None
+        A classifier's number of classes: the split is then stratified and
+        needs every one of them on both sides. None: a plain shuffled split.
+
+    Returns
+    -------
+    train, validation : ndarray of int
+        Indices into ``y``, as :func:`~sklearn.model_selection.train_test_split`
+        gives them for ``y``'s other arrays.
+
+    Raises
+    ------
+    ValueError
+        If a class has fewer than 2 samples, or the training side is left
+        with fewer samples than classes.
+
+    Examples
+    --------
+    >>> train, validation = holdout_split([0] * 6 + [1] * 6, 0.1, 0, n_classes=2)
+    >>> len(train), len(validation)  # 2, not 10 % of 12: one of each class
+    (10, 2)
+    """
+    n_samples = len(y)
+    n_val = math.ceil(validation_fraction * n_samples)
+    if n_classes is None:
+        return train_test_split(np.arange(n_samples), test_size=n_val,
+                                random_state=random_state)
+    n_val = max(n_val, n_classes)
+    _, codes = np.unique(y, return_inverse=True)
+    counts = np.bincount(codes.ravel(), minlength=n_classes)
+    if counts.min() < 2 or n_samples - n_val < n_classes:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} of {n_samples} samples "
+            f"with at least {counts.min()} of each of {n_classes} classes cannot "
+            "hold out a stratified validation split with every class on both "
+            "sides.")
+    return train_test_split(np.arange(n_samples), test_size=n_val, stratify=y,
+                            random_state=random_state)
 
 
 def infer_image_shape(n_features, image_shape=None):
@@ -512,23 +572,19 @@ class BaseLeNet(DocLinkMixin, CallbackSupport):
         return check_weights(weights, "class_weight x sample_weight")
 
     # --------------------------------------------------------- early stopping
-    def _check_validation_split(self, y, n_classes):
-        """The size of early stopping's validation split of the labels ``y``
-        (of ``n_classes`` classes, some perhaps absent from ``y``); refuse a
-        ``y`` that cannot be split with every class on both sides."""
-        n_val = math.ceil(self.validation_fraction * len(y))
-        _, codes = np.unique(y, return_inverse=True)
-        counts = np.bincount(codes.ravel(), minlength=n_classes)
-        if counts.min() < 2 or n_val < n_classes or len(y) - n_val < n_classes:
+    def _early_stopping_holdout(self, y, n_classes, random_state=None):
+        """``(train, validation)`` indices of early stopping's split of the
+        labels ``y`` (of ``n_classes`` classes, some perhaps absent from
+        ``y``), by :func:`holdout_split`; refuse a ``y`` it cannot split."""
+        try:
+            return holdout_split(y, self.validation_fraction, random_state,
+                                 n_classes)
+        except ValueError as exc:
             raise ValueError(
-                "early_stopping needs a stratified validation split of "
-                f"validation_fraction={self.validation_fraction} with every class "
-                f"on both sides, but got {len(y)} samples with at least "
-                f"{counts.min()} of each of {n_classes} classes. Pass "
-                "validation_data=(X_val, y_val), increase validation_fraction "
-                "or set early_stopping=False."
-            )
-        return n_val
+                f"early_stopping needs a stratified validation split: {exc} Pass "
+                "validation_data=(X_val, y_val), change validation_fraction or "
+                "set early_stopping=False."
+            ) from None
 
 
 # --------------------------------------------------------- scikeras fixes

@@ -8,7 +8,6 @@ import keras
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._base import (
@@ -386,13 +385,10 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         return _AUTO_STEPS_PER_EXECUTION if n_steps >= _AUTO_MIN_TRAIN_STEPS else 1
 
     def _split_validation(self, X, y, sample_weight):
-        n_val = self._check_validation_split(y, self.n_classes_)
-        arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-        parts = train_test_split(*arrays, test_size=n_val, stratify=y,
-                                 random_state=self.random_seed_)
-        X_train, X_val, y_train, y_val = parts[:4]
-        weight_train = parts[4] if sample_weight is not None else None
-        return X_train, y_train, weight_train, (X_val, y_val)
+        train, val = self._early_stopping_holdout(y, self.n_classes_,
+                                                  self.random_seed_)
+        weight_train = None if sample_weight is None else sample_weight[train]
+        return X[train], y[train], weight_train, (X[val], y[val])
 
     def fit_schedule(self, n_samples: int) -> "FitSchedule":
         """How :meth:`fit` on ``n_samples`` training images would train.

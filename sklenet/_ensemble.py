@@ -330,7 +330,8 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         self._optimizer()  # refuses unknown optimizer__ arguments
         if (self.ensemble == "independent" and self.early_stopping
                 and self.epochs > 1 and validation_data is None):
-            self._check_validation_split(y, len(classes))
+            # A check only: each member draws its own split from its seed.
+            self._early_stopping_holdout(y, len(classes))
         seeds = spawn_seeds(self.random_state, self.n_estimators)
         return X, y, sample_weight, validation_data, seeds
 

@@ -2,7 +2,6 @@
 
 import copy
 import inspect
-import math
 import os
 import time
 import warnings
@@ -31,7 +30,7 @@ from sklearn.base import (
 from sklearn.exceptions import FitFailedWarning, NotFittedError
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.metrics._scorer import _check_multimetric_scoring, _MultimetricScorer
-from sklearn.model_selection import check_cv, train_test_split
+from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -54,7 +53,7 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from ._base import DocLinkMixin, derive_seed
+from ._base import DocLinkMixin, derive_seed, holdout_split
 from ._checks import check_weights, validation_pair
 from ._classifier import LeNetClassifier
 from ._search_space import STUDY_SEARCH_SPACE
@@ -1029,14 +1028,10 @@ class LeNetSearchCV(DocLinkMixin, CallbackSupport, ClassifierMixin, MetaEstimato
             fraction = estimator.get_params().get(
                 "validation_fraction", _DEFAULT_VALIDATION_FRACTION
             )
-            n_val = math.ceil(fraction * len(y))
-            if classifier:  # at least one validation sample of each class
-                n_val = max(n_val, len(np.unique(y)))
             try:
-                train, test = train_test_split(
-                    np.arange(len(y)), test_size=n_val,
-                    stratify=y if classifier else None, random_state=_HOLDOUT_SEED,
-                )
+                train, test = holdout_split(
+                    y, fraction, _HOLDOUT_SEED,
+                    n_classes=len(np.unique(y)) if classifier else None)
             except ValueError as exc:
                 raise ValueError(
                     f"cv=None holds out a stratified validation_fraction="

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from scikeras.wrappers import KerasClassifier as ScikerasClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier
+from sklearn.model_selection import train_test_split
+from sklearn.naive_bayes import GaussianNB
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import check_mixin_order
 
-from sklenet import LeNetClassifier
-from sklenet._base import derive_seed
+from sklenet import LeNetClassifier, LeNetEnsembleClassifier, LeNetSearchCV
+from sklenet._base import derive_seed, holdout_split
 
 from .helpers import fast
 
@@ -159,3 +161,50 @@ def test_the_estimator_core_never_imports_optuna():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                             text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------ the holdout split
+def test_the_holdout_holds_every_class_on_both_sides():
+    y = np.repeat(np.arange(3), 10)
+    _, validation = holdout_split(y, 0.05, 0, n_classes=3)
+    assert sorted(y[validation]) == [0, 1, 2]  # 2 samples would miss a class
+    # Where the share holds every class, train_test_split's stratified split.
+    X = np.arange(60).reshape(30, 2)
+    train, validation = holdout_split(y, 0.2, 7, n_classes=3)
+    X_train, X_val = train_test_split(X, test_size=6, stratify=y, random_state=7)
+    np.testing.assert_array_equal(X[train], X_train)
+    np.testing.assert_array_equal(X[validation], X_val)
+    with pytest.raises(ValueError, match="at least 1 of each of 4 classes"):
+        holdout_split(np.r_[y, 3], 0.2, 0, n_classes=4)
+    with pytest.raises(ValueError, match="validation_fraction=0.95 of 30 samples"):
+        holdout_split(y, 0.95, 0, n_classes=3)
+    _, validation = holdout_split(np.linspace(0, 1, 30), 0.05, 0)  # a regressor's
+    assert len(validation) == 2
+
+
+@pytest.mark.parametrize("caller", ["classifier", "ensemble", "search"])
+def test_every_holdout_is_drawn_by_the_one_rule(caller, digits, monkeypatch):
+    # Early stopping's split (and the ensemble's check of it) and the search's
+    # cv=None holdout: a caller that splits by its own rule fails here.
+    X, y, _, _ = digits
+    drawn = []
+
+    def spy(y, validation_fraction, random_state, n_classes=None):
+        train, validation = holdout_split(y, validation_fraction, random_state,
+                                          n_classes)
+        drawn.append(len(validation))
+        return train, validation
+
+    monkeypatch.setattr("sklenet._base.holdout_split", spy)
+    monkeypatch.setattr("sklenet._search.holdout_split", spy)
+    params = fast(early_stopping=True, epochs=2, validation_fraction=0.2)
+    if caller == "classifier":
+        LeNetClassifier(**params).fit(X, y)
+    elif caller == "ensemble":
+        LeNetEnsembleClassifier(n_estimators=2, **params).fit(X, y)
+    else:
+        LeNetSearchCV(GaussianNB(), {"var_smoothing": [1e-9]}, n_trials=1,
+                      random_state=0).fit(X, y)
+    # 20 % of 300 digits; the ensemble checks once, then each member splits;
+    # GaussianNB has no validation_fraction: the search holds out 10 %.
+    assert drawn == {"classifier": [60], "ensemble": [60] * 3, "search": [30]}[caller]

@@ -287,6 +287,17 @@ def test_auto_steps_per_execution_needs_enough_batches():
         n_samples=300, epochs=1) == 8
 
 
+def test_fit_schedule_is_what_fit_runs(digits):
+    X, y, _, _ = digits
+    clf = LeNetClassifier(**fast(epochs=2, min_epoch_samples=600, early_stopping=True,
+                                 n_iter_no_change=1, validation_fraction=0.2))
+    # 240 of the 300 digits train: epochs of 600 images are 2.5 passes.
+    schedule = clf.fit_schedule(240)
+    clf.fit(X, y)
+    assert (clf.max_epochs_, clf.n_iter_no_change_) == schedule[:2] == (5, 3)
+    assert schedule.steps_per_execution == clf._resolve_steps_per_execution(240, 5)
+
+
 def test_prediction_in_chunks_equals_one_keras_call(digits):
     X, y, X_test, _ = digits
     clf = LeNetClassifier(**fast(predict_batch_size=4)).fit(X, y)

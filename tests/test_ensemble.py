@@ -240,7 +240,7 @@ def test_validation_data_and_early_stopping_per_member(digits):
 
 @pytest.mark.parametrize("params, labels, match", [
     ({}, "one class", "LeNetEnsembleClassifier needs samples of at least 2"),
-    ({"early_stopping": True, "epochs": 2, "validation_fraction": 0.01}, "all",
+    ({"early_stopping": True, "epochs": 2, "validation_fraction": 0.99}, "all",
      "early_stopping needs a stratified validation split"),
     ({"class_weight": {99: 1.0}}, "all", "are not in class_weight"),
     ({"optimizer__bogus": 1}, "all", "not recognized"),
