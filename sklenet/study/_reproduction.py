@@ -4,9 +4,10 @@ The steps are those of the study: repeated evaluation of the standard LeNet,
 the Optuna search, repeated evaluation of the optimised LeNet and of the
 ensemble, their learning curves and their convergence curves on the
 deployment split; and the same for sklenet's own recipe, "best", which is not
-part of the study. Each step is a set of trainings (:mod:`._plan`) that run
-as tasks in worker processes, local ones or a Dask cluster's
-(:mod:`._executors`). Each training's result is stored in the run folder's
+part of the study. Each step (:mod:`._steps`) is a set of trainings that run
+as tasks (:mod:`._plan`) in worker processes, local ones or a Dask
+cluster's (:mod:`._executors`), as the :mod:`._scheduler` releases them
+once their dependencies are in. Each training's result is stored in the run folder's
 cache as soon as it finishes and each step's record (:mod:`._results`) as
 soon as all its trainings are (both written atomically); what can be read
 back is not trained again, so an interrupted run loses only the trainings

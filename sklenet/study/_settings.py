@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from .._base import stretched_epochs
+from .. import LeNetClassifier
 
 #: The study's three models, then sklenet's own recipe (not in the study).
 STUDY_MODELS = ("standard", "optimized", "ensemble")
@@ -79,7 +79,10 @@ class Settings:
         """
         if model not in STUDY_MODELS:
             return self.max_epochs
-        return stretched_epochs(self.max_epochs, self.min_epoch_samples, n_images)
+        # The rule a LeNet's fit follows (its max_epochs_).
+        network = LeNetClassifier(epochs=self.max_epochs,
+                                  min_epoch_samples=self.min_epoch_samples)
+        return network.fit_schedule(n_images).max_epochs
 
     @property
     def convergence_trains(self):
