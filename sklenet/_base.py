@@ -437,12 +437,6 @@ class BaseLeNet(DocLinkMixin, CallbackSupport):
             **optimizer_args,
         )
 
-    @property
-    def _epoch_cap_is_planned(self):
-        """Whether training ends at ``epochs`` by design: a cosine schedule
-        decays the learning rate to 0 exactly there."""
-        return self.learning_rate_schedule == "cosine"
-
     # ------------------------------------------------------------------ input
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         """sklearn's ``validate_data`` with a clear refusal of sparse input.

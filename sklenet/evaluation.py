@@ -70,6 +70,7 @@ __all__ = [
     "repeated_evaluation",
     "repeated_learning_curve",
     "split_scores",
+    "stopped_at_epoch_cap",
     "stopped_while_learning",
 ]
 
@@ -415,15 +416,52 @@ def stopped_while_learning(estimator: Any, *, tol: float = STILL_LEARNING_TOL) -
     return all(_relative_fall(values[-window:]) > tol for values in losses)
 
 
+def stopped_at_epoch_cap(
+    n_epochs: ArrayLike,
+    max_epochs: ArrayLike,
+    learning_rate_schedule: Any = None,
+) -> Any:
+    """Whether trainings were ended by their epoch cap, not by early stopping.
+
+    A network that trained its whole cap was never stopped early: its
+    accuracy measures the cap rather than the model. A cosine learning-rate
+    schedule ends at the cap by design (it decays to 0 exactly there), so its
+    trainings never count. The one rule behind ``epoch_cap_hits`` of
+    :func:`repeated_evaluation` and the study report's epoch-cap marks.
+
+    Parameters
+    ----------
+    n_epochs : int or array-like of int
+        Epochs (passes) each training ran.
+    max_epochs : int or array-like of int
+        Each training's cap in passes (a fitted network's ``max_epochs_``).
+    learning_rate_schedule : str, None or array-like of them, default=None
+        Each training's ``learning_rate_schedule``.
+
+    Returns
+    -------
+    bool or ndarray of bool
+        One per training, shaped as the arguments broadcast.
+
+    Examples
+    --------
+    >>> stopped_at_epoch_cap([3, 5, 5], 5)
+    array([False,  True,  True])
+    >>> stopped_at_epoch_cap(5, 5, learning_rate_schedule="cosine")
+    False
+    """
+    reached = np.asarray(n_epochs) >= np.asarray(max_epochs)
+    planned = np.asarray(learning_rate_schedule, dtype=object) == "cosine"
+    stopped = reached & ~planned
+    return bool(stopped) if stopped.ndim == 0 else stopped
+
+
 def _epochs_run(estimator):
     """``(n_epochs, epoch_cap_hits, still_learning)`` of a fitted estimator.
 
     ``n_epochs`` is ``n_epochs_`` (the members' mean for an ensemble) and
     ``epoch_cap_hits`` the number of networks that trained for their whole
-    cap (``max_epochs_``), so that early stopping never ended them: their
-    accuracy measures the cap rather than the model. Networks that end there
-    by design (``_epoch_cap_is_planned``: a cosine learning-rate schedule
-    decays to 0 exactly at the cap) do not count. ``still_learning`` counts
+    cap (``max_epochs_``) by :func:`stopped_at_epoch_cap`. ``still_learning`` counts
     the networks that :func:`stopped_while_learning`. All are NaN for
     estimators that do not train by epochs.
     """
@@ -437,8 +475,8 @@ def _epochs_run(estimator):
             for net in networks]
     if not all(isinstance(cap, Integral) for cap in caps):
         return n_epochs, np.nan, np.nan
-    hits = sum(net.n_epochs_ >= cap
-               and not getattr(net, "_epoch_cap_is_planned", False)
+    hits = sum(stopped_at_epoch_cap(net.n_epochs_, cap,
+                                    getattr(net, "learning_rate_schedule", None))
                for net, cap in zip(networks, caps))
     learning = sum(hasattr(net, "n_iter_no_change_") and stopped_while_learning(net)
                    for net in networks)

@@ -16,6 +16,7 @@ from .. import _published
 from .._recipes import MODEL_TITLES, OPTIMIZED_PARAMS
 from .._search_space import STUDY_SEARCH_SPACE
 from .._storage import INTERRUPTED
+from ..evaluation import stopped_at_epoch_cap
 from ._results import CLAIMS_CONFIDENCE_LEVEL, step_name
 from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, STUDY_MODELS, trainings
 
@@ -46,6 +47,18 @@ def _capped(runs, model, settings):
     hits = int(runs["epoch_cap_hits"].sum())
     total = len(runs) * settings.networks(model)
     return "none" if hits == 0 else f"{hits} of {total} (cap {settings.max_epochs})"
+
+
+def _cap_hits(results, settings, model, epochs, n_images):
+    """How many trainings of ``model`` that ran ``epochs`` on ``n_images``
+    training images its epoch cap ended (:func:`stopped_at_epoch_cap`, the
+    rule of the evaluations' ``epoch_cap_hits``)."""
+    from ._plan import estimator  # the estimators: only once a report is drawn
+
+    schedule = estimator(model, settings,
+                         results.search.best_params).learning_rate_schedule
+    return int(np.sum(stopped_at_epoch_cap(
+        epochs, settings.epoch_cap(model, n_images), schedule)))
 
 
 def _still_learning(runs):
@@ -256,7 +269,7 @@ def convergence_table(results, settings, n_train):
         epochs = [len(history["loss"]) for history in convergence.histories]
         best = [int(np.argmax(history["val_accuracy"])) + 1
                 for history in convergence.histories]
-        capped = sum(n >= settings.epoch_cap(model, n_train) for n in epochs)
+        capped = _cap_hits(results, settings, model, epochs, n_train)
         rows.append({
             "model": model_name(model, settings),
             "epochs trained": ", ".join(map(str, epochs)),
@@ -326,14 +339,19 @@ def flagged_trainings(results, settings, n_train, n_deploy):
         if settings.convergence_split == "deployment":  # else the evaluation's
             epochs = [len(history["loss"])
                       for history in results.convergence(model).histories]
-            cap = settings.epoch_cap(model, n_deploy)
             counts.append((step_name("convergence", model),
-                           sum(n >= cap for n in epochs), 0, len(epochs)))
+                           _cap_hits(results, settings, model, epochs, n_deploy),
+                           0, len(epochs)))
     trials = results.search.trials
     if "user_attrs_n_epochs" in trials:
         epochs = trials["user_attrs_n_epochs"].dropna()
-        cap = settings.epoch_cap("standard", n_train)
-        counts.append(("search", int((epochs >= cap).sum()), 0, len(epochs)))
+        # Each trial's own schedule where the search draws one, else the
+        # standard LeNet's.
+        schedules = trials.get("params_learning_rate_schedule")
+        hits = stopped_at_epoch_cap(
+            epochs, settings.epoch_cap("standard", n_train),
+            None if schedules is None else schedules[epochs.index])
+        counts.append(("search", int(np.sum(hits)), 0, len(epochs)))
     return [count for count in counts if count[1] or count[2]]
 
 
