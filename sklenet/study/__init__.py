@@ -11,11 +11,12 @@
   reads (:class:`StudyResults` and one dataclass per kind of step), and the
   run folder's layout (:class:`RunFolder`);
 - :mod:`._tables`, :mod:`._figures`, :mod:`._report`: the report's tables,
-  its figures, and its rendering (Jinja2 templates) with the raw results.
+  its figures, and its rendering (Jinja2 templates) with the raw results,
+  drawn from the run folder alone (:func:`write_report`).
 """
 
 from ._report import write_report
-from ._reproduce import prepare, reproduce
+from ._reproduce import prepare, reproduce, run_prepared
 from ._reproduction import Reproduction, check_output_folder, subsample
 from ._results import (
     STUDY_NAME,
@@ -51,6 +52,7 @@ __all__ = [
     "frame_to_json",
     "prepare",
     "reproduce",
+    "run_prepared",
     "subsample",
     "write_report",
 ]

@@ -26,8 +26,22 @@ from ._settings import CONVERGENCE_SPLITS, MODELS
 from ._tables import model_name
 
 
-def draw_figures(reproduction, results):
-    """Draw every figure of ``results`` into the run's figures folder.
+def draw_figures(results, settings, X_test, folder):
+    """Draw every figure of a finished run into its figures folder.
+
+    Everything comes from the run folder: ``results`` (the steps' records),
+    ``X_test`` (the test images, for the digits the models get wrong) and
+    the search's trials in ``folder.search_db``.
+
+    Parameters
+    ----------
+    results : StudyResults
+    settings : Settings
+        The run's settings.
+    X_test : ndarray of shape (n_test, n_pixels)
+        The evaluation split's test images, in the order of the records'
+        ``y_test``.
+    folder : RunFolder
 
     Returns
     -------
@@ -36,9 +50,8 @@ def draw_figures(reproduction, results):
         to the figures folder, or None for a figure that could not be drawn,
         whose caption then says why).
     """
-    settings = reproduction.settings
-    folder = reproduction.folder.figures
-    folder.mkdir(exist_ok=True)
+    figures = folder.figures
+    figures.mkdir(exist_ok=True)
     names = {model: model_name(model, settings) for model in MODELS}
     sections = []
 
@@ -46,7 +59,7 @@ def draw_figures(reproduction, results):
         files = []
         for caption, name, plot in items:
             try:
-                _save(plot(), folder / f"{name}.png")
+                _save(plot(), figures / f"{name}.png")
             except (ValueError, RuntimeError) as exc:
                 # e.g. fANOVA importances need two completed trials
                 caption = f"{caption}: not drawn ({exc})"
@@ -55,7 +68,7 @@ def draw_figures(reproduction, results):
         sections.append((section, files))
 
     classes = results.evaluation("standard").classes
-    shape = infer_image_shape(reproduction.X.shape[1])
+    shape = infer_image_shape(X_test.shape[1])
     best = results.search.best_params
     network = {name: BEST_PARAMS[name] for name in NETWORK_PARAMS
                if name in BEST_PARAMS}
@@ -104,16 +117,16 @@ def draw_figures(reproduction, results):
             (f"{names[model]}: misclassified test digits, most confident first",
              f"misclassified_{model}",
              lambda model=model: _prefixed(_misclassified(
-                 reproduction.X_test, *test_predictions(model)), names[model])),
+                 X_test, *test_predictions(model)), names[model])),
             (f"{names[model]}: the most-confused pairs of classes",
              f"confused_pairs_{model}",
              lambda model=model: _titled(_confused(*test_predictions(model)),
                                          names[model])))
     ])
-    study = optuna.load_study(
-        study_name=STUDY_NAME,
-        storage=open_storage(reproduction.search_storage),
-    )
+    # The folder's own database: a search stored elsewhere (PostgreSQL) is
+    # copied into it when the run ends.
+    study = optuna.load_study(study_name=STUDY_NAME,
+                              storage=open_storage(folder.search_storage))
     draw("Optuna search (figure 4)", [
         ("intermediate values", "optuna_intermediate_values",
          lambda: _labelled(plot_intermediate_values(study), "Epoch",

@@ -1,9 +1,14 @@
 """The report of ``sklenet reproduce``: rendering and the raw results.
 
-Everything is rebuilt from a run's :class:`~._results.StudyResults`: the run
+The report is drawn from the run folder alone (:func:`write_report`): the
+steps' records in its cache, the search's trials in its ``search.db`` and
+what the run stores when it ends (:func:`record_run`: the test images, the
+run's preset, time and command, the library versions). From them come the
 folder's ``report.html`` (figures embedded, so it opens offline as one file)
 and ``report.md`` (figures in its figures folder), rendered from the Jinja2
-templates beside this module, and the raw results as CSV and JSON files.
+templates beside this module, and the raw results as CSV and JSON files. A
+run draws its report the same way, so ``sklenet report`` draws the same one
+again from a copy of the folder, anywhere.
 """
 
 from __future__ import annotations  # the Reproduction hint needs no import
@@ -12,20 +17,36 @@ import base64
 import dataclasses
 import datetime
 import functools
+import io
 import json
 import math
 import sys
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2
+import numpy as np
+import optuna
 import pandas as pd
 
-from .._io import atomic_write
+from .._io import atomic_write, read_json
 from .._recipes import MODEL_TITLES
+from .._storage import open_storage, sqlite_url
+from .._typing import PathLike
 from ..evaluation import STILL_LEARNING_TOL
 from ._figures import draw_figures
-from ._results import CLAIMS_CONFIDENCE_LEVEL, CLAIMS_POWER
-from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS
+from ._results import (
+    CACHE_FORMAT,
+    CLAIMS_CONFIDENCE_LEVEL,
+    CLAIMS_POWER,
+    STUDY_NAME,
+    RunFolder,
+    Step,
+    StudyResults,
+)
+from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, Settings
 from ._tables import (
     accuracy_table,
     claims_table,
@@ -43,7 +64,6 @@ from ._tables import (
 
 if TYPE_CHECKING:
     from ._reproduction import Reproduction
-    from ._results import StudyResults
 
 _STUDY_N_SAMPLES = 42_000
 #: Settings that a preset may scale down from the study's, in words.
@@ -53,11 +73,11 @@ _SCALED_DOWN = {"n_repeats": "trainings per model", "n_trials": "search trials",
                 "max_epochs": "epochs"}
 
 
-def flag_warning(results, settings, reproduction):
+def flag_warning(results, settings, run):
     """The warning that some trainings stopped at their epoch cap or while
-    still learning, or None."""
-    flagged = flagged_trainings(results, settings, len(reproduction.y_train),
-                                len(reproduction.y_deploy))
+    still learning, or None. ``run``: a :class:`FinishedRun` or a
+    ``Reproduction`` (their ``description()`` gives the split sizes)."""
+    flagged = flagged_trainings(results, settings, *_training_images(run))
     warnings = []
     capped = [(step, hits, total) for step, hits, _, total in flagged if hits]
     if capped:
@@ -92,15 +112,22 @@ def _undrawn_curves(settings):
             f"{', '.join(undrawn)} (the full preset draws every model's).")
 
 
-def _note(reproduction, preset):
+def _training_images(run):
+    """(images of the evaluation split's training part, of the deployment
+    split's) of ``run``: the epoch caps count passes over them."""
+    description = run.description()
+    return description["evaluation_split"][0], description["deployment_split"][0]
+
+
+def _note(run):
     """Why the numbers cannot match the study's, or None."""
-    full, settings = PRESETS["full"], reproduction.settings
+    full, settings, preset = PRESETS["full"], run.settings, run.preset
     fewer = [name for field, name in _SCALED_DOWN.items()
              if getattr(settings, field) < getattr(full, field)]
     reasons = []
     if fewer:
         reasons.append(f"fewer {', '.join(fewer)} than the study (see Settings)")
-    n_samples = reproduction.description()["n_samples"]
+    n_samples = run.description()["n_samples"]
     if n_samples < _STUDY_N_SAMPLES:
         reasons.append(f"{n_samples:,} images instead of {_STUDY_N_SAMPLES:,}")
     if not reasons:
@@ -113,46 +140,199 @@ def _note(reproduction, preset):
             "study: the study has no numbers for it.")
 
 
-def write_report(
-    reproduction: Reproduction,
-    results: StudyResults,
-    preset: str,
-    total_seconds: float,
-) -> dict[str, pd.DataFrame]:
-    """Write the report, its figures and the raw results into the run folder.
+def write_report(out: PathLike) -> dict[str, pd.DataFrame]:
+    """Draw the report of a finished run again, from its folder alone.
+
+    Writes ``report.html``, ``report.md``, the figures and the raw results
+    (``results/``) of the run folder ``out`` of :func:`sklenet.reproduce`
+    (``sklenet reproduce --out``), from what the folder holds: nothing is
+    trained, and neither the data nor the search's storage is needed (a
+    search stored elsewhere was copied into the folder when the run ended),
+    so a copy of the folder moved anywhere draws the same report. Its tables
+    are those the run wrote; the report still says when and by which command
+    the run was made. ``sklenet report OUT`` calls this.
 
     Parameters
     ----------
-    reproduction : Reproduction
-    results : StudyResults
-        What ``reproduction.run()`` returned.
-    preset : str
-        The preset's name, for the settings table.
-    total_seconds : float
-        The run's time before the report.
+    out : path-like
+        The run folder of a finished run.
 
     Returns
     -------
     dict of DataFrame
-        The report's tables, by name.
+        The report's tables, by name (``"accuracy"``, ``"claims"``, ...).
+
+    Raises
+    ------
+    ValueError
+        If ``out`` is not the folder of a finished run: missing, not a run
+        folder of sklenet, of another sklenet version, or unfinished (the
+        message names the folder and what it lacks).
+    sklenet._io.InUseError
+        If a run is writing in ``out`` (a ValueError too).
+
+    Examples
+    --------
+    >>> import sklenet.study
+    >>> tables = sklenet.study.write_report("sklenet-report")  # doctest: +SKIP
+    >>> tables["claims"][["claim", "verdict"]]  # doctest: +SKIP
     """
+    run = read_run(out)
+    with run.folder.claimed():
+        return draw_report(run)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FinishedRun:
+    """A finished run as its folder holds it: what its report is drawn from
+    (:func:`read_run`)."""
+
+    folder: RunFolder
+    settings: Settings
+    #: How the data was given (``sample`` or a path).
+    data_name: str
+    results: StudyResults
+    #: The evaluation split's test images.
+    X_test: np.ndarray
+    preset: str
+    #: The run's time before its report.
+    seconds: float
+    #: When the run ended (ISO 8601) and the command that ran it.
+    created: str
+    command: str
+    versions: pd.DataFrame
+    _description: dict
+
+    def description(self):
+        """The settings and data the run belongs to (its ``run.json``, as
+        ``Reproduction.description`` wrote it)."""
+        return self._description
+
+
+def record_run(reproduction: Reproduction, preset: str, seconds: float) -> None:
+    """Store in the folder of ``reproduction`` what its report needs besides
+    the steps' records: a copy of the search's trials when they are stored
+    outside the folder (PostgreSQL, say), then the test images, the run's
+    ``preset`` and time (``seconds``), its command and the library versions,
+    in one compressed file (``RunFolder.finished``), written last: once it
+    is there, the folder holds a finished run."""
     folder = reproduction.folder
-    settings = reproduction.settings
+    if reproduction.search_storage != folder.search_storage:
+        _copy_study(reproduction.search_storage, folder.search_db)
+    run = {
+        "preset": preset,
+        "seconds": seconds,
+        "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join(["sklenet", *sys.argv[1:]]) if sys.argv else "sklenet",
+        "versions": versions_table().to_dict(orient="list"),
+    }
+    content = io.BytesIO()
+    # The run's facts as a JSON string beside the images: one file, so that
+    # one atomic write marks the run finished.
+    np.savez_compressed(content, X_test=np.asarray(reproduction.X_test),
+                        run=np.array(json.dumps(run)))
+    atomic_write(folder.finished, content.getvalue())
+
+
+def _copy_study(storage, path):
+    """Replace the SQLite database ``path`` by a copy of the search's study
+    in ``storage`` (a URL), all at once."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "search.db"
+        optuna.copy_study(from_study_name=STUDY_NAME,
+                          from_storage=open_storage(storage),
+                          to_storage=open_storage(sqlite_url(copy)))
+        atomic_write(path, copy.read_bytes())
+
+
+#: What to do about a folder whose run has not ended.
+_FINISH = "run the same sklenet reproduce command again to finish it"
+
+
+def read_run(out: PathLike) -> FinishedRun:
+    """The finished run in the folder ``out``, read from the folder alone.
+
+    Raises ValueError naming ``out`` and what it lacks when it is not the
+    folder of a finished run; creates nothing."""
+    folder = RunFolder(Path(out))
+    if not folder.out.is_dir():
+        what = "is not a folder" if folder.out.exists() else "does not exist"
+        raise ValueError(f"{folder.out} {what}: give the output folder of a "
+                         "finished sklenet reproduce run.")
+    if not folder.description.is_file():
+        raise ValueError(
+            f"{folder.out} is not a run folder of sklenet reproduce: it has no "
+            f"{folder.description.relative_to(folder.out)}.")
+    try:
+        description = read_json(folder.description, what="run description")
+        settings = _settings(description)
+    except (OSError, ValueError) as exc:  # InvalidFileError names the file
+        raise ValueError(f"{exc}: {folder.out} cannot be read as a run "
+                         "folder.") from None
+    except (KeyError, TypeError, AttributeError):
+        raise ValueError(f"{folder.description} is not a run description of "
+                         f"sklenet: {folder.out} is not its run folder.") from None
+    if description.get("cache_format") != CACHE_FORMAT:
+        raise ValueError(
+            f"{folder.out} holds the results of another sklenet version (cache "
+            f"format {description.get('cache_format', 1)}, this version reads "
+            f"{CACHE_FORMAT}).")
+    steps = {name: Step.read(folder, name) for name in settings.plan()}
+    missing = [name for name, step in steps.items() if step is None]
+    if missing:
+        raise ValueError(
+            f"{folder.out} holds an unfinished run: the records of "
+            f"{len(missing)} of its {len(steps)} steps are missing "
+            f"({', '.join(missing)}); {_FINISH}.")
+    if not folder.finished.is_file():
+        raise ValueError(
+            f"{folder.out} holds an unfinished run: every step is done but "
+            f"the run did not end ({folder.finished.relative_to(folder.out)} "
+            f"is missing); {_FINISH}.")
+    if not folder.search_db.is_file():
+        raise ValueError(f"{folder.out} lacks the search's trials "
+                         f"({folder.search_db.name}); {_FINISH}.")
+    try:
+        with np.load(folder.finished, allow_pickle=False) as stored:
+            X_test, run = stored["X_test"], json.loads(str(stored["run"]))
+        versions = pd.DataFrame(run["versions"])
+        facts = {name: run[name] for name in ("preset", "seconds", "created",
+                                              "command")}
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{folder.finished} cannot be read ({type(exc).__name__}: "
+                         f"{exc}); {_FINISH}.") from None
+    return FinishedRun(folder, settings, description["data"], StudyResults(steps),
+                       X_test, versions=versions, _description=description,
+                       **facts)
+
+
+def _settings(description):
+    """The :class:`Settings` of a run description (``run.json``)."""
+    settings = dict(description["settings"])
+    for name in ("learning_curve_sizes", "learning_curve_models"):
+        settings[name] = tuple(settings[name])  # JSON gave lists
+    return Settings(**settings)
+
+
+def draw_report(run: FinishedRun) -> dict[str, pd.DataFrame]:
+    """Write the report, its figures and the raw results of ``run`` into
+    its folder; return the report's tables, by name."""
+    folder, settings, results = run.folder, run.settings, run.results
+    n_train, n_deploy = _training_images(run)
     tables = {
         "accuracy": accuracy_table(results, settings),
         "claims": claims_table(results, settings),
         "roc_auc": roc_auc_table(results, settings),
         "search": search_table(results),
         "learning_curves": learning_curve_table(results, settings),
-        "convergence": convergence_table(results, settings,
-                                         len(reproduction.y_deploy)
-                                         if settings.convergence_split == "deployment"
-                                         else len(reproduction.y_train)),
-        "settings": settings_table(reproduction, preset),
-        "versions": versions_table(),
-        "timings": timing_table(results, total_seconds),
+        "convergence": convergence_table(
+            results, settings,
+            n_deploy if settings.convergence_split == "deployment" else n_train),
+        "settings": settings_table(run, run.preset),
+        "versions": run.versions,
+        "timings": timing_table(results, run.seconds),
     }
-    figure_sections = draw_figures(reproduction, results)
+    figure_sections = draw_figures(results, settings, run.X_test, folder)
     write_raw_results(results, tables, folder.results)
     texts = {
         "accuracy": "Accuracy on the 60/20/20 evaluation split; ROC AUC "
@@ -178,12 +358,12 @@ def write_report(
                 for heading, name in headings]
 
     notices = [(kind, text) for kind, text in (
-        ("warning", flag_warning(results, settings, reproduction)),
-        ("note", _note(reproduction, preset))) if text]
+        ("warning", flag_warning(results, settings, run)),
+        ("note", _note(run))) if text]
     context = {
         "title": "sklenet: the LeNet digit study, reproduced",
-        "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": " ".join(["sklenet", *sys.argv[1:]]) if sys.argv else "sklenet",
+        "created": run.created,
+        "command": run.command,
         "notices": notices,
         "tables": sections(_SECTIONS),
         "figure_sections": figure_sections,

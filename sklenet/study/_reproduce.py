@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._typing import ArrayLike, PathLike
 from ._executors import check_dask
-from ._report import write_report
+from ._report import draw_report, read_run, record_run
 from ._reproduction import Reproduction, check_output_folder
 from ._settings import PRESETS
 
@@ -104,12 +104,37 @@ def reproduce(
     """
     reproduction = prepare(X, y, preset=preset, out=out, dask=dask, n_jobs=n_jobs,
                            storage=storage, data_name=data_name, **overrides)
+    return run_prepared(reproduction, preset=preset, dask=dask, progress=progress,
+                        log=log)
+
+
+def run_prepared(
+    reproduction: Reproduction,
+    *,
+    preset: Literal["quick", "full", "tiny"],
+    dask: str | Client | None = None,
+    progress: bool = True,
+    log: Callable[[str], object] = _LOGGER.info,
+) -> StudyResults:
+    """Run the ``Reproduction`` that :func:`prepare` returned and write its
+    report: the rest of :func:`reproduce`, for a caller that prepared the
+    run itself (the command line checks its arguments with :func:`prepare`
+    and then runs what it prepared, so the data is subsampled, split and
+    hashed once). ``preset``, ``dask``: those given to :func:`prepare`;
+    ``progress``, ``log``: as in :func:`reproduce`, which returns what this
+    returns.
+
+    The report is drawn from the run folder
+    (:func:`sklenet.study.write_report`), which holds everything it needs
+    once the run has ended.
+    """
     start = time.perf_counter()
     with reproduction.folder.claimed():
         results = reproduction.run(log=log, dask=dask, progress=progress,
                                    show_plan=True)
         log("writing the report ...")
-        write_report(reproduction, results, preset, time.perf_counter() - start)
+        record_run(reproduction, preset, time.perf_counter() - start)
+        draw_report(read_run(reproduction.out))
     return results
 
 

@@ -96,6 +96,14 @@ class RunFolder:
     def search_storage(self):
         return sqlite_url(self.search_db)
 
+    @property
+    def finished(self):
+        """Written when a run ends: what its report needs besides the steps'
+        records and the search's trials (the test images, the run's preset,
+        time and command, the library versions). A folder without it holds
+        an unfinished run."""
+        return self.cache / "finished.npz"
+
     def model(self, model):
         """Where the model of ``model`` (a model type) is saved."""
         return self.out / "models" / f"{model}.sklenet"
