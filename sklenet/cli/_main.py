@@ -10,12 +10,12 @@ import threading
 import time
 
 from .._logging import command_output
-from . import evaluate, export, predict, reproduce, serve, train, tune
+from . import evaluate, export, predict, report, reproduce, serve, train, tune
 from ._common import UsageError
 
 #: Each command is a module with HELP, DESCRIPTION, add_arguments(parser) and
 #: run(args) -> exit status; its name is the module's.
-COMMANDS = (reproduce, train, evaluate, predict, tune, export, serve)
+COMMANDS = (reproduce, report, train, evaluate, predict, tune, export, serve)
 
 
 def _name(command):

@@ -120,9 +120,17 @@ def _failed_write(out, exc):
             "command again to continue from the cached steps.")
 
 
+def print_tables(accuracy, claims):
+    """Print the report's accuracy and claims tables (stdout), as Markdown."""
+    print(accuracy.to_markdown(index=False))
+    # The means alone do not rank the models: each comparison, tested.
+    print()
+    print(claims.to_markdown(index=False, disable_numparse=True))
+
+
 def run(args):
     from .._io import InUseError
-    from ..study import check_output_folder, prepare, reproduce
+    from ..study import check_output_folder, prepare, run_prepared
     from ..study._executors import SchedulerUnreachableError
     from ..study._reproduce import TooFewImagesError
     from ..study._tables import accuracy_table, claims_table
@@ -169,7 +177,8 @@ def run(args):
                  f"{sum(plan.values()):,}", folder.out)
     try:
         with optuna_verbosity(optuna.logging.WARNING):
-            results = reproduce(X, y, **options, log=_LOGGER.info)
+            results = run_prepared(reproduction, preset=args.preset,
+                                   dask=args.dask, log=_LOGGER.info)
     except InUseError as exc:
         raise UsageError(f"--out {exc}: {_IN_USE}") from exc
     except SchedulerUnreachableError as exc:  # gone since prepare() reached it
@@ -178,11 +187,8 @@ def run(args):
         if exc.errno is None:  # not the system's: a Dask connection, say
             raise
         raise UsageError(_failed_write(folder.out, exc)) from exc
-    print(accuracy_table(results, reproduction.settings).to_markdown(index=False))
-    # The means alone do not rank the models: each comparison, tested.
-    print()
-    print(claims_table(results, reproduction.settings).to_markdown(
-        index=False, disable_numparse=True))
+    print_tables(accuracy_table(results, reproduction.settings),
+                 claims_table(results, reproduction.settings))
     _LOGGER.info("report: %s (and %s); raw results in %s/; total %.0f s",
                  folder.report_html, folder.report_md.name, folder.results,
                  time.perf_counter() - start)
