@@ -580,6 +580,39 @@ class BaseLeNet(DocLinkMixin, CallbackSupport):
                 "set early_stopping=False."
             ) from None
 
+    # ------------------------------------------------------------ persistence
+    # The input attributes both estimators keep, saved, restored and checked
+    # on load in one place.
+    def _input_attributes(self):
+        """``n_features_in_`` and ``feature_names_in_`` (None when fitted
+        without names) as :func:`sklenet.save` stores them."""
+        return {
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": (
+                self.feature_names_in_.tolist()
+                if hasattr(self, "feature_names_in_") else None
+            ),
+        }
+
+    def _restore_input_attributes(self, attributes):
+        """Inverse of :meth:`_input_attributes` (used by :func:`sklenet.load`)."""
+        self.n_features_in_ = attributes["n_features_in"]
+        if attributes["feature_names_in"] is not None:
+            self.feature_names_in_ = np.asarray(attributes["feature_names_in"],
+                                                dtype=object)
+
+    def _check_loaded_input(self):
+        """Refuse a loaded ``n_features_in_`` that is not an int, or
+        ``feature_names_in_`` of another length: part of each estimator's
+        ``_check_loaded_state``."""
+        n_features = self.n_features_in_
+        if type(n_features) is not int:
+            raise ValueError(f"n_features_in_={n_features!r} is not an int")
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and len(names) != n_features:
+            raise ValueError(f"feature_names_in_ has {len(names)} names, "
+                             f"n_features_in_ is {n_features}")
+
 
 # --------------------------------------------------------- scikeras fixes
 class _ClassifierFirstMRO(type(_ScikerasClassifier)):

@@ -617,11 +617,7 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         attributes = {
             "classes": self.classes_.tolist(),
             "classes_dtype": self.classes_.dtype.str,
-            "n_features_in": int(self.n_features_in_),
-            "feature_names_in": (
-                self.feature_names_in_.tolist()
-                if hasattr(self, "feature_names_in_") else None
-            ),
+            **self._input_attributes(),
             "image_shape": list(self.image_shape_),
             "input_scale": float(self.input_scale_),
             "input_dtype": self.input_dtype_.str,
@@ -640,10 +636,7 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
         est = cls(**params)
         classes = np.asarray(attributes["classes"], dtype=_stored_dtype(
             attributes["classes_dtype"], "classes_dtype", kinds="biufUO"))
-        est.n_features_in_ = attributes["n_features_in"]
-        if attributes["feature_names_in"] is not None:
-            est.feature_names_in_ = np.asarray(attributes["feature_names_in"],
-                                               dtype=object)
+        est._restore_input_attributes(attributes)
         est.image_shape_ = tuple(attributes["image_shape"])
         est.input_scale_ = attributes["input_scale"]
         # Archives written before input_dtype_ existed: the scaling's dtype.
@@ -687,14 +680,9 @@ class LeNetClassifier(BaseLeNet, ScikerasFixes):
                 and all(type(s) is int and s > 0 for s in shape)):
             raise ValueError(
                 f"image_shape_={shape!r} is not a tuple of positive ints")
-        if type(n_features) is not int:
-            raise ValueError(f"n_features_in_={n_features!r} is not an int")
+        self._check_loaded_input()
         if math.prod(shape) != n_features:
             raise ValueError(f"image_shape_={shape} holds {math.prod(shape)} pixels, "
-                             f"n_features_in_ is {n_features}")
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None and len(names) != n_features:
-            raise ValueError(f"feature_names_in_ has {len(names)} names, "
                              f"n_features_in_ is {n_features}")
         scale = self.input_scale_
         if not (isinstance(scale, float | int) and 0 < scale < math.inf):

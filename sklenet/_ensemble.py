@@ -522,11 +522,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         check_is_fitted(self)
         states = [member._get_persistent_state() for member in self.estimators_]
         attributes = {
-            "n_features_in": int(self.n_features_in_),
-            "feature_names_in": (
-                self.feature_names_in_.tolist()
-                if hasattr(self, "feature_names_in_") else None
-            ),
+            **self._input_attributes(),
             "image_shape": list(self.image_shape_),
             "random_seeds": self.random_seeds_.tolist(),
             "members": [member_attributes for member_attributes, _ in states],
@@ -552,10 +548,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
             )
         ]
         est.classes_ = est.estimators_[0].classes_
-        est.n_features_in_ = attributes["n_features_in"]
-        if attributes["feature_names_in"] is not None:
-            est.feature_names_in_ = np.asarray(attributes["feature_names_in"],
-                                               dtype=object)
+        est._restore_input_attributes(attributes)
         est.random_seeds_ = np.asarray(attributes["random_seeds"])
         return est
 
@@ -573,12 +566,7 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         if not len(members) == len(seeds) == self.n_estimators:
             raise ValueError(f"n_estimators={self.n_estimators}, but it holds "
                              f"{len(members)} members and {len(seeds)} random_seeds_")
-        if type(self.n_features_in_) is not int:
-            raise ValueError(f"n_features_in_={self.n_features_in_!r} is not an int")
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None and len(names) != self.n_features_in_:
-            raise ValueError(f"feature_names_in_ has {len(names)} names, "
-                             f"n_features_in_ is {self.n_features_in_}")
+        self._check_loaded_input()
         for index, member in enumerate(members):
             try:
                 member._check_loaded_state()

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from scikeras.wrappers import KerasClassifier as ScikerasClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier
@@ -15,7 +16,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import check_mixin_order
 
 from sklenet import LeNetClassifier, LeNetEnsembleClassifier, LeNetSearchCV
-from sklenet._base import derive_seed, holdout_split
+from sklenet._base import BaseLeNet, derive_seed, holdout_split
 
 from .helpers import fast
 
@@ -208,3 +209,35 @@ def test_every_holdout_is_drawn_by_the_one_rule(caller, digits, monkeypatch):
     # 20 % of 300 digits; the ensemble checks once, then each member splits;
     # GaussianNB has no validation_fraction: the search holds out 10 %.
     assert drawn == {"classifier": [60], "ensemble": [60] * 3, "search": [30]}[caller]
+
+
+# ------------------------------------------------- loaded input attributes
+@pytest.mark.parametrize("estimator", [
+    LeNetClassifier(**fast()), LeNetEnsembleClassifier(n_estimators=1, **fast())],
+    ids=["classifier", "ensemble"])
+def test_both_estimators_save_and_check_their_input_attributes_alike(
+        estimator, digits, monkeypatch):
+    # One rule for n_features_in_ and feature_names_in_ on load: an
+    # estimator with checks of its own fails here.
+    X, y, _, _ = digits
+    names = [f"pixel{i}" for i in range(X.shape[1])]
+    estimator.fit(pd.DataFrame(X, columns=names), y)
+    attributes, models = estimator._get_persistent_state()
+    loaded = type(estimator)._from_persistent_state(
+        estimator.get_params(), attributes, models)
+    assert loaded.feature_names_in_.tolist() == names
+    checked = []
+    monkeypatch.setattr(BaseLeNet, "_check_loaded_input",
+                        lambda self: checked.append(type(self).__name__))
+    loaded._check_loaded_state()
+    # The ensemble checks its own, then its member checks the member's.
+    assert checked[0] == type(estimator).__name__
+    monkeypatch.undo()
+    loaded.feature_names_in_ = loaded.feature_names_in_[:3]
+    with pytest.raises(ValueError, match="feature_names_in_ has 3 names, "
+                                         "n_features_in_ is 784"):
+        loaded._check_loaded_state()
+    del loaded.feature_names_in_
+    loaded.n_features_in_ = 784.0
+    with pytest.raises(ValueError, match="n_features_in_=784.0 is not an int"):
+        loaded._check_loaded_state()
