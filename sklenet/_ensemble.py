@@ -393,7 +393,9 @@ class LeNetEnsembleClassifier(ClassifierMixin, BaseLeNet, BaseEstimator):
         if not 0 <= index < len(jobs):
             raise ValueError(f"index={index!r}: the ensemble has members 0 to "
                              f"{len(jobs) - 1}.")
-        return _fit_member(*jobs[index], os.getpid())
+        member, name, X, y, sample_weight, validation_data = jobs[index]
+        return _fit_member(member, name, X, y, sample_weight, validation_data,
+                           os.getpid())
 
     def fit_from_members(
         self,
