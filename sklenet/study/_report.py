@@ -263,20 +263,24 @@ def read_run(out: PathLike) -> FinishedRun:
         raise ValueError(
             f"{folder.out} is not a run folder of sklenet reproduce: it has no "
             f"{folder.description.relative_to(folder.out)}.")
+    foreign = ValueError(f"{folder.description} is not a run description of "
+                         f"sklenet: {folder.out} is not its run folder.")
     try:
         description = read_json(folder.description, what="run description")
-        settings = _settings(description)
+        version = description.get("cache_format", 1)
     except (OSError, ValueError) as exc:  # InvalidFileError names the file
         raise ValueError(f"{exc}: {folder.out} cannot be read as a run "
                          "folder.") from None
-    except (KeyError, TypeError, AttributeError):
-        raise ValueError(f"{folder.description} is not a run description of "
-                         f"sklenet: {folder.out} is not its run folder.") from None
-    if description.get("cache_format") != CACHE_FORMAT:
+    except AttributeError:  # JSON, but not an object
+        raise foreign from None
+    if version != CACHE_FORMAT:
         raise ValueError(
             f"{folder.out} holds the results of another sklenet version (cache "
-            f"format {description.get('cache_format', 1)}, this version reads "
-            f"{CACHE_FORMAT}).")
+            f"format {version}, this version reads {CACHE_FORMAT}).")
+    try:
+        settings = _settings(description)
+    except (KeyError, TypeError, ValueError):  # ValueError: Settings' checks
+        raise foreign from None
     steps = {name: Step.read(folder, name) for name in settings.plan()}
     missing = [name for name, step in steps.items() if step is None]
     if missing:

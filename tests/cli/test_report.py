@@ -3,6 +3,7 @@ run drawn again from its folder alone (moved, its search storage gone), the
 same tables, figures and pages as the run's; one-line errors for a folder
 that is missing, foreign or unfinished; the data prepared once per run."""
 
+import json
 import shutil
 
 import pytest
@@ -116,6 +117,13 @@ def test_a_missing_or_foreign_folder_is_one_line(tmp_path, capsys):
     one_error_line(capsys, rf"{tmp_path / 'photos'} is not a run folder of "
                    r"sklenet reproduce: it has no cache/run.json.$")
     assert list((tmp_path / "photos").iterdir()) == []
+    # A run folder of another sklenet version.
+    folder = RunFolder(tmp_path / "old")
+    folder.cache.mkdir(parents=True)
+    folder.description.write_text(json.dumps({"cache_format": 1, "settings": {}}))
+    assert main(["report", str(folder.out)]) == 1
+    one_error_line(capsys, rf"{folder.out} holds the results of another sklenet "
+                   r"version \(cache format 1, this version reads \d+\).$")
 
 
 def test_report_has_help(capsys):
