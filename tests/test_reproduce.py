@@ -152,7 +152,9 @@ def test_report_marks_trainings_that_stopped_at_the_epoch_cap(small_run, monkeyp
     curves = learning_curve_table(results, settings)
     assert curves["stopped at the epoch cap"].eq("1 of 1 (cap 3)").all()
     convergence = convergence_table(results, settings, len(small_run.y_train))
-    assert convergence["stopped at the epoch cap"].eq("1 of 1 (cap 3)").all()
+    # sklenet best's cosine schedule ends at its cap by design: no cap hit.
+    assert convergence["stopped at the epoch cap"].tolist() == [
+        "1 of 1 (cap 3)"] * 3 + ["none"]
     warning = flag_warning(results, settings, small_run)
     assert warning.startswith("Warning: some trainings stopped at the epoch cap")
     assert "standard evaluation: 1 of 1" in warning and "search: 1 of 1" in warning
