@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 #: Keys and columns that hold wall-clock time, which no two runs share: a
-#: step's or training's seconds, a trial's duration and start, fit and score
-#: times, and the report's timings table.
+#: step's or training's seconds (the report's timings table too), a trial's
+#: duration and start, fit and score times.
 WALL_CLOCK = re.compile(
-    r"^(seconds|duration|timings|fit time \(s\))$|(^|_)(fit|score)_time$|^datetime_")
+    r"^(seconds|duration|fit time \(s\))$|(^|_)(fit|score)_time$|^datetime_")
 FOLDERS = ("cache", "results")
 
 

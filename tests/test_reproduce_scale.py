@@ -238,7 +238,7 @@ def test_the_search_step_counts_the_seconds_of_its_search(monkeypatch):
     # Here, not in a worker: this process's TensorFlow threads stay as they are.
     monkeypatch.setattr("sklenet.study._plan.pin_threads", lambda: None)
     monkeypatch.setattr("sklenet.study._plan.exit_with_parent", lambda: None)
-    monkeypatch.setattr("sklenet.study._plan.search", slow_search)
+    monkeypatch.setattr("sklenet.study._steps.search", slow_search)
     data = StudyData(PRESETS["tiny"], *[np.zeros((100, 28, 28))] * 3,
                      *[np.arange(100) % 10] * 3, *[np.zeros((100, 28, 28))] * 2,
                      *[np.arange(100) % 10] * 2, search_storage="sqlite://")

@@ -276,7 +276,7 @@ class Reproduction:
                     outcomes[task] = outcome
                     steps.finish(outcomes)
                     submit(scheduler.finished(task))
-        return StudyResults(steps.records)
+        return StudyResults({name: steps.records[name] for name in steps.planned})
 
     def _submit(self, task, workers, shared, data, outcomes, best_params):
         """Submit ``task`` to ``workers``; return {future: its owner}: the
