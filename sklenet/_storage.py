@@ -1,13 +1,17 @@
-"""Where Optuna studies live: opening storages, their URLs, orphaned trials."""
+"""Where Optuna studies live: opening storages, their URLs, orphaned trials,
+and the OS error behind a storage's failed write."""
 
 import contextlib
+import errno
 import os
+import sqlite3
 import warnings
 from pathlib import Path
 
 import optuna
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -19,6 +23,9 @@ _HEARTBEAT_INTERVAL = 60
 _GRACE_PERIOD = 120
 # The user attribute that marks a trial failed by fail_interrupted_trials.
 INTERRUPTED = "interrupted"
+# The OS errors of a machine that cannot store what it is given, whoever
+# wrapped them: a full disk or quota, a failing or read-only device.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
 
 def sqlite_url(path):
@@ -111,13 +118,16 @@ def open_storage(storage):
         with warnings.catch_warnings():
             # The heartbeat is "experimental" in Optuna since 2.9.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return rdb_storage(
+            opened = rdb_storage(
                 database_url(location),
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=_HEARTBEAT_INTERVAL,
                 grace_period=_GRACE_PERIOD,
                 max_retry=1,
             )
+        if _sqlite_file(location) is not None:
+            _raise_full_disk_as_os_error(opened.engine, location)
+        return opened
     except ImportError as exc:
         raise ImportError(
             f"Cannot open the Optuna storage {_shown(location)!r}: its database "
@@ -125,9 +135,93 @@ def open_storage(storage):
             "(pip install 'sklenet[postgres]')."
         ) from exc
     except (SQLAlchemyError, OSError) as exc:
+        full = _sqlite_full(exc, location)
+        if full is not None:  # creating the tables filled the disk
+            raise full from exc
         raise ValueError(
             f"Cannot open the Optuna storage {_shown(location)!r}: {exc}"
         ) from exc
+
+
+def _sqlite_file(location):
+    """The absolute path of the SQLite database file that the URL
+    ``location`` opens, or None (another database, or one in memory)."""
+    if "://" not in location:
+        return None
+    url = make_url(location)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return os.path.abspath(url.database)
+
+
+def _sqlite_full(exc, location):
+    """An ``OSError(ENOSPC)`` naming the SQLite file of the URL ``location``
+    when ``exc`` is, or was raised from, SQLite's "database or disk is
+    full"; else None. SQLite reports the full disk in its own error, without
+    the system's errno, and SQLAlchemy and Optuna wrap that error in theirs."""
+    while exc is not None:
+        if (isinstance(exc, sqlite3.Error)
+                and exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL):
+            return OSError(errno.ENOSPC, str(exc), _sqlite_file(location))
+        exc = exc.__cause__
+    return None
+
+
+def _raise_full_disk_as_os_error(engine, location):
+    """Make ``engine`` raise :func:`_sqlite_full`'s OSError for a full disk,
+    in place of SQLAlchemy's OperationalError. Optuna wraps that one in a
+    StorageInternalError that blames "invalid data in the commit"; an
+    OSError passes through Optuna as it is, and the command line reports it
+    as the full disk it is (:func:`write_error`)."""
+
+    def handle_error(context):
+        full = _sqlite_full(context.original_exception, location)
+        if full is not None:
+            raise full from context.original_exception
+
+    event.listen(engine, "handle_error", handle_error)
+
+
+def write_error(exc):
+    """The OS error that ``exc`` reports, or None.
+
+    ``exc`` itself when it is an OSError with an errno; else the first
+    exception of its chain (causes and contexts) that is an OSError of a
+    machine that cannot store what it is given (no space, a quota, an I/O
+    error, a read-only file system). Optuna raises other exceptions over a
+    storage's failed write: a StorageInternalError, or an AssertionError
+    when it cannot record a trial's end.
+
+    Parameters
+    ----------
+    exc : BaseException
+
+    Returns
+    -------
+    OSError or None
+
+    Examples
+    --------
+    >>> try:
+    ...     try:
+    ...         raise OSError(errno.ENOSPC, "No space left on device", "x.db")
+    ...     except OSError:
+    ...         raise AssertionError("Should not reach.")
+    ... except AssertionError as exc:
+    ...     print(write_error(exc))
+    [Errno 28] No space left on device: 'x.db'
+    >>> write_error(ValueError("a bug")) is None
+    True
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def database_url(url):

@@ -110,7 +110,8 @@ _IN_USE = "wait for that run to end, or use another --out folder."
 def _failed_write(out, exc):
     """The one line of a run that an OSError ended (a full disk, a
     permission): the folder, the file and the cause. Every file of the run
-    is written whole or not at all, so the next run continues."""
+    is written whole or not at all, and the search's database (SQLite) is
+    written a transaction at a time, so the next run continues."""
     where = ""
     if exc.filename is not None:
         path = Path(os.fsdecode(exc.filename))
@@ -163,7 +164,7 @@ def run(args):
 
     import optuna
 
-    from .._storage import optuna_verbosity
+    from .._storage import optuna_verbosity, write_error
 
     if args.dry_run:
         print(reproduction.estimate(dask=args.dask, log=_LOGGER.info))
@@ -183,10 +184,11 @@ def run(args):
         raise UsageError(f"--out {exc}: {_IN_USE}") from exc
     except SchedulerUnreachableError as exc:  # gone since prepare() reached it
         raise UsageError(f"--dask: {exc}") from exc
-    except OSError as exc:
-        if exc.errno is None:  # not the system's: a Dask connection, say
+    except Exception as exc:  # an OSError, or one that Optuna wrapped
+        error = write_error(exc)
+        if error is None:  # not the system's: a bug, say
             raise
-        raise UsageError(_failed_write(folder.out, exc)) from exc
+        raise UsageError(_failed_write(folder.out, error)) from exc
     print_tables(accuracy_table(results, reproduction.settings),
                  claims_table(results, reproduction.settings))
     _LOGGER.info("report: %s (and %s); raw results in %s/; total %.0f s",

@@ -96,7 +96,7 @@ def run(args):
     from .._classifier import LeNetClassifier
     from .._search import LeNetSearchCV
     from .._search_space import EXTENDED_SEARCH_SPACE, STUDY_SEARCH_SPACE
-    from .._storage import open_storage, optuna_verbosity
+    from .._storage import _shown, open_storage, optuna_verbosity, write_error
 
     out = None if args.best_params_out is None else output_file(args.best_params_out)
     # Seed 0: every worker of a shared study must score on the same split.
@@ -121,10 +121,19 @@ def run(args):
                 search.fit(X_train, y_train, validation_data=(X_val, y_val))
             except ValueError as exc:
                 raise UsageError(str(exc)) from exc
-    except BaseException:
+    except BaseException as exc:
         if created is not None:
             _remove_if_no_trials(created, storage)
-        raise
+        # A full disk under the storage: Optuna may have wrapped its OSError.
+        error = None if isinstance(exc, UsageError) or not isinstance(
+            exc, Exception) else write_error(exc)
+        if error is None:
+            raise
+        where = "" if error.filename is None else f" ({error.filename})"
+        raise UsageError(
+            f"--storage {_shown(args.storage)}{where}: {error.strerror or error}. "
+            "Finished trials are kept in the storage: once that is fixed (room "
+            "made, say), run the same command again to continue.") from exc
     print(f"study {args.study_name!r}: {search.n_trials_} trials, best validation "
           f"accuracy {search.best_score_:.4f} (trial {search.best_index_})")
     print(json.dumps(search.best_params_, indent=1))

@@ -10,6 +10,7 @@ must not happen to the user's own process.
 
 import concurrent.futures
 import contextlib
+import logging
 import os
 import queue
 import signal
@@ -49,7 +50,7 @@ class LocalExecutor:
         return data  # pickled with each task: small next to a training
 
     def submit(self, function, *args, key):
-        return self._pool.submit(function, *args)
+        return self._pool.submit(_task, function, *args)
 
     def wait(self, futures):
         done, _ = concurrent.futures.wait(
@@ -115,10 +116,12 @@ class DaskExecutor:
                 f"running on Dask needs dask.distributed: {DASK_EXTRA}") from None
         self._distributed = distributed
         self._stack = contextlib.ExitStack()
+        self.address = (dask.scheduler.address
+                        if isinstance(dask, distributed.Client) else str(dask))
         if isinstance(dask, distributed.Client):
             self.client = dask
         else:
-            address = str(dask)
+            address = self.address
             if address.startswith(LOCAL_PREFIX):
                 n_workers = _workers(address)
                 cluster = self._stack.enter_context(distributed.LocalCluster(
@@ -138,7 +141,8 @@ class DaskExecutor:
         return future
 
     def submit(self, function, *args, key):
-        return self.client.submit(function, *args, key=f"sklenet-{key}-{self._run}",
+        return self.client.submit(_task, function, *args,
+                                  key=f"sklenet-{key}-{self._run}",
                                   pure=False, retries=self.retries)
 
     def wait(self, futures):
@@ -148,8 +152,58 @@ class DaskExecutor:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc_info):
-        self._stack.close()
+    def __exit__(self, exc_type, exc, traceback):
+        lost = exc is not None and self._connection_lost(exc)
+        with _quiet("distributed.client") if lost else contextlib.nullcontext():
+            self._stack.close()
+        if lost:
+            raise SchedulerUnreachableError(
+                f"the Dask scheduler at {self.address!r} was lost during the run "
+                f"({_root_cause(exc)}); the trainings that finished are cached: "
+                "run the same command again, with a scheduler there, to "
+                "continue.") from None
+
+    def _connection_lost(self, exc):
+        """Whether ``exc`` comes of the scheduler's connection lost: Dask
+        cancels every future of a client that lost it (the run cancels
+        none), and a call without the connection raises an OSError without
+        errno (CommClosedError)."""
+        return isinstance(exc, concurrent.futures.CancelledError) or (
+            isinstance(exc, OSError) and exc.errno is None
+            and self.client.status != "running")
+
+
+@contextlib.contextmanager
+def _quiet(name):
+    """No log records of the logger ``name`` in the block: a client closed
+    while it tries to reconnect to a lost scheduler logs the cancelled
+    attempt's traceback (the run's one line says what happened)."""
+    logger = logging.getLogger(name)
+    before = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = before
+
+
+def _task(function, *args):
+    """``function(*args)`` in a worker, a failure for want of room (or of a
+    writable device) raised as the OSError it is.
+
+    A task's exception reaches the caller pickled, without its causes and
+    contexts, and Optuna raises its own exceptions over a storage's failed
+    write (:func:`sklenet._storage.write_error`): the command line could
+    not tell a full disk from a bug."""
+    try:
+        return function(*args)
+    except Exception as exc:
+        from .._storage import write_error
+
+        error = write_error(exc)
+        if error is None or error is exc:
+            raise
+        raise error from None
 
 
 def _workers(address):
@@ -162,7 +216,8 @@ def _workers(address):
 
 
 class SchedulerUnreachableError(ConnectionError):
-    """No Dask scheduler answered at the address given, in time."""
+    """No Dask scheduler answered at the address given, in time, or the
+    scheduler was lost during the run."""
 
 
 def _connect(address):
@@ -180,15 +235,23 @@ def _connect(address):
 
 
 def _root_cause(exc):
-    """Why ``exc`` happened: the system's reason of the first OS error in its
-    chain, e.g. "connection refused", or else Dask's own message (its last
-    attempt can be cancelled by the timeout before the system answers)."""
+    """Why ``exc`` happened, in a few words: the system's reason of the
+    first OS error in its chain, e.g. "connection refused"; Dask's reason
+    for cancelling a future, e.g. "scheduler-connection-lost"; or else the
+    first line of Dask's own message (its last attempt to connect can be
+    cancelled by the timeout before the system answers)."""
     cause = exc
     while cause is not None:
         if isinstance(cause, OSError) and cause.strerror:
             return cause.strerror.lower()
         cause = cause.__cause__ or cause.__context__
-    return str(exc).lower() or type(exc).__name__
+    # FutureCancelledError has a reason, FuturesCancelledError one per group.
+    groups = getattr(exc, "error_groups", None) or [exc]
+    reason = getattr(groups[0], "reason", None)
+    if reason:
+        return reason
+    message = str(exc).strip().lower()
+    return message.splitlines()[0] if message else type(exc).__name__
 
 
 def check_dask(dask, storage=None):
