@@ -4,8 +4,10 @@
 - :mod:`._reproduction`: the run, one cached training at a time
   (:class:`Reproduction`), and :mod:`._reproduce`, its entry point
   (:func:`reproduce`);
-- :mod:`._plan`: every training a task with a stable key and seed;
-  :mod:`._executors`: where the tasks run (local processes or Dask);
+- :mod:`._steps`: the steps, one class per kind, and their trainings, each
+  with a stable key and seed; :mod:`._plan`: a training as a worker's task;
+  :mod:`._scheduler`: which trainings may start, for the run and its
+  estimate; :mod:`._executors`: where the tasks run (local processes or Dask);
   :mod:`._estimate`: the plan's time, from a calibration training;
 - :mod:`._results`: the typed record that the run writes and the report
   reads (:class:`StudyResults` and one dataclass per kind of step), and the

@@ -78,12 +78,12 @@ class RunFolder:
 
     def training(self, step, key):
         """The result of one training of step ``step`` (see
-        :class:`~._plan.Training`), written as soon as it finished."""
+        :class:`~._steps.Training`), written as soon as it finished."""
         return self.cache / "trainings" / step / f"{key}.json"
 
     def member_model(self, step, key):
         """The saved member of an ensemble training (see
-        :attr:`~._plan.Training.member_trainings`), written before its
+        :attr:`~._steps.Training.member_trainings`), written before its
         result."""
         return self.training(step, key).with_suffix(".sklenet")
 
