@@ -4,9 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optuna
 
-from .._base import infer_image_shape
-from .._model import build_lenet
-from .._params import NETWORK_PARAMS
+from .. import LeNetClassifier
 from .._recipes import BEST_PARAMS
 from .._storage import open_storage
 from ..plotting import (
@@ -68,19 +66,21 @@ def draw_figures(results, settings, X_test, folder):
         sections.append((section, files))
 
     classes = results.evaluation("standard").classes
-    shape = infer_image_shape(X_test.shape[1])
+
+    def network(params):
+        """The network a LeNetClassifier with ``params`` builds for the test
+        images (built by scikeras' ``initialize``, not trained)."""
+        clf = LeNetClassifier(**params).initialize(X_test[:len(classes)], classes)
+        return clf.model_
+
     best = results.search.best_params
-    network = {name: BEST_PARAMS[name] for name in NETWORK_PARAMS
-               if name in BEST_PARAMS}
     draw("Architecture (figure 1)", [
         ("standard LeNet", "architecture_standard",
-         lambda: _architecture(build_lenet(shape, len(classes)), "standard LeNet")),
+         lambda: _architecture(network({}), "standard LeNet")),
         ("optimized LeNet (best found)", "architecture_optimized",
-         lambda: _architecture(build_lenet(shape, len(classes), **best),
-                               "optimized LeNet (best found)")),
+         lambda: _architecture(network(best), "optimized LeNet (best found)")),
         (names["best"], "architecture_best",
-         lambda: _architecture(build_lenet(shape, len(classes), **network),
-                               names["best"])),
+         lambda: _architecture(network(BEST_PARAMS), names["best"])),
     ])
     draw("Learning curves (figures 2, 7, 9)", [
         (names[model], f"learning_curve_{model}",
