@@ -15,8 +15,9 @@ from sklenet import LeNetClassifier, LeNetEnsembleClassifier, LeNetSearchCV, _co
 # hence the larger learning rate. The search is checked around a linear model:
 # its sklearn contract does not depend on the estimator it tunes, and around a
 # LeNet the same checks take 4 minutes of CPU (the LeNet paths, pruning
-# included, are tested in tests/test_search.py). error_score="raise" is how
-# sklearn configures its own search CVs for these checks.
+# included, are tested in tests/model_selection/test_search.py).
+# error_score="raise" is how sklearn configures its own search CVs for these
+# checks.
 ESTIMATORS = [
     LeNetClassifier(epochs=10, learning_rate=0.01, early_stopping=False,
                     random_state=0),

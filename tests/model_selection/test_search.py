@@ -23,7 +23,7 @@ from sklenet._search import LeNetSearchCV
 from sklenet._search_space import EXTENDED_SEARCH_SPACE, STUDY_SEARCH_SPACE
 from sklenet._storage import open_storage
 
-from .helpers import assert_same_global_random_state
+from ..helpers import assert_same_global_random_state
 
 SPACE = {"conv1_filters": [3, 4], "dense_activation": ["relu", "tanh"]}
 

@@ -33,7 +33,7 @@ from sklenet.serve import (
     running_server,
 )
 
-from .helpers import fit_sample_lenet, run_bounded
+from ..helpers import fit_sample_lenet, run_bounded
 
 ROW = [0] * 784
 JSON = {"Content-Type": "application/json"}

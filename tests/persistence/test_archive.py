@@ -35,7 +35,7 @@ from sklenet.persistence import (
     save,
 )
 
-from .helpers import run_bounded
+from ..helpers import run_bounded
 
 FAST = dict(epochs=1, early_stopping=False, random_state=0)
 MEMBERS = {"manifest.json", "params.json", "attributes.json", "models/model.keras"}

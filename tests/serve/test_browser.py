@@ -25,7 +25,7 @@ from sklenet.serve import (
     running_server,
 )
 
-from .helpers import fit_sample_lenet
+from ..helpers import fit_sample_lenet
 
 CHROMIUM = "/usr/bin/chromium"
 SCALE = 10  # canvas pixels per digit pixel: a digit spans the 280-pixel pad

@@ -24,7 +24,7 @@ from sklearn.naive_bayes import GaussianNB
 from sklenet import LeNetClassifier
 from sklenet._search import LeNetSearchCV
 
-from .helpers import LEARNED, fast, learning
+from ..helpers import LEARNED, fast, learning
 
 SPACE = {"var_smoothing": FloatDistribution(1e-3, 1.0, log=True)}
 

@@ -28,7 +28,7 @@ from sklenet.serve import (
     running_server,
 )
 
-from .helpers import fit_sample_lenet, post_concurrently
+from ..helpers import fit_sample_lenet, post_concurrently
 
 
 def _png(array):

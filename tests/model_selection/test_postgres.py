@@ -71,7 +71,7 @@ def run_worker(url, study_name, n_trials, epochs):
 
 
 def start_worker(url, study_name, n_trials, epochs):
-    code = ("import sys; from tests.test_search_postgres import run_worker; "
+    code = ("import sys; from tests.model_selection.test_postgres import run_worker; "
             "run_worker(*sys.argv[1:])")
     return subprocess.Popen(
         [sys.executable, "-c", code, url, study_name, str(n_trials), str(epochs)],

@@ -1,7 +1,7 @@
 """Failed runs of ``sklenet reproduce`` that end in one line (issue 30): a
 full disk under the search's SQLite database, and a Dask scheduler lost
 during the run. Nothing is left half-written, and the next run continues.
-The kills and the other failed runs are in ``test_reproduce_kills.py``."""
+The kills and the other failed runs are in ``test_kills.py``."""
 
 import contextlib
 import errno
