@@ -27,9 +27,12 @@ import optuna
 from sklearn.model_selection import train_test_split
 
 from sklenet import LeNetClassifier
-from sklenet._search import LeNetSearchCV
-from sklenet._search_space import EXTENDED_SEARCH_SPACE, STUDY_SEARCH_SPACE
 from sklenet.datasets import load_sample_digits
+from sklenet.model_selection import (
+    EXTENDED_SEARCH_SPACE,
+    STUDY_SEARCH_SPACE,
+    LeNetSearchCV,
+)
 from sklenet.plotting import (
     plot_intermediate_values,
     plot_optimization_history,

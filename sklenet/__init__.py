@@ -10,13 +10,13 @@ import importlib
 # public name -> the module that defines it (itself, for a submodule)
 _EXPORTS = {
     "BEST_PARAMS": "._recipes",
-    "EXTENDED_SEARCH_SPACE": "._search_space",
+    "EXTENDED_SEARCH_SPACE": ".model_selection._search_space",
     "LeNetClassifier": "._classifier",
     "LeNetEnsembleClassifier": "._ensemble",
-    "LeNetSearchCV": "._search",
+    "LeNetSearchCV": ".model_selection._search",
     "OPTIMIZED_PARAMS": "._recipes",
     "STANDARD_PARAMS": "._params",
-    "STUDY_SEARCH_SPACE": "._search_space",
+    "STUDY_SEARCH_SPACE": ".model_selection._search_space",
     "build_lenet": "._model",
     "datasets": ".datasets",
     "evaluation": ".evaluation",

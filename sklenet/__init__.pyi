@@ -10,9 +10,11 @@ from ._ensemble import LeNetEnsembleClassifier as LeNetEnsembleClassifier
 from ._export import export as export
 from ._export import register_skl2onnx_converters as register_skl2onnx_converters
 from ._model import build_lenet as build_lenet
-from ._search import LeNetSearchCV as LeNetSearchCV
-from ._search_space import EXTENDED_SEARCH_SPACE as EXTENDED_SEARCH_SPACE
-from ._search_space import STUDY_SEARCH_SPACE as STUDY_SEARCH_SPACE
+from .model_selection._search import LeNetSearchCV as LeNetSearchCV
+from .model_selection._search_space import (
+    EXTENDED_SEARCH_SPACE as EXTENDED_SEARCH_SPACE,
+)
+from .model_selection._search_space import STUDY_SEARCH_SPACE as STUDY_SEARCH_SPACE
 from .persistence import load as load
 from .persistence import save as save
 from .study import reproduce as reproduce

@@ -500,7 +500,8 @@ def register_skl2onnx_converters() -> None:
     # A fitted search converts as its best_estimator_ (_fitted_lenet). It is
     # looked up, not imported: export sits below model selection and never
     # imports Optuna, and whoever holds a fitted search has imported it.
-    search = getattr(sys.modules.get("sklenet._search"), "LeNetSearchCV", None)
+    search = getattr(sys.modules.get("sklenet.model_selection._search"),
+                     "LeNetSearchCV", None)
     for cls in (LeNetClassifier, LeNetEnsembleClassifier, search):
         if cls is None:
             continue

@@ -57,7 +57,7 @@ def worker_recorder():
 def postgres_url():
     """The URL of the test PostgreSQL server (SKLENET_TEST_POSTGRES_URL):
     skipped without one locally, failed under CI, which must run them."""
-    from sklenet._compat_optuna import check_postgresql_support
+    from sklenet.model_selection._compat_optuna import check_postgresql_support
 
     try:
         check_postgresql_support()

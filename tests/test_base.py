@@ -197,7 +197,7 @@ def test_every_holdout_is_drawn_by_the_one_rule(caller, digits, monkeypatch):
         return train, validation
 
     monkeypatch.setattr("sklenet._base.holdout_split", spy)
-    monkeypatch.setattr("sklenet._search.holdout_split", spy)
+    monkeypatch.setattr("sklenet.model_selection._search.holdout_split", spy)
     params = fast(early_stopping=True, epochs=2, validation_fraction=0.2)
     if caller == "classifier":
         LeNetClassifier(**params).fit(X, y)

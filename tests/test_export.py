@@ -25,8 +25,8 @@ from sklearn.preprocessing import MinMaxScaler
 
 from sklenet import LeNetClassifier, LeNetEnsembleClassifier
 from sklenet._export import FORMATS, export, register_skl2onnx_converters
-from sklenet._search import LeNetSearchCV
 from sklenet.datasets import load_sample_digits
+from sklenet.model_selection import LeNetSearchCV
 
 from .helpers import fast
 

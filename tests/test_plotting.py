@@ -11,8 +11,9 @@ from optuna.distributions import FloatDistribution
 from sklearn.exceptions import NotFittedError
 from sklearn.naive_bayes import GaussianNB
 
-from sklenet import LeNetClassifier, LeNetSearchCV, _search, build_lenet, plotting
+from sklenet import LeNetClassifier, LeNetSearchCV, build_lenet, plotting
 from sklenet.evaluation import confused_pairs
+from sklenet.model_selection import _search
 from sklenet.plotting import (
     plot_architecture,
     plot_confused_pairs,

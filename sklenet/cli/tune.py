@@ -94,9 +94,17 @@ def run(args):
     import optuna
 
     from .._classifier import LeNetClassifier
-    from .._search import LeNetSearchCV
-    from .._search_space import EXTENDED_SEARCH_SPACE, STUDY_SEARCH_SPACE
-    from .._storage import _shown, open_storage, optuna_verbosity, write_error
+    from ..model_selection import (
+        EXTENDED_SEARCH_SPACE,
+        STUDY_SEARCH_SPACE,
+        LeNetSearchCV,
+    )
+    from ..model_selection._storage import (
+        _shown,
+        open_storage,
+        optuna_verbosity,
+        write_error,
+    )
 
     out = None if args.best_params_out is None else output_file(args.best_params_out)
     # Seed 0: every worker of a shared study must score on the same split.

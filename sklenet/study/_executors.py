@@ -193,12 +193,12 @@ def _task(function, *args):
 
     A task's exception reaches the caller pickled, without its causes and
     contexts, and Optuna raises its own exceptions over a storage's failed
-    write (:func:`sklenet._storage.write_error`): the command line could
+    write (:func:`sklenet.model_selection._storage.write_error`): the command line could
     not tell a full disk from a bug."""
     try:
         return function(*args)
     except Exception as exc:
-        from .._storage import write_error
+        from ..model_selection._storage import write_error
 
         error = write_error(exc)
         if error is None or error is exc:

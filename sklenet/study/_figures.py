@@ -6,7 +6,7 @@ import optuna
 
 from .. import LeNetClassifier
 from .._recipes import BEST_PARAMS
-from .._storage import open_storage
+from ..model_selection._storage import open_storage
 from ..plotting import (
     plot_architecture,
     plot_confused_pairs,

@@ -184,7 +184,7 @@ def search(data):
     import optuna
     from optuna.trial import TrialState
 
-    from .._storage import fail_interrupted_trials, open_storage
+    from ..model_selection._storage import fail_interrupted_trials, open_storage
 
     s = data.settings
     storage = open_storage(data.search_storage)

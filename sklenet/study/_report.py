@@ -33,9 +33,9 @@ import pandas as pd
 
 from .._io import atomic_write, read_json
 from .._recipes import MODEL_TITLES
-from .._storage import open_storage, sqlite_url
 from .._typing import PathLike
 from ..evaluation import STILL_LEARNING_TOL
+from ..model_selection._storage import open_storage, sqlite_url
 from ._figures import draw_figures
 from ._results import (
     CACHE_FORMAT,

@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from .._io import exclusive_lock, read_json, remove_unfinished_writes, shorten
-from .._storage import sqlite_url
 from ..evaluation import compare_scores
+from ..model_selection._storage import sqlite_url
 
 #: Version of what the cache holds; caches of another version are refused.
 CACHE_FORMAT = 2

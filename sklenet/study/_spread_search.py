@@ -27,7 +27,7 @@ import time
 
 from .. import LeNetSearchCV
 from .._recipes import OPTIMIZED_PARAMS
-from .._storage import fail_interrupted_trials, open_storage
+from ..model_selection._storage import fail_interrupted_trials, open_storage
 from ._executors import check_dask
 from ._plan import exit_with_parent, pin_threads, search_record, searcher
 from ._results import STUDY_NAME

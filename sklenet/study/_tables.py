@@ -14,9 +14,9 @@ from optuna.distributions import CategoricalDistribution, IntDistribution
 
 from .. import _published
 from .._recipes import MODEL_TITLES, OPTIMIZED_PARAMS
-from .._search_space import STUDY_SEARCH_SPACE
-from .._storage import INTERRUPTED
 from ..evaluation import stopped_at_epoch_cap
+from ..model_selection import STUDY_SEARCH_SPACE
+from ..model_selection._storage import INTERRUPTED
 from ._results import CLAIMS_CONFIDENCE_LEVEL, step_name
 from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, STUDY_MODELS, trainings
 

@@ -17,10 +17,9 @@ import pandas as pd
 import pytest
 
 from sklenet import LeNetClassifier, load
-from sklenet._search import LeNetSearchCV
-from sklenet._search_space import STUDY_SEARCH_SPACE
 from sklenet.cli import main
 from sklenet.datasets import load_sample_digits
+from sklenet.model_selection import STUDY_SEARCH_SPACE, LeNetSearchCV
 from sklenet.study import PRESETS, STUDY_NAME, Reproduction
 
 from .helpers import environment, one_error_line

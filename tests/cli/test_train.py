@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 from sklenet import load
-from sklenet._search_space import STUDY_SEARCH_SPACE
 from sklenet.cli import main
+from sklenet.model_selection import STUDY_SEARCH_SPACE
 
 from .helpers import environment
 

@@ -2,8 +2,8 @@
 
 import os
 
-from sklenet._search import LeNetSearchCV
 from sklenet.cli import main
+from sklenet.model_selection import LeNetSearchCV
 
 from .helpers import one_error_line
 

@@ -22,10 +22,13 @@ from optuna.trial import TrialState
 from sklearn.model_selection import train_test_split
 
 from sklenet import LeNetClassifier
-from sklenet._compat_optuna import RetryHeartbeatStaleTrialCallback, rdb_storage
-from sklenet._search import LeNetSearchCV
-from sklenet._storage import database_url
 from sklenet.datasets import load_sample_digits
+from sklenet.model_selection import LeNetSearchCV
+from sklenet.model_selection._compat_optuna import (
+    RetryHeartbeatStaleTrialCallback,
+    rdb_storage,
+)
+from sklenet.model_selection._storage import database_url
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 # Optuna calls its heartbeat and retry machinery experimental.

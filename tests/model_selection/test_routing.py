@@ -22,7 +22,7 @@ from sklearn.model_selection import GroupKFold, cross_validate
 from sklearn.naive_bayes import GaussianNB
 
 from sklenet import LeNetClassifier
-from sklenet._search import LeNetSearchCV
+from sklenet.model_selection import LeNetSearchCV
 
 from ..helpers import LEARNED, fast, learning
 

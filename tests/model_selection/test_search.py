@@ -17,11 +17,14 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklenet import LeNetClassifier
-from sklenet._compat_optuna import check_postgresql_support
 from sklenet._ensemble import LeNetEnsembleClassifier
-from sklenet._search import LeNetSearchCV
-from sklenet._search_space import EXTENDED_SEARCH_SPACE, STUDY_SEARCH_SPACE
-from sklenet._storage import open_storage
+from sklenet.model_selection import (
+    EXTENDED_SEARCH_SPACE,
+    STUDY_SEARCH_SPACE,
+    LeNetSearchCV,
+)
+from sklenet.model_selection._compat_optuna import check_postgresql_support
+from sklenet.model_selection._storage import open_storage
 
 from ..helpers import assert_same_global_random_state
 

@@ -18,10 +18,10 @@ from optuna.trial import TrialState
 from sklearn.tree import DecisionTreeClassifier
 
 from sklenet._recipes import MODEL_TITLES, OPTIMIZED_PARAMS
-from sklenet._search_space import STUDY_SEARCH_SPACE
-from sklenet._storage import sqlite_url
 from sklenet.cli import main
 from sklenet.datasets import load_sample_digits
+from sklenet.model_selection import STUDY_SEARCH_SPACE
+from sklenet.model_selection._storage import sqlite_url
 from sklenet.study import (
     MODELS,
     PRESETS,

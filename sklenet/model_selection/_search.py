@@ -53,19 +53,17 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from ._base import DocLinkMixin, derive_seed, holdout_split
-from ._checks import check_weights, validation_pair
-from ._classifier import LeNetClassifier
-from ._search_space import STUDY_SEARCH_SPACE
-from ._sklearn_callbacks import (
+from .._base import DocLinkMixin, derive_seed, holdout_split
+from .._checks import check_weights, validation_pair
+from .._classifier import LeNetClassifier
+from .._sklearn_callbacks import (
     CallbackSupport,
     begin_fit_task,
     end_fit_task,
     fit_subtask,
     subtask,
 )
-from ._storage import open_storage, optuna_verbosity
-from ._typing import (
+from .._typing import (
     ArrayLike,
     CVSplitter,
     NDArray,
@@ -74,6 +72,8 @@ from ._typing import (
     available_if,
     fit_context,
 )
+from ._search_space import STUDY_SEARCH_SPACE
+from ._storage import open_storage, optuna_verbosity
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,0 +1,40 @@
+"""Model selection: the study's Optuna search as a scikit-learn estimator.
+
+:class:`LeNetSearchCV` tunes any estimator, sklenet's first, with Optuna's TPE
+sampler and median pruner, epoch by epoch; :data:`STUDY_SEARCH_SPACE` and
+:data:`EXTENDED_SEARCH_SPACE` are its search spaces. Each is also importable
+from :mod:`sklenet` itself.
+
+The public names are imported on first use, as :mod:`sklenet`'s are, so that
+importing the package (the study and the command line import its storage
+tools) does not pay for TensorFlow, Keras and Optuna.
+"""
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers see of the names imported on first use
+    from ._search import LeNetSearchCV as LeNetSearchCV
+    from ._search_space import EXTENDED_SEARCH_SPACE as EXTENDED_SEARCH_SPACE
+    from ._search_space import STUDY_SEARCH_SPACE as STUDY_SEARCH_SPACE
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "EXTENDED_SEARCH_SPACE": "._search_space",
+    "LeNetSearchCV": "._search",
+    "STUDY_SEARCH_SPACE": "._search_space",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})
