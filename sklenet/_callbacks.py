@@ -1,7 +1,8 @@
 """Keras callbacks of the LeNet estimators' training loop.
 
 The search's pruning callback (``_TrialReporter``) lives with the search in
-``sklenet._search``: it reports to Optuna, which the estimators never import.
+``sklenet.model_selection._objective``: it reports to Optuna, which the
+estimators never import.
 """
 
 import keras

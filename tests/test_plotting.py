@@ -13,7 +13,7 @@ from sklearn.naive_bayes import GaussianNB
 
 from sklenet import LeNetClassifier, LeNetSearchCV, build_lenet, plotting
 from sklenet.evaluation import confused_pairs
-from sklenet.model_selection import _search
+from sklenet.model_selection import _cv_results, _objective, _search
 from sklenet.plotting import (
     plot_architecture,
     plot_confused_pairs,
@@ -231,7 +231,8 @@ def test_optuna_figures_live_in_plotting():
                  "plot_param_importances"):
         assert name in plotting.__all__
         assert getattr(plotting, name).__module__ == "sklenet.plotting"
-        assert not hasattr(_search, name)
+        assert not any(hasattr(module, name)
+                       for module in (_search, _objective, _cv_results))
 
 
 def _pruned_study():

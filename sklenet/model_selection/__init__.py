@@ -5,6 +5,12 @@ sampler and median pruner, epoch by epoch; :data:`STUDY_SEARCH_SPACE` and
 :data:`EXTENDED_SEARCH_SPACE` are its search spaces. Each is also importable
 from :mod:`sklenet` itself.
 
+Inside, one module per job: ``_search`` (the estimator), ``_objective`` (one
+Optuna trial: fit, report each epoch, record), ``_cv_results`` (the trials in
+scikit-learn's ``cv_results_`` layout), ``_search_space``, ``_storage`` (where
+studies live: storages, their URLs, orphaned trials) and ``_compat_optuna``
+(what differs across Optuna's versions).
+
 The public names are imported on first use, as :mod:`sklenet`'s are, so that
 importing the package (the study and the command line import its storage
 tools) does not pay for TensorFlow, Keras and Optuna.
