@@ -10,24 +10,22 @@ from optuna_integration import DaskStorage
 
 
 class SchedulerStorage(DaskStorage):
-    """A ``DaskStorage`` that opens an existing study without an error on
-    the scheduler.
+    """A ``DaskStorage`` whose study lookups raise no error on the scheduler.
 
+    The scheduler logs a traceback for every exception of its handlers.
     Every trial task opens the study with ``load_if_exists=True``, which
-    first tries to create it; ``DaskStorage`` would raise the duplicate on
-    the scheduler, which logs a traceback for every trial. This one raises
-    it where the task runs.
+    first tries to create it: ``DaskStorage`` would raise the duplicate on
+    the scheduler. This one looks the name up among the scheduler's studies
+    (a list, which raises nothing for a name it lacks, unlike
+    ``get_study_id_from_name`` on a fresh run's first lookup) and raises
+    the duplicate where the task runs.
     """
 
     def create_new_study(self, directions, study_name=None):
-        if study_name is not None:
-            try:
-                self.get_study_id_from_name(study_name)
-            except KeyError:
-                pass
-            else:
-                raise optuna.exceptions.DuplicatedStudyError(
-                    f"Another study with name '{study_name}' already exists.")
+        if study_name is not None and any(
+                study.study_name == study_name for study in self.get_all_studies()):
+            raise optuna.exceptions.DuplicatedStudyError(
+                f"Another study with name '{study_name}' already exists.")
         return super().create_new_study(directions, study_name)
 
     def __reduce__(self):

@@ -4,6 +4,7 @@ a lost worker and after a killed run; the plan and its estimate."""
 
 import dataclasses
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -423,6 +424,31 @@ def dask_client():
                                    dashboard_address=None) as cluster,
           distributed.Client(cluster) as client):
         yield client
+
+
+def test_the_search_study_on_the_scheduler_opens_without_an_error_there(
+        dask_client):
+    optuna = pytest.importorskip("optuna")
+    from sklenet.study._dask_storage import scheduler_storage
+
+    # The scheduler logs every exception of its handlers, with its traceback.
+    errors = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = errors.append
+    logger = logging.getLogger("distributed")
+    logger.addHandler(handler)
+    try:
+        storage = scheduler_storage(dask_client)
+        created = optuna.create_study(storage=storage, study_name="fresh",
+                                      load_if_exists=True)
+        opened = optuna.create_study(storage=storage, study_name="fresh",
+                                     load_if_exists=True)
+        with pytest.raises(optuna.exceptions.DuplicatedStudyError):
+            optuna.create_study(storage=storage, study_name="fresh")
+    finally:
+        logger.removeHandler(handler)
+    assert opened._study_id == created._study_id
+    assert [record.getMessage() for record in errors] == []
 
 
 def _finish(search, workers):
