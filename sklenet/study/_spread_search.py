@@ -64,6 +64,11 @@ def run_trial(data, storage, seed):
     return time.perf_counter() - start
 
 
+def no_trial():
+    """The task of a search whose trials are all in: it runs none, in 0 s."""
+    return 0.0
+
+
 class SpreadSearch:
     """The search step of a run on Dask: its trial tasks and its record.
 
@@ -115,6 +120,13 @@ class SpreadSearch:
                            LeNetSearchCV.sampler_seed(seed, number),
                            key=f"{training.step}-trial-{number}")
             for number in range(before, before + missing)}
+        if not self.pending:
+            # Every trial is in: a run was killed after the last one, before
+            # the search's result was stored. One task that runs none lets
+            # the run collect the record as it collects any search's, when
+            # its last task returns.
+            self.pending = {workers.submit(no_trial,
+                                           key=f"{training.step}-no-trial")}
         self.n_tasks = len(self.pending)
         self._seconds = 0.0
 

@@ -502,6 +502,47 @@ def test_a_dask_search_killed_resumes_with_its_finished_trials(
     assert result.trials["state"].tolist() == ["COMPLETE"] * 3
 
 
+@pytest.mark.slow  # a tiny reproduction on Dask until its search ends, then all
+def test_a_dask_search_killed_before_its_record_is_stored_ends_on_resume(
+        tmp_path, monkeypatch):
+    optuna = pytest.importorskip("optuna")
+    pytest.importorskip("distributed")
+    from sklenet.study._results import STUDY_NAME
+
+    out = RunFolder(tmp_path / "run")
+    X, y = load_sample_digits(return_X_y=True)
+    store = Reproduction._store
+
+    def killed_before_the_search_is_stored(self, training, outcome, model_bytes):
+        if training.step == "search":
+            raise KeyboardInterrupt
+        return store(self, training, outcome, model_bytes)
+
+    monkeypatch.setattr(Reproduction, "_store", killed_before_the_search_is_stored)
+    with pytest.raises(KeyboardInterrupt):
+        sklenet.reproduce(X, y, out=out.out, dask="local:2", progress=False,
+                          **TINY)
+    monkeypatch.undo()
+    # Every trial is in the run folder's study, no result of the search.
+    [trial] = optuna.load_study(study_name=STUDY_NAME,
+                                storage=out.search_storage).trials
+    assert trial.state.name == "COMPLETE"
+    assert not out.step("search").exists()
+    assert not out.training("search", "search").exists()
+    done = subprocess.run(
+        [sys.executable, "-m", "sklenet", *CLI, "--out", str(out.out), "--dask",
+         "local:2"], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    # A fresh scheduler's study, opened without an error logged there.
+    assert "Traceback" not in done.stderr and "ERROR" not in done.stderr, (
+        done.stderr[-3000:])
+    trials = optuna.load_study(study_name=STUDY_NAME,
+                               storage=out.search_storage).trials
+    assert [_trial(t) for t in trials] == [_trial(trial)]  # none trained again
+    assert out.step("search").is_file() and out.report_html.is_file()
+
+
 @pytest.fixture
 def postgres_study(postgres_url):
     """The PostgreSQL URL, without the reproduction's study before or after."""
