@@ -132,7 +132,7 @@ def print_tables(accuracy, claims):
 def run(args):
     from .._io import InUseError
     from ..study import check_output_folder, prepare, run_prepared
-    from ..study._executors import SchedulerUnreachableError
+    from ..study._executors import SchedulerUnreachableError, WorkersKilledError
     from ..study._reproduce import TooFewImagesError
     from ..study._tables import accuracy_table, claims_table
 
@@ -182,7 +182,9 @@ def run(args):
                                    dask=args.dask, log=_LOGGER.info)
     except InUseError as exc:
         raise UsageError(f"--out {exc}: {_IN_USE}") from exc
-    except SchedulerUnreachableError as exc:  # gone since prepare() reached it
+    # The scheduler gone since prepare() reached it; a training that ended
+    # its workers.
+    except (SchedulerUnreachableError, WorkersKilledError) as exc:
         raise UsageError(f"--dask: {exc}") from exc
     except Exception as exc:  # an OSError, or one that Optuna wrapped
         error = write_error(exc)

@@ -131,6 +131,7 @@ class DaskExecutor:
             else:
                 self.client = self._stack.enter_context(_connect(address))
         self._run = uuid.uuid4().hex[:8]
+        self._trainings = {}  # Dask's key of each task -> the key it was given
 
     @property
     def n_workers(self):
@@ -141,8 +142,9 @@ class DaskExecutor:
         return future
 
     def submit(self, function, *args, key):
-        return self.client.submit(_task, function, *args,
-                                  key=f"sklenet-{key}-{self._run}",
+        dask_key = f"sklenet-{key}-{self._run}"
+        self._trainings[dask_key] = key
+        return self.client.submit(_task, function, *args, key=dask_key,
                                   pure=False, retries=self.retries)
 
     def wait(self, futures):
@@ -162,6 +164,15 @@ class DaskExecutor:
                 f"({_root_cause(exc)}); the trainings that finished are cached: "
                 "run the same command again, with a scheduler there, to "
                 "continue.") from None
+        if isinstance(exc, self._distributed.KilledWorker):
+            training = self._trainings.get(exc.task, exc.task)
+            raise WorkersKilledError(
+                f"the training {training!r} ended every Dask worker that ran it "
+                f"({exc.allowed_failures + 1} died running it, the last at "
+                f"{exc.last_worker.address}: Dask's KilledWorker; a worker out "
+                "of memory is the most common cause, its log says); the "
+                "trainings that finished are cached: run the same command "
+                "again, on workers that can run it, to continue.") from None
 
     def _connection_lost(self, exc):
         """Whether ``exc`` comes of the scheduler's connection lost: Dask
@@ -218,6 +229,12 @@ def _workers(address):
 class SchedulerUnreachableError(ConnectionError):
     """No Dask scheduler answered at the address given, in time, or the
     scheduler was lost during the run."""
+
+
+class WorkersKilledError(RuntimeError):
+    """A training ended every Dask worker that ran it (Dask's
+    ``KilledWorker``: as many as the scheduler's ``allowed-failures`` and
+    one died while running it); the scheduler is still there."""
 
 
 def _connect(address):

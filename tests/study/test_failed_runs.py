@@ -269,3 +269,33 @@ def test_a_scheduler_lost_during_the_run_ends_it_in_one_line_and_the_next_contin
     assert (out / "report.html").is_file()
     assert set(stored) <= set((out / "cache").rglob("*.json"))
     assert "cached" in done.stderr  # the finished step was not trained again
+
+
+# --------------------------------------- a training that kills its workers
+@pytest.mark.slow  # a LocalCluster of 1 worker, killed once
+def test_a_training_that_kills_its_workers_ends_the_run_in_one_line():
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    from sklenet.study._executors import DaskExecutor, WorkersKilledError
+
+    # One death of a worker running it makes a task Dask's KilledWorker.
+    with (dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+          distributed.LocalCluster(n_workers=1, threads_per_worker=1,
+                                   processes=True, host="127.0.0.1",
+                                   dashboard_address=None) as cluster,
+          distributed.Client(cluster) as client):
+        with pytest.raises(WorkersKilledError) as raised:
+            with DaskExecutor(client) as workers:
+                workers.retries = 0  # a retry would kill a second worker
+                future = workers.submit(os._exit, 1,
+                                        key="standard_evaluation-repeat-0")
+                workers.wait({future})
+                future.result()
+        assert client.status == "running"  # the scheduler stays
+    message = str(raised.value)
+    assert message.startswith(
+        "the training 'standard_evaluation-repeat-0' ended every Dask worker "
+        "that ran it (1 died running it, the last at tcp://127.0.0.1:"), message
+    assert "KilledWorker" in message and "are cached" in message
+    assert "\n" not in message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
