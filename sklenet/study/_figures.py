@@ -21,7 +21,7 @@ from ..plotting import (
 )
 from ._results import STUDY_NAME
 from ._settings import CONVERGENCE_SPLITS, MODELS
-from ._tables import model_name
+from ._steps import model_title
 
 
 def draw_figures(results, settings, X_test, folder):
@@ -50,7 +50,7 @@ def draw_figures(results, settings, X_test, folder):
     """
     figures = folder.figures
     figures.mkdir(exist_ok=True)
-    names = {model: model_name(model, settings) for model in MODELS}
+    names = {model: model_title(model, settings) for model in MODELS}
     sections = []
 
     def draw(section, items):

@@ -32,7 +32,6 @@ import optuna
 import pandas as pd
 
 from .._io import atomic_write, read_json
-from .._recipes import MODEL_TITLES
 from .._typing import PathLike
 from ..evaluation import STILL_LEARNING_TOL
 from ..model_selection._storage import open_storage, sqlite_url
@@ -47,13 +46,13 @@ from ._results import (
     StudyResults,
 )
 from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, Settings
+from ._steps import model_title
 from ._tables import (
     accuracy_table,
     claims_table,
     convergence_table,
     flagged_trainings,
     learning_curve_table,
-    model_name,
     roc_auc_table,
     search_summary,
     search_table,
@@ -104,7 +103,7 @@ def flag_warning(results, settings, run):
 
 def _undrawn_curves(settings):
     """" The ensemble's learning curve is not drawn ...", or ""."""
-    undrawn = [f"the {model_name(model, settings)}" for model in MODELS
+    undrawn = [f"the {model_title(model, settings)}" for model in MODELS
                if model not in settings.learning_curve_models]
     if not undrawn:
         return ""
@@ -136,8 +135,8 @@ def _note(run):
             "accuracies and wider spreads than the study's. "
             "sklenet reproduce --preset full --data train.csv runs the study's "
             "protocol on Kaggle's train.csv. "
-            f"{MODEL_TITLES['best']!r} is sklenet's own recipe, not part of the "
-            "study: the study has no numbers for it.")
+            f"{model_title('best', settings)!r} is sklenet's own recipe, not "
+            "part of the study: the study has no numbers for it.")
 
 
 def write_report(out: PathLike) -> dict[str, pd.DataFrame]:

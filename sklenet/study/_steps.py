@@ -23,6 +23,7 @@ import dataclasses
 
 import numpy as np
 
+from .._recipes import MODEL_TITLES
 from ..evaluation import (
     TrainingInputs,
     evaluation_frames,
@@ -42,11 +43,7 @@ from ._plan import (
     search,
 )
 from ._results import Convergence, Evaluation, LearningCurve, Search, step_name
-from ._settings import MODELS, trainings
-
-#: How the plan's step titles name each model.
-_TITLES = {"standard": "standard LeNet", "optimized": "optimized LeNet",
-           "ensemble": "ensemble of {n_estimators}", "best": "sklenet best"}
+from ._settings import MEMBERS_OF, MODELS, trainings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -393,8 +390,18 @@ def study_steps(settings):
 
 
 def model_title(model, settings):
-    """How the command line names ``model`` (the ensemble with its size)."""
-    return _TITLES[model].format(n_estimators=settings.n_estimators)
+    """How the report, its figures and the command line's plan name
+    ``model`` (a model type) under ``settings``: its title, with the
+    networks of a model of several (the ensemble's members) counted.
+
+    >>> from ._settings import PRESETS
+    >>> model_title("ensemble", PRESETS["quick"]), model_title("best", None)
+    ('ensemble of 3', 'sklenet best (beyond the study)')
+    """
+    title = MODEL_TITLES[model]
+    if model in MEMBERS_OF:  # counted even when it is one, as the settings say
+        return f"{title} of {settings.networks(model)}"
+    return title
 
 
 def plan(data):

@@ -19,6 +19,7 @@ from ..model_selection import STUDY_SEARCH_SPACE
 from ..model_selection._storage import INTERRUPTED
 from ._results import CLAIMS_CONFIDENCE_LEVEL, step_name
 from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, STUDY_MODELS, trainings
+from ._steps import model_title
 
 _PACKAGES = ("sklenet", "tensorflow", "keras", "scikeras", "scikit-learn", "optuna",
              "numpy", "pandas", "matplotlib")
@@ -33,13 +34,6 @@ def _pm(mean, std, n_trainings=2, digits=4):
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
-
-
-
-def model_name(model, settings):
-    """How the report names ``model`` (a model type) under ``settings``."""
-    name = MODEL_TITLES[model]
-    return f"{name} of {settings.n_estimators}" if model == "ensemble" else name
 
 
 def _capped(runs, model, settings):
@@ -109,7 +103,7 @@ def accuracy_table(results, settings):
         summary, runs = evaluation.summary, evaluation.runs
         auc, label = _lowest_auc(_measured_aucs(summary, evaluation.classes))
         rows.append({
-            "model": model_name(model, settings),
+            "model": model_title(model, settings),
             "source": f"measured ({trainings(len(runs))})",
             **{f"{split} accuracy": _pm(*summary.loc[f"{split}_accuracy"], len(runs))
                for split in _SPLITS},
@@ -146,8 +140,8 @@ def claims_table(results, settings):
     rows = []
     for (model, baseline), comparison in results.claims().items():
         rows.append({
-            "claim": f"{model_name(model, settings)} above "
-                     f"{model_name(baseline, settings)}",
+            "claim": f"{model_title(model, settings)} above "
+                     f"{model_title(baseline, settings)}",
             "trainings": f"{comparison.n_scores} and {comparison.n_baseline}",
             "difference of mean test accuracy": f"{comparison.difference:+.4f}",
             f"{CLAIMS_CONFIDENCE_LEVEL:.0%} confidence interval":
@@ -194,7 +188,7 @@ def roc_auc_table(results, settings):
     table = pd.DataFrame({"class": [str(label) for label in classes]})
     for model in MODELS:
         measured = _measured_aucs(results.evaluation(model).summary, classes)
-        name = model_name(model, settings)
+        name = model_title(model, settings)
         table[f"{name}, measured"] = [f"{measured[label]:.4f}" for label in classes]
         if model not in STUDY_MODELS:
             continue
@@ -248,7 +242,7 @@ def learning_curve_table(results, settings):
         for size, row in curve.summary.iterrows():
             trainings = curve.runs[curve.runs["train_size"] == size]
             rows.append({
-                "model": model_name(model, settings),
+                "model": model_title(model, settings),
                 "training images": size,
                 "train accuracy": _pm(row["train_accuracy_mean"],
                                       row["train_accuracy_std"], len(trainings)),
@@ -271,7 +265,7 @@ def convergence_table(results, settings, n_train):
                 for history in convergence.histories]
         capped = _cap_hits(results, settings, model, epochs, n_train)
         rows.append({
-            "model": model_name(model, settings),
+            "model": model_title(model, settings),
             "epochs trained": ", ".join(map(str, epochs)),
             "best epoch": ", ".join(map(str, best)),
             "stopped at the epoch cap": "none" if not capped else

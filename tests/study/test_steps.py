@@ -93,6 +93,9 @@ def test_evaluation_step_trainings_keys_seeds_and_dependencies():
                for m in first.member_trainings)
     assert standard.title() == "standard LeNet, 2 trainings"
     assert ensemble.title() == "ensemble of 3, 2 trainings"
+    # The report's name of each model (model_title), the same in the plan.
+    assert (EvaluationStep(SETTINGS, "best").title()
+            == "sklenet best (beyond the study), 2 trainings")
     assert ensemble.n_networks() == 6
     # Trained on the training images, validated on the validation's, then
     # every split scored: 100 + 100 + 100 images predicted.
