@@ -30,7 +30,7 @@ from sklenet.model_selection._compat_optuna import (
 )
 from sklenet.model_selection._storage import database_url
 
-REPOSITORY = Path(__file__).resolve().parents[1]
+REPOSITORY = Path(__file__).resolve().parents[2]
 # Optuna calls its heartbeat and retry machinery experimental.
 pytestmark = pytest.mark.filterwarnings(
     "ignore::optuna.exceptions.ExperimentalWarning"
