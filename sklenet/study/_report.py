@@ -42,11 +42,10 @@ from ._results import (
     CLAIMS_POWER,
     STUDY_NAME,
     RunFolder,
-    Step,
     StudyResults,
 )
 from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, Settings
-from ._steps import model_title
+from ._steps import model_title, study_steps
 from ._tables import (
     accuracy_table,
     claims_table,
@@ -280,7 +279,7 @@ def read_run(out: PathLike) -> FinishedRun:
         settings = _settings(description)
     except (KeyError, TypeError, ValueError):  # ValueError: Settings' checks
         raise foreign from None
-    steps = {name: Step.read(folder, name) for name in settings.plan()}
+    steps = {step.name: step.read(folder) for step in study_steps(settings)}
     missing = [name for name, step in steps.items() if step is None]
     if missing:
         raise ValueError(

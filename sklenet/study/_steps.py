@@ -42,7 +42,14 @@ from ._plan import (
     saved,
     search,
 )
-from ._results import Convergence, Evaluation, LearningCurve, Search, step_name
+from ._results import (
+    Convergence,
+    Evaluation,
+    LearningCurve,
+    Search,
+    Step,
+    step_name,
+)
 from ._settings import MEMBERS_OF, MODELS, trainings
 
 
@@ -98,6 +105,8 @@ class StudyStep:
 
     #: The kind of step: its name's suffix and how it is cached.
     kind = None
+    #: The type of its record (:mod:`._results`), in its cache entry.
+    record = None
     #: Whether a training of several networks is one task per network.
     has_members = True
     #: Whether its training's networks run as tasks side by side on Dask
@@ -122,6 +131,12 @@ class StudyStep:
     def title(self):
         """How the command line's plan names it."""
         raise NotImplementedError
+
+    def read(self, folder):
+        """Its :class:`~._results.Step` cached in ``folder`` (a
+        :class:`~._results.RunFolder`), or None when it is missing or
+        unreadable (:meth:`Step.read <._results.Step.read>`)."""
+        return Step.read(folder, self.name, self.record)
 
     def trainings(self, data):
         """Its :class:`Training` tasks on ``data`` (a :class:`~._plan.StudyData`)."""
@@ -190,6 +205,7 @@ class EvaluationStep(StudyStep):
     """Repeated evaluation of ``model`` on the 60/20/20 split."""
 
     kind = "evaluation"
+    record = Evaluation
 
     def title(self):
         return (f"{model_title(self.model, self.settings)}, "
@@ -238,6 +254,7 @@ class SearchStep(StudyStep):
     training whose networks are its trials."""
 
     kind = "search"
+    record = Search
     has_members = False
     # On Dask each trial is a task; locally one task runs them one after
     # another, against the storage whose seeded sampler makes them
@@ -274,6 +291,7 @@ class LearningCurveStep(StudyStep):
     (none when the settings leave its curve to another preset)."""
 
     kind = "learning_curve"
+    record = LearningCurve
 
     @property
     def drawn(self):
@@ -330,6 +348,7 @@ class ConvergenceStep(StudyStep):
     split, or of its first evaluation training (which it then needs)."""
 
     kind = "convergence"
+    record = Convergence
 
     @property
     def needs(self):

@@ -362,7 +362,7 @@ def test_reproduce_killed_twice_in_the_search_completes(tmp_path):
             _kill_during_trial(argv, number, out, log)
     assert main(argv) == 0
     assert (out / "report.html").is_file() and (out / "report.md").is_file()
-    trials = Step.read(RunFolder(out), "search").result.trials
+    trials = Step.read(RunFolder(out), "search", Search).result.trials
     assert trials["number"].tolist() == [0, 1, 2, 3]
     assert trials["state"].tolist() == ["FAIL", "FAIL", "COMPLETE", "COMPLETE"]
     assert trials["user_attrs_interrupted"].eq(True).tolist() == [

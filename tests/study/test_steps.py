@@ -4,6 +4,7 @@ trainings, keys, seeds, dependencies, titles, costs and records from fake
 outcomes. Nothing here trains a network."""
 
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -13,7 +14,14 @@ from sklenet._base import spawn_seeds
 from sklenet.study import PRESETS, Settings
 from sklenet.study._estimate import Calibration, estimate
 from sklenet.study._plan import StudyData
-from sklenet.study._results import Convergence, Evaluation, LearningCurve, Search
+from sklenet.study._results import (
+    Convergence,
+    Evaluation,
+    LearningCurve,
+    RunFolder,
+    Search,
+    Step,
+)
 from sklenet.study._scheduler import Scheduler, replay
 from sklenet.study._steps import (
     ConvergenceStep,
@@ -203,6 +211,28 @@ def test_convergence_step_trains_on_the_deployment_split_or_needs_the_evaluation
                             validation_accuracy=0.6)
     record = step.assemble([], {}, data, {"ensemble_evaluation": evaluation})
     assert record == Convergence(histories=[{"loss": [1.0]}], validation_accuracy=0.6)
+
+
+def test_each_step_reads_its_cached_record_as_its_own_type(tmp_path):
+    steps = {step.name: step for step in study_steps(SETTINGS)}
+    assert {type(step).__name__: step.record for step in steps.values()} == {
+        "EvaluationStep": Evaluation, "SearchStep": Search,
+        "LearningCurveStep": LearningCurve, "ConvergenceStep": Convergence}
+    folder = RunFolder(tmp_path)
+    folder.cache.mkdir()
+    converged = Convergence(histories=[{"loss": [1.0]}], validation_accuracy=0.5)
+    search = Search.from_json(_search_json())
+    for name, record in (("best_convergence", converged), ("search", search),
+                         ("best_evaluation", converged)):
+        folder.step(name).write_text(json.dumps(Step(name, 2.0, record).to_json()))
+    assert steps["best_convergence"].read(folder) == Step("best_convergence", 2.0,
+                                                          converged)
+    read = steps["search"].read(folder)
+    assert isinstance(read.result, Search) and read.result.best_score == (
+        search.best_score)
+    # Another kind's record under its name is not its record: it runs again.
+    assert steps["best_evaluation"].read(folder) is None
+    assert steps["standard_evaluation"].read(folder) is None  # not cached
 
 
 def test_trainings_are_keyed_once_and_hash_by_their_step():
