@@ -299,3 +299,21 @@ def test_a_training_that_kills_its_workers_ends_the_run_in_one_line():
     assert "KilledWorker" in message and "are cached" in message
     assert "\n" not in message
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_the_command_line_ends_a_run_whose_workers_were_killed_in_one_line(
+        tmp_path, monkeypatch, capsys):
+    import sklenet.study
+    from sklenet.cli import main
+    from sklenet.study._executors import WorkersKilledError
+
+    message = "the training 'search-trial-0' ended every Dask worker that ran it"
+
+    def killed(*args, **kwargs):
+        raise WorkersKilledError(message)
+
+    monkeypatch.setattr(sklenet.study, "run_prepared", killed)
+    assert main([*CLI[3:], "--out", str(tmp_path / "run")]) == 1
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == f"sklenet reproduce: error: --dask: {message}"
