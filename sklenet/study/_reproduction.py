@@ -350,7 +350,7 @@ class _Steps:
                          for number, step in enumerate(steps, 1)}
         self.records = {}
         for step in steps:
-            cached = Step.read(folder, step.name)
+            cached = step.read(folder)
             if cached is not None:
                 self.records[step.name] = cached
                 log(f"{self.prefixes[step.name]}: cached ({cached.seconds:.0f} s)")

@@ -199,16 +199,6 @@ class Convergence(_Record):
     validation_accuracy: float
 
 
-#: What each kind of step records (see Step.read).
-RECORDS = {"evaluation": Evaluation, "search": Search,
-           "learning_curve": LearningCurve, "convergence": Convergence}
-
-
-def step_kind(name):
-    """The kind of the step ``name`` (a key of :data:`RECORDS`)."""
-    return next(kind for kind in RECORDS if name == kind or name.endswith(f"_{kind}"))
-
-
 def step_name(kind, model=None):
     """The name of a step: ``search``, or ``<model>_<kind>``."""
     return kind if model is None else f"{model}_{kind}"
@@ -226,7 +216,7 @@ class Step:
         return {"seconds": self.seconds, "result": self.result.to_json()}
 
     @classmethod
-    def read(cls, folder, name, record=None):
+    def read(cls, folder, name, record):
         """The step ``name`` cached in ``folder`` (a :class:`RunFolder`), its
         record of type ``record`` (its step's
         :attr:`~._steps.StudyStep.record`: read it through
@@ -234,10 +224,6 @@ class Step:
         missing or unreadable: an unreadable entry (cut short, not JSON,
         another layout) is logged with its file name and counts as missing,
         so that the step runs again."""
-        # TODO(h7): record=None, RECORDS and step_kind serve _reproduction's
-        # one call by name (not h7's file); delete them once it calls
-        # step.read(folder).
-        record = record or RECORDS[step_kind(name)]
         path = folder.step(name)
         data = read_entry(path, "the step runs again")
         if data is None:

@@ -20,6 +20,7 @@ its trials.
 """
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 
@@ -104,9 +105,9 @@ class StudyStep:
     model: str | None = None
 
     #: The kind of step: its name's suffix and how it is cached.
-    kind = None
+    kind: ClassVar[str]
     #: The type of its record (:mod:`._results`), in its cache entry.
-    record = None
+    record: ClassVar[type]
     #: Whether a training of several networks is one task per network.
     has_members = True
     #: Whether its training's networks run as tasks side by side on Dask
