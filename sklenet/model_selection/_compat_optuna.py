@@ -22,11 +22,12 @@ __all__ = ["RetryHeartbeatStaleTrialCallback", "check_postgresql_support",
            "rdb_storage"]
 
 
-def rdb_storage(url, *, max_retry, **kwargs):
-    """An ``RDBStorage`` whose heartbeat-stale trials are retried
-    ``max_retry`` times; ``kwargs`` go to ``RDBStorage``."""
+def rdb_storage(url, *, max_retry, storage_class=RDBStorage, **kwargs):
+    """An ``RDBStorage`` (or ``storage_class``, a subclass) whose
+    heartbeat-stale trials are retried ``max_retry`` times; ``kwargs`` go to
+    ``RDBStorage``."""
     retry = RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
-    return RDBStorage(url, **kwargs, **{_STALE_TRIAL_CALLBACK: retry})
+    return storage_class(url, **kwargs, **{_STALE_TRIAL_CALLBACK: retry})
 
 
 # Optuna before 4.5 compares its value-type enum with text in SQL, which

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import optuna
+from optuna.storages import RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 from sqlalchemy import event
@@ -118,14 +119,16 @@ def open_storage(storage):
         with warnings.catch_warnings():
             # The heartbeat is "experimental" in Optuna since 2.9.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sqlite_file = _sqlite_file(location)
             opened = rdb_storage(
                 database_url(location),
+                storage_class=RDBStorage if sqlite_file is None else _SQLiteStorage,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=_HEARTBEAT_INTERVAL,
                 grace_period=_GRACE_PERIOD,
                 max_retry=1,
             )
-        if _sqlite_file(location) is not None:
+        if sqlite_file is not None:
             _raise_full_disk_as_os_error(opened.engine, location)
         return opened
     except ImportError as exc:
@@ -141,6 +144,23 @@ def open_storage(storage):
         raise ValueError(
             f"Cannot open the Optuna storage {_shown(location)!r}: {exc}"
         ) from exc
+
+
+class _SQLiteStorage(RDBStorage):
+    """An SQLite file's storage, whose heartbeat a full disk stops quietly.
+
+    Optuna records a trial's heartbeat from a thread of its own, where the
+    full disk's OSError (:func:`_raise_full_disk_as_os_error`) would print a
+    traceback beside the command line's one line; the trial's own next
+    write (a report, its end) raises it where it is reported.
+    """
+
+    def record_heartbeat(self, trial_id):
+        try:
+            super().record_heartbeat(trial_id)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
 
 
 def _sqlite_file(location):

@@ -120,6 +120,24 @@ def test_a_full_disk_during_a_trial_is_the_os_error_behind_optunas(small_disk):
         "PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+@linux_only
+def test_a_full_disk_stops_the_heartbeat_quietly(small_disk):
+    # Optuna records heartbeats from a thread of its own, where an exception
+    # prints a traceback beside the command line's one line: the trial's own
+    # writes report the full disk instead.
+    import optuna
+
+    storage = open_storage(sqlite_url(small_disk / "search.db"))
+    study = optuna.create_study(storage=storage, study_name=STUDY_NAME)
+    trial = study.ask()
+    _fill(small_disk)
+    storage.record_heartbeat(trial._trial_id)
+    with pytest.raises(OSError) as raised:
+        for step in range(100):
+            trial.report(step / 100, step)
+    assert raised.value.errno == errno.ENOSPC
+
+
 def test_a_task_raises_the_os_error_that_its_exception_hides():
     # A worker's exception reaches the caller without its chain.
     with LocalExecutor(1) as workers:
