@@ -565,6 +565,7 @@ def test_the_search_on_dask_fills_a_postgresql_study(
         dask_client, postgres_study, tmp_path):
     import optuna
 
+    from sklenet.model_selection._storage import sqlite_url
     from sklenet.study._results import STUDY_NAME
 
     X, y = load_sample_digits(return_X_y=True)
@@ -576,5 +577,9 @@ def test_the_search_on_dask_fills_a_postgresql_study(
     assert [trial.state.name for trial in study.trials] == ["COMPLETE"] * 3
     assert results.search.best_score == study.best_value
     assert results.search.best_params == study.best_params
-    assert not RunFolder(out).search_db.exists()  # the study is in PostgreSQL
+    # The study is in PostgreSQL; the run folder keeps a copy for its report.
+    copy = optuna.load_study(study_name=STUDY_NAME,
+                             storage=sqlite_url(RunFolder(out).search_db))
+    assert [(trial.params, trial.values) for trial in copy.trials] == [
+        (trial.params, trial.values) for trial in study.trials]
     assert (out / "report.html").is_file()
