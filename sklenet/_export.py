@@ -558,6 +558,10 @@ def _skl2onnx_converter(scope, operator, container):
     model = _onnx_model(members, np.dtype(input_dtype), opset=opset)
     if opset < target:
         model = onnx.version_converter.convert_version(model, target)
+        # The converter adds nodes without a name (e.g. the axes Constant of
+        # opset 18's ReduceMean), which skl2onnx < 1.19 cannot rename.
+        for index, node in enumerate(model.graph.node):
+            node.name = node.name or f"{node.op_type}_{index}"
     _add_label_output(model, get_label_classes(scope, operator.raw_operator),
                       guess_proto_type(operator.outputs[1].type))
     add_onnx_graph(scope, operator, container, model)

@@ -139,7 +139,10 @@ def _kill_at(moment, tmp_path, *options, worker="popen_loky_posix"):
         with contextlib.suppress(ProcessLookupError):  # ended by itself
             os.kill(pid, signal.SIGKILL)
     try:
-        report = json.loads(reaper.communicate(timeout=ORPHANS_GONE_S + 30)[0])
+        output = reaper.communicate(timeout=ORPHANS_GONE_S + 30)[0]
+        # Its last line: a loky worker that outlived its parent by a moment
+        # may print why it failed to the same stdout before.
+        report = json.loads(output.strip().splitlines()[-1])
     finally:
         reaper.kill()
         reaper.wait()
