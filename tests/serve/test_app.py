@@ -18,7 +18,6 @@ from PIL import Image
 from sklenet import LeNetClassifier
 from sklenet.cli import main
 from sklenet.datasets import load_sample_digits
-from sklenet.persistence import save
 from sklenet.serve import (
     MAX_BODY_BYTES,
     Predictor,
@@ -28,7 +27,7 @@ from sklenet.serve import (
     running_server,
 )
 
-from ..helpers import fit_sample_lenet, post_concurrently
+from ..helpers import post_concurrently
 
 
 def _png(array):
@@ -133,11 +132,6 @@ def test_png_ink_refuses_what_is_no_png():
 
 
 # ---------------------------------------------------------------- the server
-@pytest.fixture(scope="module")
-def fitted():
-    return fit_sample_lenet()
-
-
 @pytest.mark.parametrize("runtime", ["onnxruntime", "keras"])
 def test_the_server_answers_without_test_time_augmentation(fitted, runtime):
     """Both runtimes answer the probabilities of test_time_augmentation=0."""
@@ -344,13 +338,6 @@ def test_the_predictor_refuses_models_it_cannot_serve(fitted):
 
 
 # ------------------------------------------------------------ command line
-@pytest.fixture(scope="module")
-def model_file(fitted, tmp_path_factory):
-    path = tmp_path_factory.mktemp("serve") / "digits.sklenet"
-    save(fitted[0], path)
-    return path
-
-
 def _one_error_line(capsys, expected):
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1, err

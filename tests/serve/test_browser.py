@@ -25,8 +25,6 @@ from sklenet.serve import (
     running_server,
 )
 
-from ..helpers import fit_sample_lenet
-
 CHROMIUM = "/usr/bin/chromium"
 SCALE = 10  # canvas pixels per digit pixel: a digit spans the 280-pixel pad
 
@@ -43,11 +41,6 @@ def _browser_or_skip():
         if os.environ.get("CI"):
             pytest.fail(f"{problem}: CI must run the browser tests.")
         pytest.skip(problem)
-
-
-@pytest.fixture(scope="module")
-def fitted():
-    return fit_sample_lenet()
 
 
 @pytest.fixture(scope="module")

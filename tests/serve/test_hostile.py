@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sklenet.persistence import save
 from sklenet.serve import (
     IDLE_TIMEOUT,
     MAX_CONNECTIONS,
@@ -33,7 +32,7 @@ from sklenet.serve import (
     running_server,
 )
 
-from ..helpers import fit_sample_lenet, run_bounded
+from ..helpers import run_bounded
 
 ROW = [0] * 784
 JSON = {"Content-Type": "application/json"}
@@ -77,22 +76,10 @@ def _stripes(width, height, mode="L"):
 
 # ------------------------------------------------------------ the fixtures
 @pytest.fixture(scope="module")
-def fitted():
-    return fit_sample_lenet()
-
-
-@pytest.fixture(scope="module")
 def server(fitted):
     """The URL of a server in this process (onnxruntime), on a free port."""
     with running_server(create_app(Predictor(fitted[0], runtime="onnxruntime"))) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def model_file(fitted, tmp_path_factory):
-    path = tmp_path_factory.mktemp("hostile") / "digits.sklenet"
-    save(fitted[0], path)
-    return path
 
 
 def _serve_process(argv, log):
