@@ -4,6 +4,7 @@ Test modules import these as ``from .helpers import ...``; they never import
 from each other.
 """
 
+import contextlib
 import json
 import random
 import subprocess
@@ -13,6 +14,23 @@ import threading
 import time
 
 import numpy as np
+import pytest
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(folder, size):
+    """Mount a tmpfs of ``size`` (``mount``'s syntax, e.g. ``"1m"``) on the
+    new folder ``folder`` and yield it, lazily unmounted afterwards; skip
+    the test where it cannot be mounted."""
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                           str(folder)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 def fast(**params):

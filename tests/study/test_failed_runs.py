@@ -18,6 +18,8 @@ import pytest
 from sklenet.model_selection._storage import open_storage, sqlite_url, write_error
 from sklenet.study._executors import LocalExecutor
 
+from ..helpers import mounted_tmpfs
+
 #: The tiny preset on 300 images: 17 one-epoch trainings.
 CLI = [sys.executable, "-m", "sklenet", "reproduce", "--preset", "tiny",
        "--max-samples", "300"]
@@ -67,16 +69,8 @@ def small_disk(tmp_path):
     """A 1 MiB tmpfs, unmounted after the test."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs",
-                           str(folder)], capture_output=True, text=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs: {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "1m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 # ------------------------------------------------ a full disk under SQLite

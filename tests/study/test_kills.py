@@ -19,6 +19,8 @@ import pytest
 from sklenet.cli import main
 from sklenet.study._executors import CONNECT_TIMEOUT_S, LocalExecutor
 
+from ..helpers import mounted_tmpfs
+
 #: The tiny preset on 300 images: 17 one-epoch trainings.
 CLI = ["reproduce", "--preset", "tiny", "--max-samples", "300"]
 #: The issue's bound: every process of a killed run gone this long after.
@@ -225,17 +227,9 @@ def full_disk(tmp_path):
     """A 2 MiB tmpfs with about 190 kB free, unmounted after the test."""
     if os.geteuid() != 0 and not os.environ.get("CI"):
         pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs",
-                           str(folder)], capture_output=True, text=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs: {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "disk", "2m") as folder:
         (folder / "ballast").write_bytes(bytes(1_900_000))
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 @linux_only
