@@ -44,7 +44,7 @@ from ._results import (
     RunFolder,
     StudyResults,
 )
-from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, Settings
+from ._settings import CONVERGENCE_SPLITS, MODELS, PRESETS, Settings, settings_fields
 from ._steps import model_title, study_steps
 from ._tables import (
     accuracy_table,
@@ -276,7 +276,7 @@ def read_run(out: PathLike) -> FinishedRun:
             f"{folder.out} holds the results of another sklenet version (cache "
             f"format {version}, this version reads {CACHE_FORMAT}).")
     try:
-        settings = _settings(description)
+        settings = Settings(**settings_fields(description["settings"]))
     except (KeyError, TypeError, ValueError):  # ValueError: Settings' checks
         raise foreign from None
     steps = {step.name: step.read(folder) for step in study_steps(settings)}
@@ -306,14 +306,6 @@ def read_run(out: PathLike) -> FinishedRun:
     return FinishedRun(folder, settings, description["data"], StudyResults(steps),
                        X_test, versions=versions, _description=description,
                        **facts)
-
-
-def _settings(description):
-    """The :class:`Settings` of a run description (``run.json``)."""
-    settings = dict(description["settings"])
-    for name in ("learning_curve_sizes", "learning_curve_models"):
-        settings[name] = tuple(settings[name])  # JSON gave lists
-    return Settings(**settings)
 
 
 def draw_report(run: FinishedRun) -> dict[str, pd.DataFrame]:

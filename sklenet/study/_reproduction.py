@@ -35,6 +35,7 @@ from ._executors import DaskExecutor, executor
 from ._plan import StudyData, run_member, run_training, search
 from ._results import CACHE_FORMAT, RunFolder, Step, StudyResults, read_entry
 from ._scheduler import Scheduler
+from ._settings import settings_fields
 from ._spread_search import SpreadSearch
 from ._steps import SearchStep, plan, study_steps
 
@@ -153,11 +154,7 @@ class Reproduction:
             return
         try:
             cached = read_json(path, what="run description")
-            settings = cached["settings"]
-            settings["learning_curve_sizes"] = tuple(settings["learning_curve_sizes"])
-            if "learning_curve_models" in settings:
-                settings["learning_curve_models"] = tuple(
-                    settings["learning_curve_models"])
+            settings = settings_fields(cached["settings"])
         except (OSError, ValueError) as exc:  # InvalidFileError names the file
             raise ValueError(f"{exc}; delete it to use {self.out} again.") from None
         except (KeyError, TypeError, AttributeError):

@@ -29,6 +29,19 @@ def trainings(n):
     return f"{n} training" if n == 1 else f"{n} trainings"
 
 
+def settings_fields(written):
+    """The :class:`Settings` fields of a run description's ``settings``
+    (``run.json``), with the tuples that JSON wrote as lists made tuples
+    again. A description written before ``learning_curve_models`` existed
+    has no such field; one without ``learning_curve_sizes`` raises
+    KeyError."""
+    fields = {**written}
+    fields["learning_curve_sizes"] = tuple(fields["learning_curve_sizes"])
+    if "learning_curve_models" in fields:
+        fields["learning_curve_models"] = tuple(fields["learning_curve_models"])
+    return fields
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """What a run of the study does; a preset is one of these.
