@@ -5,7 +5,7 @@ sklenet`` and the command line's ``--help`` do not pay for TensorFlow, Keras
 and Optuna; ``from sklenet import LeNetClassifier`` works as usual.
 """
 
-import importlib
+from ._lazy import lazy_exports
 
 # public name -> the module that defines it (itself, for a submodule)
 _EXPORTS = {
@@ -30,23 +30,6 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name == "__version__":
-        value = _installed_version()
-    elif name in _EXPORTS:
-        module = importlib.import_module(_EXPORTS[name], __name__)
-        value = module if module.__name__ == f"{__name__}.{name}" else getattr(
-            module, name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
-
-
-def __dir__():
-    return sorted({*globals(), *__all__, "__version__"})
-
-
 def _installed_version():
     """The version in the installed package's metadata (pyproject.toml's)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -55,3 +38,7 @@ def _installed_version():
         return version(__name__)
     except PackageNotFoundError:  # a source tree that was never installed
         return "0+unknown"
+
+
+__getattr__, __dir__ = lazy_exports(
+    __name__, _EXPORTS, computed={"__version__": _installed_version})

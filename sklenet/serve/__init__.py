@@ -12,7 +12,7 @@ The public names are imported on first use, so that the command line's
 ``--help`` imports neither TensorFlow nor Starlette.
 """
 
-import importlib
+from .._lazy import lazy_exports
 
 _EXPORTS = {
     "IDLE_TIMEOUT": "._server",
@@ -32,14 +32,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
