@@ -184,7 +184,11 @@ def search(data):
     import optuna
     from optuna.trial import TrialState
 
-    from ..model_selection._storage import fail_interrupted_trials, open_storage
+    from ..model_selection._storage import (
+        fail_interrupted_trials,
+        open_storage,
+        optuna_verbosity,
+    )
 
     s = data.settings
     storage = open_storage(data.search_storage)
@@ -204,8 +208,11 @@ def search(data):
         # The search starts from the study's best hyperparameters: with the
         # few trials of a quick run, random draws alone (TPE's first ten) can
         # leave a weak optimum for the optimised LeNet and ensemble.
-        study = optuna.create_study(storage=storage, study_name=STUDY_NAME,
-                                    direction="maximize")
+        # Without its "A new study created" line: a worker does not have the
+        # command's Optuna verbosity (WARNING, sklenet reproduce's).
+        with optuna_verbosity(optuna.logging.WARNING):
+            study = optuna.create_study(storage=storage, study_name=STUDY_NAME,
+                                        direction="maximize")
         study.enqueue_trial(OPTIMIZED_PARAMS)
     if n_missing > 0 or not completed:  # a best trial needs a completed one
         study = searcher(data, storage, n_trials=max(n_missing, 1)).fit(

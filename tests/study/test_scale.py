@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ import sklenet
 from sklenet._base import spawn_seeds
 from sklenet.cli import main
 from sklenet.datasets import load_sample_digits
+from sklenet.model_selection._storage import optuna_verbosity
 from sklenet.study import PRESETS, Reproduction, RunFolder
 from sklenet.study._estimate import (
     CALIBRATION_EPOCHS,
@@ -30,7 +32,13 @@ from sklenet.study._estimate import (
     estimate,
 )
 from sklenet.study._executors import LocalExecutor
-from sklenet.study._plan import StudyData, pin_threads, run_member, run_training
+from sklenet.study._plan import (
+    StudyData,
+    pin_threads,
+    run_member,
+    run_training,
+    search,
+)
 from sklenet.study._steps import plan
 
 #: The tiny preset on 300 images: 17 one-epoch trainings.
@@ -248,6 +256,49 @@ def test_the_search_step_counts_the_seconds_of_its_search(monkeypatch):
     assert outcome["seconds"] >= 0.3  # was the time before the search ran
     assert outcome["result"] == {"trials": []} and model_bytes is None
 
+
+def test_a_search_task_creates_its_study_without_optunas_info_line(monkeypatch):
+    """A worker runs the search at Optuna's default verbosity (INFO), not the
+    command's WARNING: its study is created without "A new study created"."""
+    import optuna
+
+    from sklenet.study._results import STUDY_NAME
+
+    class Searcher:  # the trials themselves: one completed, made up
+        def fit(self, X, y, validation_data):
+            study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+            study.add_trial(optuna.trial.create_trial(
+                params={"dropout": 0.1}, value=0.5, distributions={
+                    "dropout": optuna.distributions.FloatDistribution(0, 1)}))
+            return types.SimpleNamespace(study_=study)
+
+    class Lines(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.lines = []
+
+        def emit(self, record):
+            self.lines.append(record.getMessage())
+
+    storage = optuna.storages.InMemoryStorage()
+    monkeypatch.setattr("sklenet.study._plan.searcher", lambda *args, **kw: Searcher())
+    monkeypatch.setattr("sklenet.model_selection._storage.open_storage",
+                        lambda url: storage)
+    data = StudyData(PRESETS["tiny"], *[np.zeros((100, 28, 28))] * 3,
+                     *[np.arange(100) % 10] * 3, *[np.zeros((100, 28, 28))] * 2,
+                     *[np.arange(100) % 10] * 2, search_storage="sqlite://")
+    optuna_log, handler = logging.getLogger("optuna"), Lines()
+    optuna_log.addHandler(handler)
+    try:
+        with optuna_verbosity(optuna.logging.INFO):  # Optuna's default
+            record = search(data)
+            assert optuna.logging.get_verbosity() == optuna.logging.INFO  # put back
+            optuna.create_study()  # what the handler sees of another study
+    finally:
+        optuna_log.removeHandler(handler)
+    assert record.best_score == 0.5
+    [line] = handler.lines
+    assert line.startswith("A new study created in memory with name: no-name-")
 
 # ---------------------------------------------------------------- no Dask
 def test_without_dask_the_option_names_the_extra(tmp_path, monkeypatch, capsys):
