@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils._testing import assert_allclose_dense_sparse
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklenet import LeNetClassifier, LeNetEnsembleClassifier, LeNetSearchCV, _compat
+from sklenet import LeNetClassifier, LeNetEnsembleClassifier, LeNetSearchCV
 
 # Small, fast configurations: the checks test the API, not LeNet's accuracy, but
 # they do require > 0.83 training accuracy on blobs (check_classifiers_train),
@@ -87,14 +87,7 @@ EXPECTED_FAILED_CHECKS = {
     "LeNetEnsembleClassifier": {
         "check_sample_weight_equivalence_on_dense_data": _MINIBATCH_SGD,
     },
-    # scikit-learn 1.6's sparse-tag check (the lowest-versions job) feeds
-    # sparse X to the search around LogisticRegression, whose tags allow it,
-    # and the search's own input check refuses it; from 1.7 the check passes.
-    # Known at the floor only, left for a later fix (issue 29's note).
-    "LeNetSearchCV": (
-        {"check_estimator_sparse_tag": "the search refuses sparse X that the "
-         "estimator it wraps accepts (scikit-learn 1.6's check only)"}
-        if _compat.SklearnTagsOverScikeras.__dict__.get("_more_tags") else {}),
+    "LeNetSearchCV": {},
 }
 
 

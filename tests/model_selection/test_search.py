@@ -6,6 +6,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+import scipy.sparse
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
@@ -225,6 +226,22 @@ def test_any_sklearn_classifier_is_tuned_without_pruning(digits):
     assert search.predict(X_test).shape == (100,)
     assert 1e-3 <= search.best_params_["var_smoothing"] <= 1
 
+
+
+def test_sparse_x_goes_to_an_estimator_that_takes_it(digits):
+    """The search checks X with sklenet's estimators' rules only: scikit-learn
+    1.6's BaseEstimator._validate_data refused the sparse X that
+    LogisticRegression takes (its sparse-tag check failed at the floor)."""
+    X, y, X_test, _ = digits
+    search = LeNetSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, n_trials=2,
+                           error_score="raise", random_state=0)
+    search.fit(scipy.sparse.csr_matrix(X), y)
+    assert search.cv_results_["state"].tolist() == ["COMPLETE"] * 2
+    assert search.predict(scipy.sparse.csr_matrix(X_test)).shape == (100,)
+    # A LeNet still refuses it, before any trial.
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        LeNetSearchCV(LeNetClassifier(), n_trials=1).fit(
+            scipy.sparse.csr_matrix(X), y)
 
 def test_ensemble_is_pruned_after_its_first_member(digits):
     X, y, _, _ = digits
