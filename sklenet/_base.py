@@ -377,6 +377,13 @@ class DocLinkMixin:
         base = os.environ.get("SKLENET_DOCS_URL", "").rstrip("/")
         return base and base + "/generated/{estimator_module}.{estimator_name}.html"
 
+    def _doc_link_url_param_generator(self):
+        # The API reference documents each estimator as sklenet.<Name>, where
+        # it is imported from; sklearn's default names the module up to its
+        # first private part (sklenet.model_selection for the search).
+        return {"estimator_module": self._doc_link_module,
+                "estimator_name": type(self).__name__}
+
 
 class BaseLeNet(DocLinkMixin, CallbackSupport):
     """Mixin: the input and training rules of the LeNet estimators.

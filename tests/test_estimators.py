@@ -264,6 +264,9 @@ def test_the_html_repr_links_to_the_api_reference_only_where_published(
     assert url == ("https://docs.example.org/sklenet/generated/"
                    f"sklenet.{type(estimator).__name__}.html")
     assert url in estimator._repr_html_()
+    # A user's subclass is not in sklenet's reference: no link.
+    subclass = type("UserLeNet", (type(estimator),), {})
+    assert subclass()._get_doc_link() == ""
 
 
 # --------------------------------------------------- test-time augmentation

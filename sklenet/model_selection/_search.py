@@ -491,14 +491,6 @@ class LeNetSearchCV(DocLinkMixin, CallbackSupport, ClassifierMixin, MetaEstimato
         tags.input_tags.allow_nan = sub.input_tags.allow_nan
         return tags
 
-    def _doc_link_url_param_generator(self):
-        # The HTML repr's "?" link: the API reference documents the search as
-        # sklenet.LeNetSearchCV, where it is imported from, but sklearn's
-        # default names the module up to the first private part,
-        # sklenet.model_selection.
-        return {"estimator_module": self._doc_link_module,
-                "estimator_name": type(self).__name__}
-
     # -------------------------------------------------------------------- fit
     @fit_context(prefer_skip_nested_validation=False)
     def fit(
