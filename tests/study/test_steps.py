@@ -159,6 +159,22 @@ def _search_json():
     return {"best_params": {}, "best_score": 0.9, "trials": frame_to_json(trials)}
 
 
+
+def test_a_records_frame_reads_back_the_numbers_it_wrote():
+    """The report is drawn from the cached records: their numbers must read
+    back as written. pandas' default JSON float parser read 0.94 as
+    0.9400000000000001, and the claims' differences moved by an ULP."""
+    import pandas as pd
+
+    from sklenet.study._results import frame_from_json, frame_to_json
+
+    frame = pd.DataFrame(
+        {"test_accuracy": [0.94, 0.945, 0.943, 0.951], "n_epochs": [3, 4, 5, 6]},
+        index=pd.Index([0, 1, 2, 3], name="repeat"))
+    back = frame_from_json(json.loads(json.dumps(frame_to_json(frame))))
+    pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    assert back["test_accuracy"].tolist() == [0.94, 0.945, 0.943, 0.951]
+
 def test_learning_curve_step_trainings_sizes_and_record():
     data = _data()
     step = LearningCurveStep(SETTINGS, "optimized")
