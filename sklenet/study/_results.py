@@ -129,8 +129,8 @@ class RunFolder:
 # ------------------------------------------------------------ the records
 def frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
     """A DataFrame as JSON Table Schema: keeps the index name and the column
-    types; floats to pandas' 10 significant digits, as the CSVs of
-    ``results/``."""
+    types; floats to 10 decimal places (pandas' default), which the CSVs of
+    ``results/``, written from these records, keep."""
     return json.loads(frame.to_json(orient="table"))
 
 
