@@ -235,6 +235,14 @@ def test_a_learning_curve_training_validates_on_all_the_validation_images():
         pytest.approx(expected / 3600, rel=1e-2))
 
 
+def _blank_data():
+    """The tiny preset's StudyData on 100 blank images a split, for a search
+    task whose trials a test makes up."""
+    return StudyData(PRESETS["tiny"], *[np.zeros((100, 28, 28))] * 3,
+                     *[np.arange(100) % 10] * 3, *[np.zeros((100, 28, 28))] * 2,
+                     *[np.arange(100) % 10] * 2, search_storage="sqlite://")
+
+
 def test_the_search_step_counts_the_seconds_of_its_search(monkeypatch):
     class Record:
         def to_json(self):
@@ -248,9 +256,7 @@ def test_the_search_step_counts_the_seconds_of_its_search(monkeypatch):
     monkeypatch.setattr("sklenet.study._plan.pin_threads", lambda: None)
     monkeypatch.setattr("sklenet.study._plan.exit_with_parent", lambda: None)
     monkeypatch.setattr("sklenet.study._steps.search", slow_search)
-    data = StudyData(PRESETS["tiny"], *[np.zeros((100, 28, 28))] * 3,
-                     *[np.arange(100) % 10] * 3, *[np.zeros((100, 28, 28))] * 2,
-                     *[np.arange(100) % 10] * 2, search_storage="sqlite://")
+    data = _blank_data()
     [training] = plan(data)["search"]
     outcome, model_bytes = run_training(training, data)
     assert outcome["seconds"] >= 0.3  # was the time before the search ran
@@ -284,9 +290,7 @@ def test_a_search_task_creates_its_study_without_optunas_info_line(monkeypatch):
     monkeypatch.setattr("sklenet.study._plan.searcher", lambda *args, **kw: Searcher())
     monkeypatch.setattr("sklenet.model_selection._storage.open_storage",
                         lambda url: storage)
-    data = StudyData(PRESETS["tiny"], *[np.zeros((100, 28, 28))] * 3,
-                     *[np.arange(100) % 10] * 3, *[np.zeros((100, 28, 28))] * 2,
-                     *[np.arange(100) % 10] * 2, search_storage="sqlite://")
+    data = _blank_data()
     optuna_log, handler = logging.getLogger("optuna"), Lines()
     optuna_log.addHandler(handler)
     try:
@@ -299,6 +303,7 @@ def test_a_search_task_creates_its_study_without_optunas_info_line(monkeypatch):
     assert record.best_score == 0.5
     [line] = handler.lines
     assert line.startswith("A new study created in memory with name: no-name-")
+
 
 # ---------------------------------------------------------------- no Dask
 def test_without_dask_the_option_names_the_extra(tmp_path, monkeypatch, capsys):
